@@ -1,0 +1,199 @@
+//! The guest side of the key-value capability: implements
+//! `spin:key-value/key-value@3.0.0` for components on top of [`StoreManager`].
+//!
+//! Each request's `Store` gets a [`KeyValueHost`] holding the labels the
+//! component was granted in `spin.toml` and a small table of the stores it
+//! opened. Opening a label that was not granted yields `access-denied`, as in
+//! Spin; key and value sizes are checked against Spin's limits before the
+//! backend sees them.
+
+use super::{Store, StoreError, StoreManager, check_key, check_value};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use wasmtime::component::{Accessor, FutureReader, HasData, Linker, Resource, StreamReader};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "wit/spin-key-value.wit",
+        world: "kv-host",
+        imports: { default: async | trappable },
+        trappable_error_type: {
+            "spin:key-value/key-value@3.0.0.error" => Error,
+        },
+    });
+    pub use spin::key_value::key_value::*;
+}
+
+use bindings::{Error as WitError, Host, HostStore, HostStoreWithStore};
+
+/// The most stores one request may hold open at once (Spin's default table size).
+const MAX_OPEN_STORES: usize = 256;
+
+/// Per-request key-value state.
+#[derive(Debug)]
+pub struct KeyValueHost {
+    granted: Arc<BTreeSet<String>>,
+    manager: StoreManager,
+    open: Vec<Option<Arc<dyn Store>>>,
+}
+
+impl KeyValueHost {
+    /// `granted` is the component's `key_value_stores` list.
+    pub fn new(granted: Arc<BTreeSet<String>>, manager: StoreManager) -> Self {
+        Self {
+            granted,
+            manager,
+            open: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, store: Arc<dyn Store>) -> Result<u32, WitError> {
+        if let Some(slot) = self.open.iter().position(Option::is_none) {
+            self.open[slot] = Some(store);
+            return Ok(slot as u32);
+        }
+        if self.open.len() >= MAX_OPEN_STORES {
+            return Err(WitError::StoreTableFull);
+        }
+        self.open.push(Some(store));
+        Ok((self.open.len() - 1) as u32)
+    }
+
+    fn lookup(&self, rep: u32) -> Result<Arc<dyn Store>, WitError> {
+        self.open
+            .get(rep as usize)
+            .and_then(Option::clone)
+            .ok_or(WitError::NoSuchStore)
+    }
+}
+
+/// Marker for the linker: the data the bindings see is `&mut KeyValueHost`.
+pub struct KeyValue;
+
+impl HasData for KeyValue {
+    type Data<'a> = &'a mut KeyValueHost;
+}
+
+/// Adds `spin:key-value/key-value@3.0.0` to `linker`.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut KeyValueHost,
+) -> wasmtime::Result<()> {
+    bindings::add_to_linker::<T, KeyValue>(linker, get)
+}
+
+fn to_wit(err: StoreError) -> WitError {
+    match err {
+        StoreError::Backend(msg) => {
+            tracing::warn!(error = %msg, "key-value backend error");
+            WitError::Other(msg)
+        }
+        other => WitError::Other(other.to_string()),
+    }
+}
+
+fn store_of<T>(
+    accessor: &Accessor<T, KeyValue>,
+    store: &Resource<bindings::Store>,
+) -> Result<Arc<dyn Store>, WitError> {
+    let rep = store.rep();
+    accessor.with(|mut access| access.get().lookup(rep))
+}
+
+impl Host for KeyValueHost {
+    fn convert_error(&mut self, err: WitError) -> wasmtime::Result<WitError> {
+        Ok(err)
+    }
+}
+
+impl HostStore for KeyValueHost {
+    async fn drop(&mut self, store: Resource<bindings::Store>) -> wasmtime::Result<()> {
+        if let Some(slot) = self.open.get_mut(store.rep() as usize) {
+            *slot = None;
+        }
+        Ok(())
+    }
+}
+
+
+impl<T> HostStoreWithStore<T> for KeyValue {
+    async fn open(
+        accessor: &Accessor<T, Self>,
+        label: String,
+    ) -> Result<Resource<bindings::Store>, WitError> {
+        let (granted, manager) = accessor.with(|mut access| {
+            let host = access.get();
+            (host.granted.contains(&label), host.manager.clone())
+        });
+        if !granted {
+            return Err(WitError::AccessDenied);
+        }
+        let store = manager.get(&label).ok_or(WitError::NoSuchStore)?;
+        let rep = accessor.with(|mut access| access.get().push(store))?;
+        Ok(Resource::new_own(rep))
+    }
+
+    async fn get(
+        accessor: &Accessor<T, Self>,
+        store: Resource<bindings::Store>,
+        key: String,
+    ) -> Result<Option<Vec<u8>>, WitError> {
+        let store = store_of(accessor, &store)?;
+        check_key(&key).map_err(to_wit)?;
+        store.get(&key).await.map_err(to_wit)
+    }
+
+    async fn set(
+        accessor: &Accessor<T, Self>,
+        store: Resource<bindings::Store>,
+        key: String,
+        value: Vec<u8>,
+    ) -> Result<(), WitError> {
+        let store = store_of(accessor, &store)?;
+        check_key(&key).map_err(to_wit)?;
+        check_value(&value).map_err(to_wit)?;
+        store.set(&key, &value).await.map_err(to_wit)
+    }
+
+    async fn delete(
+        accessor: &Accessor<T, Self>,
+        store: Resource<bindings::Store>,
+        key: String,
+    ) -> Result<(), WitError> {
+        let store = store_of(accessor, &store)?;
+        check_key(&key).map_err(to_wit)?;
+        store.delete(&key).await.map_err(to_wit)
+    }
+
+    async fn exists(
+        accessor: &Accessor<T, Self>,
+        store: Resource<bindings::Store>,
+        key: String,
+    ) -> Result<bool, WitError> {
+        let store = store_of(accessor, &store)?;
+        check_key(&key).map_err(to_wit)?;
+        store.exists(&key).await.map_err(to_wit)
+    }
+
+    async fn get_keys(
+        accessor: &Accessor<T, Self>,
+        store: Resource<bindings::Store>,
+    ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), WitError>>)> {
+        let (keys, outcome) = match store_of(accessor, &store) {
+            Ok(store) => match store.get_keys().await {
+                Ok(keys) => (keys, Ok(())),
+                Err(err) => (Vec::new(), Err(to_wit(err))),
+            },
+            Err(err) => (Vec::new(), Err(err)),
+        };
+        accessor.with(|mut access| {
+            let keys = StreamReader::new(&mut access, keys)?;
+            let outcome =
+                FutureReader::new(
+                    &mut access,
+                    async move { wasmtime::Result::<_>::Ok(outcome) },
+                )?;
+            Ok((keys, outcome))
+        })
+    }
+}

@@ -1,0 +1,398 @@
+//! Runtime configuration: the subset of Spin's `runtime-config.toml` this host
+//! understands, plus where local state lives ([`StatePaths`]).
+//!
+//! This module owns parsing and validating that file and the [`ConfigError`]
+//! type used both for parse errors and for failures while opening the
+//! configured stores (see `key_value::StoreManager::build`). It does not open
+//! anything itself and does not depend on wasmtime.
+//!
+//! # Supported file format
+//!
+//! Only key-value store tables are supported; everything else (Spin's
+//! `state_dir`, `log_dir`, `[sqlite_database.*]`, `[llm_compute]`, ...) is
+//! rejected with an error naming the entry and the file, so a setting is never
+//! silently ignored.
+//!
+//! ```toml
+//! [key_value_store.default]     # override the implicit "default" store
+//! type = "spin"                 # SQLite
+//! path = "data/kv.db"           # relative: resolved against this file's directory
+//!
+//! [key_value_store.cache]
+//! type = "redis"
+//! url = "redis://localhost:6379"
+//! ```
+//!
+//! # Semantics (mirroring Spin 3.x)
+//!
+//! These follow Spin's `crates/runtime-config/src/lib.rs`
+//! (`key_value_config_resolver`, `DEFAULT_SPIN_STORE_FILENAME`) and
+//! `crates/key-value-spin/src/lib.rs` (`SpinKeyValueStore::make_store`):
+//!
+//! * The label `default` exists implicitly as a SQLite store in the file
+//!   `<state_dir>/sqlite_key_value.db` ([`DEFAULT_STORE_FILENAME`]), where the
+//!   state dir defaults to `<manifest dir>/.spin`. A `[key_value_store.default]`
+//!   table replaces it.
+//! * `type = "spin"` with a `path`: an absolute path is used as is; a relative
+//!   path is resolved against the directory containing the runtime config file
+//!   (not the state dir, not the manifest dir). With no config file directory
+//!   known ([`StatePaths::config_dir`] is `None`) it is relative to the current
+//!   working directory, as in Spin.
+//! * `type = "spin"` without `path`: Spin uses a private **in-memory** SQLite
+//!   database (lost when the process exits), and so do we.
+//! * `type = "redis"` requires `url`; keys are stored in Redis unprefixed.
+//! * Any other `type` is an error that lists the supported types.
+//! * No environment-variable expansion is performed on values.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// File name of the implicit `default` store inside the state directory
+/// (Spin: `DEFAULT_SPIN_STORE_FILENAME`).
+pub const DEFAULT_STORE_FILENAME: &str = "sqlite_key_value.db";
+
+/// Spin's runtime-config.toml, the parts we support.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    /// `[key_value_store.<label>]` tables.
+    pub key_value: KeyValueConfig,
+}
+
+/// All explicitly configured key-value stores, by label.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyValueConfig {
+    pub stores: BTreeMap<String, StoreConfig>,
+}
+
+/// One `[key_value_store.<label>]` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// `type = "spin"`: SQLite. `path` is as written in the file (unresolved,
+    /// see [`StatePaths::resolve_config_relative`]); `None` means an
+    /// in-memory database.
+    Spin { path: Option<PathBuf> },
+    /// `type = "redis"`.
+    Redis { url: String },
+}
+
+/// Where local state lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatePaths {
+    /// Holds the implicit `default` store. Default: `<manifest dir>/.spin`.
+    pub state_dir: PathBuf,
+    /// Directory of the runtime config file, if one was given; relative
+    /// `path`s of `spin` stores are resolved against it.
+    pub config_dir: Option<PathBuf>,
+}
+
+impl StatePaths {
+    /// The database file of the implicit `default` store.
+    pub fn default_store_path(&self) -> PathBuf {
+        absolute(&self.state_dir.join(DEFAULT_STORE_FILENAME))
+    }
+
+    /// Resolves a path written in the runtime config file.
+    pub fn resolve_config_relative(&self, path: &Path) -> PathBuf {
+        match &self.config_dir {
+            Some(dir) if path.is_relative() => absolute(&dir.join(path)),
+            _ => absolute(path),
+        }
+    }
+}
+
+/// Makes `path` absolute against the working directory without touching the
+/// file system (no symlink resolution; the file need not exist).
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Errors reading the runtime config or opening the stores it describes.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read runtime config file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Syntax errors, unknown keys in a store table, unknown or missing
+    /// `type`, missing `url`, wrong value types.
+    #[error("invalid runtime config file {}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error(
+        "invalid runtime config file {}: unsupported top-level entry `{key}`; \
+         this host supports only `[key_value_store.<label>]` tables",
+        path.display()
+    )]
+    UnsupportedTopLevel { path: PathBuf, key: String },
+    /// Components use labels that no store is configured for.
+    #[error("{}", undefined_labels_message(labels))]
+    UndefinedStores { labels: Vec<String> },
+    /// A configured store could not be opened. `store` is a password-free
+    /// description such as "SQLite at /x/kv.db" or "Redis at redis://h:6379".
+    #[error("cannot open key-value store `{label}` ({store}): {message}")]
+    OpenStore {
+        label: String,
+        store: String,
+        message: String,
+    },
+}
+
+fn undefined_labels_message(labels: &[String]) -> String {
+    let quoted: Vec<String> = labels.iter().map(|l| format!("`{l}`")).collect();
+    let example = labels.first().map(String::as_str).unwrap_or("LABEL");
+    let (what, fix) = if labels.len() == 1 {
+        ("store", "no store with that label is configured")
+    } else {
+        ("stores", "no stores with those labels are configured")
+    };
+    format!(
+        "the manifest grants access to key-value {what} {} but {fix} (only `default` exists \
+         implicitly); add a table per label to the runtime config file (runtime-config.toml), \
+         e.g.\n\n[key_value_store.{example}]\ntype = \"spin\"\npath = \"{example}.db\"\n\n\
+         or with type = \"redis\" and url = \"redis://host:port\"",
+        quoted.join(", "),
+    )
+}
+
+// ---- serde mirror of the file ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    key_value_store: BTreeMap<String, RawStore>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+enum RawStore {
+    #[serde(rename = "spin")]
+    Spin { path: Option<PathBuf> },
+    #[serde(rename = "redis")]
+    Redis { url: String },
+}
+
+impl RuntimeConfig {
+    /// Reads and parses the runtime config file at `path`.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses runtime config text; `origin` names the file in error messages.
+    pub fn parse(toml_text: &str, origin: &Path) -> Result<Self, ConfigError> {
+        let parse_error = |e: toml::de::Error| ConfigError::Parse {
+            path: origin.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        };
+        // First pass: syntax and top-level entries, for a targeted message.
+        let table: toml::Table = toml::from_str(toml_text).map_err(parse_error)?;
+        if let Some(key) = table.keys().find(|k| k.as_str() != "key_value_store") {
+            return Err(ConfigError::UnsupportedTopLevel {
+                path: origin.to_path_buf(),
+                key: key.clone(),
+            });
+        }
+        // Second pass from the text (not the table) so errors carry line/column.
+        let raw: RawFile = toml::from_str(toml_text).map_err(parse_error)?;
+        let stores = raw
+            .key_value_store
+            .into_iter()
+            .map(|(label, store)| {
+                let store = match store {
+                    RawStore::Spin { path } => StoreConfig::Spin { path },
+                    RawStore::Redis { url } => StoreConfig::Redis { url },
+                };
+                (label, store)
+            })
+            .collect();
+        Ok(Self {
+            key_value: KeyValueConfig { stores },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<RuntimeConfig, ConfigError> {
+        RuntimeConfig::parse(text, Path::new("/cfg/runtime-config.toml"))
+    }
+
+    fn err(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parses_good_config() {
+        let cfg = parse(
+            r#"
+            [key_value_store.default]
+            type = "spin"
+            path = "data/kv.db"
+
+            [key_value_store.mem]
+            type = "spin"
+
+            [key_value_store.cache]
+            type = "redis"
+            url = "redis://localhost:6379"
+            "#,
+        )
+        .unwrap();
+        let stores = &cfg.key_value.stores;
+        assert_eq!(stores.len(), 3);
+        assert_eq!(
+            stores["default"],
+            StoreConfig::Spin {
+                path: Some("data/kv.db".into())
+            }
+        );
+        assert_eq!(stores["mem"], StoreConfig::Spin { path: None });
+        assert_eq!(
+            stores["cache"],
+            StoreConfig::Redis {
+                url: "redis://localhost:6379".into()
+            }
+        );
+    }
+
+    #[test]
+    fn empty_file_is_empty_config() {
+        assert_eq!(parse("").unwrap(), RuntimeConfig::default());
+        assert_eq!(
+            parse("[key_value_store]\n").unwrap(),
+            RuntimeConfig::default()
+        );
+    }
+
+    #[test]
+    fn unknown_top_level_table_is_rejected() {
+        let msg = err("[sqlite_database.default]\ntype = \"spin\"\n");
+        assert!(msg.contains("/cfg/runtime-config.toml"), "{msg}");
+        assert!(msg.contains("`sqlite_database`"), "{msg}");
+        assert!(msg.contains("key_value_store"), "{msg}");
+        let msg = err("state_dir = \"x\"\n");
+        assert!(msg.contains("`state_dir`"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_key_in_store_is_rejected() {
+        let msg = err("[key_value_store.foo]\ntype = \"spin\"\npaht = \"x.db\"\n");
+        assert!(msg.contains("/cfg/runtime-config.toml"), "{msg}");
+        assert!(msg.contains("paht"), "{msg}");
+        let msg =
+            err("[key_value_store.foo]\ntype = \"redis\"\nurl = \"redis://x\"\npath = \"y\"\n");
+        assert!(msg.contains("path"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_type_lists_supported_ones() {
+        let msg = err("[key_value_store.foo]\ntype = \"azure_cosmos\"\n");
+        assert!(msg.contains("azure_cosmos"), "{msg}");
+        assert!(msg.contains("expected `spin` or `redis`"), "{msg}");
+    }
+
+    #[test]
+    fn missing_type_is_rejected() {
+        let msg = err("[key_value_store.foo]\npath = \"x.db\"\n");
+        assert!(msg.contains("type"), "{msg}");
+    }
+
+    #[test]
+    fn redis_without_url_is_rejected() {
+        let msg = err("[key_value_store.foo]\ntype = \"redis\"\n");
+        assert!(msg.contains("missing field `url`"), "{msg}");
+    }
+
+    #[test]
+    fn syntax_error_names_file_and_line() {
+        let msg = err("[key_value_store.foo\n");
+        assert!(msg.contains("/cfg/runtime-config.toml"), "{msg}");
+        assert!(msg.contains("line 1"), "{msg}");
+    }
+
+    #[test]
+    fn from_file_reports_missing_file() {
+        let msg = RuntimeConfig::from_file(Path::new("/nonexistent/rc.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("/nonexistent/rc.toml"), "{msg}");
+    }
+
+    #[test]
+    fn from_file_reads_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("runtime-config.toml");
+        std::fs::write(&file, "[key_value_store.a]\ntype = \"spin\"\n").unwrap();
+        let cfg = RuntimeConfig::from_file(&file).unwrap();
+        assert_eq!(cfg.key_value.stores["a"], StoreConfig::Spin { path: None });
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_config_dir() {
+        let paths = StatePaths {
+            state_dir: "/app/.spin".into(),
+            config_dir: Some("/etc/fb".into()),
+        };
+        assert_eq!(
+            paths.default_store_path(),
+            PathBuf::from("/app/.spin/sqlite_key_value.db")
+        );
+        assert_eq!(
+            paths.resolve_config_relative(Path::new("data/kv.db")),
+            PathBuf::from("/etc/fb/data/kv.db")
+        );
+        assert_eq!(
+            paths.resolve_config_relative(Path::new("/var/kv.db")),
+            PathBuf::from("/var/kv.db")
+        );
+    }
+
+    #[test]
+    fn relative_state_dir_is_made_absolute() {
+        let paths = StatePaths {
+            state_dir: "state".into(),
+            config_dir: Some("conf".into()),
+        };
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            paths.default_store_path(),
+            cwd.join("state/sqlite_key_value.db")
+        );
+        assert_eq!(
+            paths.resolve_config_relative(Path::new("kv.db")),
+            cwd.join("conf/kv.db")
+        );
+    }
+
+    #[test]
+    fn relative_paths_without_config_dir_use_cwd() {
+        let paths = StatePaths {
+            state_dir: "/app/.spin".into(),
+            config_dir: None,
+        };
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            paths.resolve_config_relative(Path::new("kv.db")),
+            cwd.join("kv.db")
+        );
+    }
+
+    #[test]
+    fn undefined_label_message_explains_fix() {
+        let msg = ConfigError::UndefinedStores {
+            labels: vec!["posts".into()],
+        }
+        .to_string();
+        assert!(msg.contains("`posts`"), "{msg}");
+        assert!(msg.contains("[key_value_store.posts]"), "{msg}");
+        assert!(msg.contains("runtime-config.toml"), "{msg}");
+    }
+}
