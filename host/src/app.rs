@@ -5,7 +5,7 @@
 
 use crate::engine::{self, Allocator, EngineLimits, EpochTicker};
 use crate::http::HttpApp;
-use crate::http::instance::{ComponentRuntime, HostState, ReusePolicy, RequestLimits};
+use crate::http::instance::{ComponentRuntime, HostState, RequestLimits, ReusePolicy};
 use crate::http::outbound::OutboundPolicy;
 use crate::key_value::StoreManager;
 use crate::manifest::AppManifest;
@@ -105,7 +105,13 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
         })?;
         let compiled = Component::new(&engine, &bytes)
             .map_err(anyhow::Error::from)
-            .with_context(|| format!("component {:?}: compiling {}", component.id, component.source.display()))?;
+            .with_context(|| {
+                format!(
+                    "component {:?}: compiling {}",
+                    component.id,
+                    component.source.display()
+                )
+            })?;
         let pre = linker
             .instantiate_pre(&compiled)
             .map_err(anyhow::Error::from)

@@ -79,14 +79,19 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     let port = uri.port_u16().unwrap_or(80);
     let body = match (&args.body, &args.body_file) {
         (Some(b), _) => Some(serde_json::from_str(b).context("--body is not JSON")?),
-        (_, Some(path)) => Some(serde_json::from_slice(&std::fs::read(path)?).context("--body-file is not JSON")?),
+        (_, Some(path)) => {
+            Some(serde_json::from_slice(&std::fs::read(path)?).context("--body-file is not JSON")?)
+        }
         _ => None,
     };
     let target = Arc::new(Target {
         authority: format!("{host}:{port}"),
         host,
         port,
-        path: uri.path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into()),
+        path: uri
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "/".into()),
         body,
         vary_field: args.vary_field.clone(),
         counter: AtomicU64::new(0),
@@ -100,7 +105,9 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     let mut tasks = Vec::new();
     for _ in 0..args.connections.max(1) {
         let target = target.clone();
-        tasks.push(tokio::spawn(async move { connection_loop(target, measure_from, end).await }));
+        tasks.push(tokio::spawn(async move {
+            connection_loop(target, measure_from, end).await
+        }));
     }
     let mut latencies = Vec::new();
     let mut errors = 0u64;
@@ -153,7 +160,8 @@ async fn connection_loop(
     let mut sender = None;
     while Instant::now() < end {
         if sender.is_none() {
-            let stream = tokio::net::TcpStream::connect((target.host.as_str(), target.port)).await?;
+            let stream =
+                tokio::net::TcpStream::connect((target.host.as_str(), target.port)).await?;
             stream.set_nodelay(true)?;
             let (s, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
             tokio::spawn(conn);
@@ -173,7 +181,9 @@ async fn connection_loop(
         let done = Instant::now();
         match outcome {
             Ok(status) if sent >= measure_from && done <= end => {
-                result.latencies_us.push(done.duration_since(sent).as_micros() as u64);
+                result
+                    .latencies_us
+                    .push(done.duration_since(sent).as_micros() as u64);
                 *result.statuses.entry(status).or_default() += 1;
             }
             Ok(_) => {}

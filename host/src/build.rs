@@ -90,11 +90,58 @@ pub fn build_components(app: &AppManifest, only: &[String]) -> Result<(), BuildE
         return Ok(());
     }
 
-    for component in build_order(app, selected) {
+    let ordered = build_order(app, selected);
+    ensure_rust_targets(&ordered);
+    for component in ordered {
         build_one(app, component)?;
     }
     tracing::info!("finished building all components");
     Ok(())
+}
+
+/// Rust targets that build commands name and `rustup` can install.
+const RUSTUP_TARGETS: &[&str] = &["wasm32-wasip2", "wasm32-wasip1", "wasm32-unknown-unknown"];
+
+/// Makes sure every Rust target a build command names is installed, so a
+/// fresh machine needs no manual `rustup target add`. Idempotent and quiet
+/// when the target is already there; without rustup it does nothing and the
+/// build itself reports the missing target.
+fn ensure_rust_targets(components: &[&ComponentDef]) {
+    let wanted: std::collections::BTreeSet<&str> = components
+        .iter()
+        .filter_map(|c| c.build.as_ref())
+        .flat_map(|b| b.command.iter())
+        .flat_map(|cmd| {
+            RUSTUP_TARGETS
+                .iter()
+                .copied()
+                .filter(move |t| cmd.contains(t))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    let installed = std::process::Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    let Ok(installed) = installed else {
+        return;
+    };
+    let installed = String::from_utf8_lossy(&installed.stdout).into_owned();
+    for target in wanted {
+        if installed.lines().any(|line| line.trim() == target) {
+            continue;
+        }
+        tracing::info!(target, "installing Rust target with rustup");
+        match std::process::Command::new("rustup")
+            .args(["target", "add", target])
+            .status()
+        {
+            Ok(status) if status.success() => {}
+            Ok(status) => tracing::warn!(target, %status, "rustup target add failed"),
+            Err(err) => tracing::warn!(target, error = %err, "could not run rustup"),
+        }
+    }
 }
 
 fn build_one(app: &AppManifest, component: &ComponentDef) -> Result<(), BuildError> {

@@ -49,7 +49,11 @@ fn base_config(cache_dir: Option<&Path>) -> Result<Config> {
     if let Some(dir) = cache_dir {
         let mut cache = CacheConfig::new();
         cache.with_directory(dir);
-        config.cache(Some(Cache::new(cache).map_err(anyhow::Error::from).context("opening the compilation cache")?));
+        config.cache(Some(
+            Cache::new(cache)
+                .map_err(anyhow::Error::from)
+                .context("opening the compilation cache")?,
+        ));
     }
     Ok(config)
 }
@@ -66,7 +70,12 @@ pub fn build(limits: &EngineLimits, cache_dir: Option<&Path>) -> Result<(Engine,
         .max_memory_size(limits.max_memory_bytes)
         .max_core_instances_per_component(16)
         .max_memories_per_component(4)
-        .max_tables_per_component(16);
+        .max_tables_per_component(16)
+        // Reset reused slots with memset instead of madvise for the first
+        // pages: fresh-store-per-request churns slots constantly.
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(1 << 16)
+        .async_stack_keep_resident(1 << 16);
     let mut config = base_config(cache_dir)?;
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     match Engine::new(&config) {

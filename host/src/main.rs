@@ -19,7 +19,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "fbposts", version, about = "Serve the facebook-posts Spin app on wasmtime")]
+#[command(
+    name = "fbposts",
+    version,
+    about = "Serve the facebook-posts Spin app on wasmtime"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -112,10 +116,17 @@ fn main() -> Result<()> {
             build::build_components(&manifest, &args.components)?;
             Ok(())
         }
-        Command::Up(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-            .block_on(up(args)),
+        Command::Up(args) => {
+            if args.build {
+                let manifest = manifest::AppManifest::from_file(&args.manifest)
+                    .with_context(|| format!("loading {}", args.manifest.display()))?;
+                build::build_components(&manifest, &[])?;
+            }
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(up(args))
+        }
         Command::Bench(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?
@@ -124,13 +135,14 @@ fn main() -> Result<()> {
 }
 
 async fn up(args: UpArgs) -> Result<()> {
-    if args.build {
-        let manifest = manifest::AppManifest::from_file(&args.manifest)
-            .with_context(|| format!("loading {}", args.manifest.display()))?;
-        build::build_components(&manifest, &[])?;
-    }
-    anyhow::ensure!(args.instance_reuse >= 1, "--instance-reuse must be at least 1");
-    anyhow::ensure!(args.instance_concurrency >= 1, "--instance-concurrency must be at least 1");
+    anyhow::ensure!(
+        args.instance_reuse >= 1,
+        "--instance-reuse must be at least 1"
+    );
+    anyhow::ensure!(
+        args.instance_concurrency >= 1,
+        "--instance-concurrency must be at least 1"
+    );
     anyhow::ensure!(
         args.request_timeout > 0.0,
         "--request-timeout must be positive"

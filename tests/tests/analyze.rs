@@ -41,7 +41,10 @@ fn analyze_scores_strong_posts_above_weak_ones_in_both_languages() {
         assert_eq!(weak_body["language"], lang);
         let breakdown = weak_body["breakdown"].as_array().expect("breakdown");
         assert!(breakdown.len() >= 10, "{breakdown:?}");
-        let weights: f64 = breakdown.iter().map(|s| s["weight"].as_f64().unwrap()).sum();
+        let weights: f64 = breakdown
+            .iter()
+            .map(|s| s["weight"].as_f64().unwrap())
+            .sum();
         assert!((weights - 1.0).abs() < 1e-6, "weights sum to {weights}");
         for signal in breakdown {
             let s = signal["score"].as_f64().unwrap();
@@ -71,34 +74,83 @@ fn analyze_rejects_bad_input_with_json_4xx() {
     let cases: Vec<(&str, Vec<u8>, &str, u16)> = vec![
         ("not json", b"{text: nope".to_vec(), "application/json", 400),
         ("array", b"[1,2]".to_vec(), "application/json", 422),
-        ("missing text", br#"{"language":"en"}"#.to_vec(), "application/json", 422),
-        ("text not a string", br#"{"text":42}"#.to_vec(), "application/json", 422),
-        ("empty text", br#"{"text":"   "}"#.to_vec(), "application/json", 422),
-        ("unknown language", br#"{"text":"hola","language":"fr"}"#.to_vec(), "application/json", 422),
-        ("bad post type", br#"{"text":"hola","post_type":"reel"}"#.to_vec(), "application/json", 422),
-        ("bad tone", br#"{"text":"hola","tone":7}"#.to_vec(), "application/json", 422),
+        (
+            "missing text",
+            br#"{"language":"en"}"#.to_vec(),
+            "application/json",
+            422,
+        ),
+        (
+            "text not a string",
+            br#"{"text":42}"#.to_vec(),
+            "application/json",
+            422,
+        ),
+        (
+            "empty text",
+            br#"{"text":"   "}"#.to_vec(),
+            "application/json",
+            422,
+        ),
+        (
+            "unknown language",
+            br#"{"text":"hola","language":"fr"}"#.to_vec(),
+            "application/json",
+            422,
+        ),
+        (
+            "bad post type",
+            br#"{"text":"hola","post_type":"reel"}"#.to_vec(),
+            "application/json",
+            422,
+        ),
+        (
+            "bad tone",
+            br#"{"text":"hola","tone":7}"#.to_vec(),
+            "application/json",
+            422,
+        ),
         (
             "too long",
             serde_json::to_vec(&json!({ "text": too_long })).unwrap(),
             "application/json",
             422,
         ),
-        ("wrong content type", br#"{"text":"hi"}"#.to_vec(), "text/plain", 415),
+        (
+            "wrong content type",
+            br#"{"text":"hi"}"#.to_vec(),
+            "text/plain",
+            415,
+        ),
     ];
     for (name, body, content_type, status) in cases {
         let reply = post_raw(&server, "/api/analyze", content_type, body);
         assert_eq!(reply.status, status, "{name}: {}", reply.text);
         let code = reply.body["error"]["code"].as_str();
         let message = reply.body["error"]["message"].as_str();
-        assert!(code.is_some_and(|c| !c.is_empty()), "{name}: {}", reply.text);
-        assert!(message.is_some_and(|m| !m.is_empty()), "{name}: {}", reply.text);
+        assert!(
+            code.is_some_and(|c| !c.is_empty()),
+            "{name}: {}",
+            reply.text
+        );
+        assert!(
+            message.is_some_and(|m| !m.is_empty()),
+            "{name}: {}",
+            reply.text
+        );
     }
 
     // Wrong method: 405 with Allow.
-    let response = support::client().get(server.url("/api/analyze")).send().unwrap();
+    let response = support::client()
+        .get(server.url("/api/analyze"))
+        .send()
+        .unwrap();
     assert_eq!(response.status().as_u16(), 405);
     assert_eq!(
-        response.headers().get("allow").and_then(|v| v.to_str().ok()),
+        response
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok()),
         Some("POST")
     );
     let body: Value = response.json().unwrap();

@@ -19,7 +19,13 @@ fn test_app(state_dir: &Path, config: &Path, extra_args: &[&str]) -> Server {
 }
 
 fn put(server: &Server, path: &str, value: &str) -> support::Reply {
-    reply(client().put(server.url(path)).body(value.to_string()).send().unwrap())
+    reply(
+        client()
+            .put(server.url(path))
+            .body(value.to_string())
+            .send()
+            .unwrap(),
+    )
 }
 
 fn get(server: &Server, path: &str) -> support::Reply {
@@ -31,7 +37,10 @@ fn key_value_round_trips_and_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let config = sqlite_config(dir.path());
     let server = test_app(dir.path(), &config, &[]);
-    assert_eq!(put(&server, "/kv/default/greeting", "hola mundo").status, 200);
+    assert_eq!(
+        put(&server, "/kv/default/greeting", "hola mundo").status,
+        200
+    );
     assert_eq!(put(&server, "/kv/cache/other", "x").status, 200);
     let read = get(&server, "/kv/default/greeting");
     assert_eq!((read.status, read.text.as_str()), (200, "hola mundo"));
@@ -41,11 +50,23 @@ fn key_value_round_trips_and_survives_a_restart() {
     assert_eq!(keys.body, json!(["greeting"]));
     // Graceful stop, then a new process on the same files.
     let log = server.stop();
-    assert!(log.contains("SIGTERM"), "graceful shutdown is logged:\n{log}");
+    assert!(
+        log.contains("SIGTERM"),
+        "graceful shutdown is logged:\n{log}"
+    );
     let server = test_app(dir.path(), &config, &[]);
     let read = get(&server, "/kv/default/greeting");
     assert_eq!((read.status, read.text.as_str()), (200, "hola mundo"));
-    assert_eq!(reply(client().delete(server.url("/kv/default/greeting")).send().unwrap()).status, 200);
+    assert_eq!(
+        reply(
+            client()
+                .delete(server.url("/kv/default/greeting"))
+                .send()
+                .unwrap()
+        )
+        .status,
+        200
+    );
     assert_eq!(get(&server, "/kv/default/greeting").status, 404);
 }
 
@@ -67,9 +88,17 @@ fn key_value_enforces_grants_and_limits() {
     let long_key = "k".repeat(257);
     let too_long = put(&server, &format!("/kv/default/{long_key}"), "v");
     assert_eq!(too_long.status, 500, "{}", too_long.text);
-    assert!(too_long.body["kv_error"].as_str().unwrap().starts_with("other"));
+    assert!(
+        too_long.body["kv_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("other")
+    );
     let ok_key = "k".repeat(256);
-    assert_eq!(put(&server, &format!("/kv/default/{ok_key}"), "v").status, 200);
+    assert_eq!(
+        put(&server, &format!("/kv/default/{ok_key}"), "v").status,
+        200
+    );
     let big = "v".repeat((1 << 20) + 1);
     let too_big = put(&server, "/kv/default/big", &big);
     assert_eq!(too_big.status, 500, "{}", too_big.text);
@@ -130,19 +159,36 @@ fn analyze_cache_works_on_redis() {
         extra_args: &[],
     });
     let body = json!({ "text": "Nuevo horario: abrimos los domingos de 10 a 14. ¿Nos vemos? 😊" });
-    assert_eq!(post_json(&server, "/api/analyze", &body).cache.as_deref(), Some("miss"));
-    assert_eq!(post_json(&server, "/api/analyze", &body).cache.as_deref(), Some("hit"));
+    assert_eq!(
+        post_json(&server, "/api/analyze", &body).cache.as_deref(),
+        Some("miss")
+    );
+    assert_eq!(
+        post_json(&server, "/api/analyze", &body).cache.as_deref(),
+        Some("hit")
+    );
 }
 
 #[test]
 fn bad_runtime_config_fails_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bad.toml");
-    std::fs::write(&config, "[key_value_store.default]\ntype = \"spin\"\npaht = \"x.db\"\n").unwrap();
+    std::fs::write(
+        &config,
+        "[key_value_store.default]\ntype = \"spin\"\npaht = \"x.db\"\n",
+    )
+    .unwrap();
     support::ensure_built();
     let output = std::process::Command::new(support::fbposts_bin())
         .current_dir(support::repo_root())
-        .args(["up", "-f", "tests/spin.toml", "--listen", "127.0.0.1:0", "--state-dir"])
+        .args([
+            "up",
+            "-f",
+            "tests/spin.toml",
+            "--listen",
+            "127.0.0.1:0",
+            "--state-dir",
+        ])
         .arg(dir.path())
         .arg("--runtime-config-file")
         .arg(&config)
@@ -156,7 +202,14 @@ fn bad_runtime_config_fails_at_start_up() {
     std::fs::write(&config, "[key_value_store.default]\ntype = \"spin\"\n").unwrap();
     let output = std::process::Command::new(support::fbposts_bin())
         .current_dir(support::repo_root())
-        .args(["up", "-f", "tests/spin.toml", "--listen", "127.0.0.1:0", "--state-dir"])
+        .args([
+            "up",
+            "-f",
+            "tests/spin.toml",
+            "--listen",
+            "127.0.0.1:0",
+            "--state-dir",
+        ])
         .arg(dir.path())
         .arg("--runtime-config-file")
         .arg(&config)
@@ -164,7 +217,10 @@ fn bad_runtime_config_fails_at_start_up() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("cache"), "names the undefined label:\n{stderr}");
+    assert!(
+        stderr.contains("cache"),
+        "names the undefined label:\n{stderr}"
+    );
 }
 
 #[test]
@@ -190,12 +246,19 @@ fn a_looping_or_trapping_guest_fails_only_its_own_request() {
         let started = Instant::now();
         let ok = get(&server, "/misbehave/ok");
         assert_eq!((ok.status, ok.text.as_str()), (200, "ok"));
-        assert!(started.elapsed() < Duration::from_secs(2), "ok took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "ok took {:?}",
+            started.elapsed()
+        );
     }
     let (looped, took) = looping.join().unwrap();
     assert_eq!(looped.status, 503, "{}", looped.text);
     assert_eq!(looped.body["error"]["code"], "timeout");
-    assert!(took < Duration::from_secs(10), "deadline enforced, took {took:?}");
+    assert!(
+        took < Duration::from_secs(10),
+        "deadline enforced, took {took:?}"
+    );
 
     let trapped = get(&server, "/misbehave/trap");
     assert_eq!(trapped.status, 500, "{}", trapped.text);
@@ -203,10 +266,17 @@ fn a_looping_or_trapping_guest_fails_only_its_own_request() {
 
     let ballooned = get(&server, "/misbehave/balloon");
     assert!(ballooned.status >= 500, "{}", ballooned.text);
-    assert!(ballooned.body["error"]["code"].is_string(), "{}", ballooned.text);
+    assert!(
+        ballooned.body["error"]["code"].is_string(),
+        "{}",
+        ballooned.text
+    );
 
     // And the server is still fine.
     assert_eq!(get(&server, "/misbehave/ok").status, 200);
     let log = server.log();
-    assert!(log.contains("component=misbehave"), "one log line per request:\n{log}");
+    assert!(
+        log.contains("component=misbehave"),
+        "one log line per request:\n{log}"
+    );
 }

@@ -22,7 +22,10 @@ pub async fn read_json_post(req: Request) -> Result<Bytes, ApiError> {
         return Err(ApiError {
             status: 405,
             code: "method_not_allowed",
-            message: format!("{} is not allowed here; use POST with a JSON body", req.method()),
+            message: format!(
+                "{} is not allowed here; use POST with a JSON body",
+                req.method()
+            ),
         });
     }
     if let Some(content_type) = req.headers().get(http::header::CONTENT_TYPE) {
@@ -31,13 +34,22 @@ pub async fn read_json_post(req: Request) -> Result<Bytes, ApiError> {
             return Err(ApiError {
                 status: 415,
                 code: "unsupported_media_type",
-                message: format!("content-type {content_type:?} is not supported; send application/json"),
+                message: format!(
+                    "content-type {content_type:?} is not supported; send application/json"
+                ),
             });
         }
     }
-    match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+    match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        Err(err)
+            if err
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
             Err(ApiError {
                 status: 413,
                 code: "body_too_large",
@@ -93,7 +105,14 @@ pub enum CacheStatus {
 
 impl CacheStatus {
     pub fn header(self) -> (&'static str, &'static str) {
-        ("x-cache", if self == CacheStatus::Hit { "hit" } else { "miss" })
+        (
+            "x-cache",
+            if self == CacheStatus::Hit {
+                "hit"
+            } else {
+                "miss"
+            },
+        )
     }
 }
 

@@ -7,9 +7,9 @@
 //! Spin does; a larger `max_requests` lets a P3 instance serve several requests
 //! (as `wasmtime serve` does) without changing anything else.
 
+use crate::http::outbound::OutboundPolicy;
 use crate::key_value::StoreManager;
 use crate::key_value::host::KeyValueHost;
-use crate::http::outbound::OutboundPolicy;
 use std::collections::BTreeSet;
 use std::pin::Pin;
 use std::sync::Arc;

@@ -103,25 +103,41 @@ impl HttpApp {
                 "internal",
                 "route points at a component that is not loaded",
             );
-            log_request(&method, &path, &raw_route, &component, response.status(), started);
+            log_request(
+                &method,
+                &path,
+                &raw_route,
+                &component,
+                response.status(),
+                started,
+            );
             return response;
         };
 
         let response = match self.in_flight.acquire().await {
             // The worker behind the handler enforces the same deadline and
             // drops a runaway instance; this answers the client on time.
-            Ok(_permit) => match tokio::time::timeout(self.request_timeout, handler.handle((), req)).await {
-                Ok(Ok(response)) => response,
-                Ok(Err(err)) => error_response(&component, err),
-                Err(_elapsed) => timeout_response(&component),
-            },
+            Ok(_permit) => {
+                match tokio::time::timeout(self.request_timeout, handler.handle((), req)).await {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(err)) => error_response(&component, err),
+                    Err(_elapsed) => timeout_response(&component),
+                }
+            }
             Err(_) => json_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "shutting_down",
                 "the server is shutting down",
             ),
         };
-        log_request(&method, &path, &raw_route, &component, response.status(), started);
+        log_request(
+            &method,
+            &path,
+            &raw_route,
+            &component,
+            response.status(),
+            started,
+        );
         response
     }
 }
@@ -157,7 +173,10 @@ fn timeout_response(component: &str) -> Response<WasiBody> {
 /// Maps a host-side failure of one request to a JSON error response.
 fn error_response(component: &str, err: wasmtime::Error) -> Response<WasiBody> {
     if err.downcast_ref::<ExpirationError>().is_some()
-        || matches!(err.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt))
+        || matches!(
+            err.downcast_ref::<wasmtime::Trap>(),
+            Some(wasmtime::Trap::Interrupt)
+        )
     {
         return timeout_response(component);
     }
@@ -232,7 +251,8 @@ pub async fn serve(
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             let app = app.clone();
             async move {
-                let req = req.map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
+                let req =
+                    req.map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
                 Ok::<_, Infallible>(app.handle(req, client, local).await)
             }
         });

@@ -89,7 +89,10 @@ fn parse_entry(entry: &str) -> Result<AllowedHost, String> {
     };
     let port = match port {
         Some("*") => None,
-        Some(p) => Some(p.parse::<u16>().map_err(|_| bad("port must be a number or *"))?),
+        Some(p) => Some(
+            p.parse::<u16>()
+                .map_err(|_| bad("port must be a number or *"))?,
+        ),
         None => match scheme.as_deref().and_then(default_port) {
             Some(p) => Some(p),
             None => return Err(bad("a wildcard scheme needs an explicit port or *")),
@@ -127,7 +130,10 @@ impl WasiHttpHooks for OutboundPolicy {
         let uri = request.uri();
         let scheme = uri.scheme_str().unwrap_or("https").to_string();
         let host = uri.host().unwrap_or_default().to_string();
-        let port = uri.port_u16().or_else(|| default_port(&scheme)).unwrap_or(0);
+        let port = uri
+            .port_u16()
+            .or_else(|| default_port(&scheme))
+            .unwrap_or(0);
         if !self.allows(&scheme, &host, port) {
             tracing::warn!(%scheme, %host, port, "outbound request denied: not in allowed_outbound_hosts");
             return Box::new(async { Err(Error::HttpRequestDenied) });
@@ -178,8 +184,17 @@ mod tests {
 
     #[test]
     fn rejects_malformed_entries() {
-        for entry in ["example.com", "ftp://x", "https://x/path", "*://x", "https://x:abc"] {
-            assert!(OutboundPolicy::parse(&[entry.to_string()]).is_err(), "{entry}");
+        for entry in [
+            "example.com",
+            "ftp://x",
+            "https://x/path",
+            "*://x",
+            "https://x:abc",
+        ] {
+            assert!(
+                OutboundPolicy::parse(&[entry.to_string()]).is_err(),
+                "{entry}"
+            );
         }
     }
 }

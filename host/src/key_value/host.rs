@@ -115,7 +115,6 @@ impl HostStore for KeyValueHost {
     }
 }
 
-
 impl<T> HostStoreWithStore<T> for KeyValue {
     async fn open(
         accessor: &Accessor<T, Self>,

@@ -29,7 +29,9 @@ pub fn fbposts_bin() -> PathBuf {
 }
 
 fn run(cmd: &mut Command) {
-    let status = cmd.status().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
     assert!(status.success(), "{cmd:?} failed with {status}");
 }
 
@@ -38,14 +40,19 @@ pub fn ensure_built() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let root = repo_root();
-        let profile = if fbposts_bin().parent().and_then(Path::file_name) == Some("release".as_ref()) {
-            "release"
-        } else {
-            "dev"
-        };
-        run(Command::new(env!("CARGO"))
-            .current_dir(&root)
-            .args(["build", "-p", "fbposts", "--profile", profile]));
+        let profile =
+            if fbposts_bin().parent().and_then(Path::file_name) == Some("release".as_ref()) {
+                "release"
+            } else {
+                "dev"
+            };
+        run(Command::new(env!("CARGO")).current_dir(&root).args([
+            "build",
+            "-p",
+            "fbposts",
+            "--profile",
+            profile,
+        ]));
         for manifest in ["spin.toml", "tests/spin.toml"] {
             run(Command::new(fbposts_bin())
                 .current_dir(&root)
@@ -83,7 +90,14 @@ impl Server {
         ));
         let mut cmd = Command::new(fbposts_bin());
         cmd.current_dir(&root)
-            .args(["up", "-f", opts.manifest, "--listen", "127.0.0.1:0", "--state-dir"])
+            .args([
+                "up",
+                "-f",
+                opts.manifest,
+                "--listen",
+                "127.0.0.1:0",
+                "--state-dir",
+            ])
             .arg(opts.state_dir)
             .args(opts.extra_args)
             .env("FBPOSTS_LOG", "info")
@@ -255,7 +269,16 @@ impl Redis {
     pub fn start() -> Redis {
         let port = free_port();
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -14,7 +14,10 @@ fn kv_error(err: Error) -> (StatusCode, String) {
     let (status, name) = match &err {
         Error::AccessDenied => (StatusCode::FORBIDDEN, "access-denied".to_string()),
         Error::NoSuchStore => (StatusCode::NOT_FOUND, "no-such-store".to_string()),
-        Error::StoreTableFull => (StatusCode::INTERNAL_SERVER_ERROR, "store-table-full".to_string()),
+        Error::StoreTableFull => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "store-table-full".to_string(),
+        ),
         Error::Other(msg) => (StatusCode::INTERNAL_SERVER_ERROR, format!("other: {msg}")),
     };
     (status, serde_json::json!({ "kv_error": name }).to_string())
@@ -41,13 +44,19 @@ async fn handle(req: Request) -> impl IntoResponse {
     let result = match (method, key) {
         (Method::PUT, Some(key)) => {
             let body = req.into_body().bytes().await.unwrap_or_default();
-            store.set(&key, &body).await.map(|()| (StatusCode::OK, "stored".to_string()))
+            store
+                .set(&key, &body)
+                .await
+                .map(|()| (StatusCode::OK, "stored".to_string()))
         }
         (Method::GET, Some(key)) => store.get(&key).await.map(|value| match value {
             Some(value) => (StatusCode::OK, String::from_utf8_lossy(&value).into_owned()),
             None => (StatusCode::NOT_FOUND, "missing".to_string()),
         }),
-        (Method::DELETE, Some(key)) => store.delete(&key).await.map(|()| (StatusCode::OK, "deleted".to_string())),
+        (Method::DELETE, Some(key)) => store
+            .delete(&key)
+            .await
+            .map(|()| (StatusCode::OK, "deleted".to_string())),
         (Method::GET, None) => match store.get_keys().await.collect().await {
             Ok(mut keys) => {
                 keys.sort();

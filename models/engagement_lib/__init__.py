@@ -1,0 +1,1 @@
+"""Training, evaluation and export code for the `engagement` model (see ../README.md)."""

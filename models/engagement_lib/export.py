@@ -1,0 +1,220 @@
+"""ONNX export of a fitted committee (standard ai.onnx ops only, opset 17), a numpy mirror
+of the graph, and runtime checks with ONNX Runtime and OpenVINO."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from . import features
+from .data import FEATURE_NAMES, TARGET_NAMES
+from .model import FittedEnsemble
+
+OPSET = 17
+IR_VERSION = 8  # opset 17 needs IR >= 8; kept low for older runtimes (tract, OpenVINO)
+INPUT_NAME = "features"
+OUTPUT_NAMES = ["p10", "p50", "p90"]
+ALLOWED_OPS = {"MatMul", "Gemm", "Add", "Sub", "Mul", "Div", "Relu", "Exp", "Log", "Equal",
+               "Cast", "Concat", "Sin", "Cos", "Reshape", "Unsqueeze", "Slice", "Max", "Min"}
+
+F32 = np.float32
+
+
+def folded_constants(ens: FittedEnsemble) -> dict[str, np.ndarray]:
+    """The graph's constants (float32). The committee average and the target
+    de-standardisation are folded into the second layer."""
+    E, D, H = ens.W1.shape
+    K = len(ens.t_mu)
+    t_sd3 = np.tile(ens.t_sd, 3)          # output layout [p10 x K, p50 x K, p90 x K]
+    t_mu3 = np.tile(ens.t_mu, 3)
+    W1 = np.concatenate([ens.W1[e].astype(np.float64) for e in range(E)], axis=1)   # [D, E*H]
+    b1 = np.concatenate([ens.b1[e].astype(np.float64) for e in range(E)], axis=1)   # [1, E*H]
+    W2 = np.concatenate([ens.W2[e].astype(np.float64) for e in range(E)], axis=0) / E  # [E*H, 3K]
+    b2 = ens.b2.astype(np.float64).mean(axis=0)                                     # [1, 3K]
+    return {
+        "likes_mu": np.array([[ens.likes_mu]], F32),
+        "likes_sd": np.array([[ens.likes_sd]], F32),
+        "type_values": np.array([features.TYPE_VALUES], F32),
+        "category_values": np.array([features.CATEGORY_VALUES], F32),
+        "weekday_values": np.array([features.WEEKDAY_VALUES], F32),
+        "month_freq": np.array([[features.TWO_PI / 12.0]], F32),
+        "hour_freq": np.array([[features.TWO_PI / 24.0]], F32),
+        "W1": W1.astype(F32),
+        "b1": b1.astype(F32),
+        "W2": (W2 * t_sd3).astype(F32),
+        "b2": (b2 * t_sd3 + t_mu3).astype(F32),
+        "c_lo": ens.c_lo.reshape(1, K).astype(F32),
+        "c_hi": ens.c_hi.reshape(1, K).astype(F32),
+        "one": np.array([[1.0]], F32),
+        "zero": np.array([[0.0]], F32),
+        **svr_constants(ens, D),
+    }
+
+
+def svr_constants(ens: FittedEnsemble, D: int) -> dict[str, np.ndarray]:
+    """RBF SVR block: f = exp(2g x.s - g|x|^2 - g|s|^2) @ dual + b, one column per target."""
+    if ens.svr is None or ens.svr_weight <= 0:
+        raise ValueError("the exported model expects the SVR component")
+    K = len(ens.svr)
+    for m in ens.svr:
+        assert m.likes_mu == ens.likes_mu and m.likes_sd == ens.likes_sd
+    sv = np.concatenate([m.support_vectors for m in ens.svr])                 # [S, D]
+    g = np.concatenate([np.full(len(m.dual_coef), m.gamma) for m in ens.svr])  # [S]
+    dual = np.zeros((len(sv), K))
+    o = 0
+    for k, m in enumerate(ens.svr):
+        dual[o:o + len(m.dual_coef), k] = m.dual_coef
+        o += len(m.dual_coef)
+    return {
+        "ones_d": np.ones((D, 1), F32),
+        "svr_W": (2.0 * g[None, :] * sv.T).astype(F32),                 # [D, S]
+        "svr_gamma": g[None, :].astype(F32),                              # [1, S]
+        "svr_gss": (g * (sv ** 2).sum(axis=1))[None, :].astype(F32),      # [1, S]
+        "svr_dual": dual.astype(F32),                                     # [S, K]
+        "svr_b": np.array([[m.intercept for m in ens.svr]], F32),         # [1, K]
+        "w_mlp": np.array([[1.0 - ens.svr_weight]], F32),
+        "w_svr": np.array([[ens.svr_weight]], F32),
+    }
+
+
+def numpy_forward(c: dict[str, np.ndarray], raw: np.ndarray) -> dict[str, np.ndarray]:
+    """Op-by-op float32 mirror of the ONNX graph."""
+    x = np.asarray(raw, F32)
+    col = [x[:, i:i + 1] for i in range(7)]
+    enc = np.concatenate([
+        (col[0] - c["likes_mu"]) / c["likes_sd"],
+        (col[1] == c["type_values"]).astype(F32),
+        (col[2] == c["category_values"]).astype(F32),
+        np.sin(col[3] * c["month_freq"]), np.cos(col[3] * c["month_freq"]),
+        (col[4] == c["weekday_values"]).astype(F32),
+        np.sin(col[5] * c["hour_freq"]), np.cos(col[5] * c["hour_freq"]),
+        col[6],
+    ], axis=1)
+    h = np.maximum(enc @ c["W1"] + c["b1"], F32(0))
+    q = h @ c["W2"] + c["b2"]
+    K = c["c_lo"].shape[1]
+    q10, q50, q90 = q[:, :K], q[:, K:2 * K], q[:, 2 * K:]
+    xx = (enc * enc) @ c["ones_d"]
+    kern = np.exp(enc @ c["svr_W"] - xx * c["svr_gamma"] - c["svr_gss"])
+    f = kern @ c["svr_dual"] + c["svr_b"]
+    p50 = q50 * c["w_mlp"] + f * c["w_svr"]
+    l10 = np.minimum(np.minimum(q10, q50) - c["c_lo"], p50)
+    l90 = np.maximum(np.maximum(q90, q50) + c["c_hi"], p50)
+    out = {}
+    for name, v in zip(OUTPUT_NAMES, (l10, p50, l90)):
+        out[name] = np.maximum(np.exp(v) - c["one"], c["zero"])
+    return out
+
+
+def build_onnx(ens: FittedEnsemble, doc: str) -> onnx.ModelProto:
+    c = folded_constants(ens)
+    K = c["c_lo"].shape[1]
+    inits = [numpy_helper.from_array(v, name=k) for k, v in c.items()]
+
+    def i64(name, vals):
+        inits.append(numpy_helper.from_array(np.array(vals, np.int64), name=name))
+        return name
+
+    nodes = []
+
+    def node(op, inputs, name, **attrs):
+        nodes.append(helper.make_node(op, inputs, [name], name=name, **attrs))
+        return name
+
+    axis1 = i64("axis_1", [1])
+    cols = []
+    for i, fname in enumerate(FEATURE_NAMES):
+        cols.append(node("Slice", [INPUT_NAME, i64(f"col{i}_start", [i]), i64(f"col{i}_end", [i + 1]),
+                                   axis1], f"in_{fname}"))
+    likes_c = node("Sub", [cols[0], "likes_mu"], "likes_centered")
+    likes_z = node("Div", [likes_c, "likes_sd"], "likes_z")
+
+    def onehot(col, values, tag):
+        eq = node("Equal", [col, values], f"{tag}_eq")
+        return node("Cast", [eq], f"{tag}_onehot", to=TensorProto.FLOAT)
+
+    type_oh = onehot(cols[1], "type_values", "type")
+    cat_oh = onehot(cols[2], "category_values", "category")
+    m_ang = node("Mul", [cols[3], "month_freq"], "month_angle")
+    m_sin, m_cos = node("Sin", [m_ang], "month_sin"), node("Cos", [m_ang], "month_cos")
+    wd_oh = onehot(cols[4], "weekday_values", "weekday")
+    h_ang = node("Mul", [cols[5], "hour_freq"], "hour_angle")
+    h_sin, h_cos = node("Sin", [h_ang], "hour_sin"), node("Cos", [h_ang], "hour_cos")
+    enc = node("Concat", [likes_z, type_oh, cat_oh, m_sin, m_cos, wd_oh, h_sin, h_cos, cols[6]],
+               "encoded", axis=1)
+    h = node("Relu", [node("Add", [node("MatMul", [enc, "W1"], "hidden_mm"), "b1"], "hidden_pre")],
+             "hidden")
+    q = node("Add", [node("MatMul", [h, "W2"], "out_mm"), "b2"], "quantiles_log")
+    q10 = node("Slice", [q, i64("q10_start", [0]), i64("q10_end", [K]), axis1], "q10_log_raw")
+    q50 = node("Slice", [q, i64("q50_start", [K]), i64("q50_end", [2 * K]), axis1], "q50_log_mlp")
+    q90 = node("Slice", [q, i64("q90_start", [2 * K]), i64("q90_end", [3 * K]), axis1], "q90_log_raw")
+    # RBF SVR (log space), one column per target
+    xx = node("MatMul", [node("Mul", [enc, enc], "enc_sq"), "ones_d"], "enc_norm2")
+    arg = node("Sub", [node("Sub", [node("MatMul", [enc, "svr_W"], "svr_cross"),
+                                    node("Mul", [xx, "svr_gamma"], "svr_gxx")], "svr_arg0"),
+                       "svr_gss"], "svr_arg")
+    f = node("Add", [node("MatMul", [node("Exp", [arg], "svr_kernel"), "svr_dual"], "svr_mm"),
+                     "svr_b"], "svr_log")
+    p50 = node("Add", [node("Mul", [q50, "w_mlp"], "p50_mlp_part"),
+                       node("Mul", [f, "w_svr"], "p50_svr_part")], "p50_log")
+    s10 = node("Min", [q10, q50], "q10_log_sorted")
+    s90 = node("Max", [q90, q50], "q90_log_sorted")
+    l10 = node("Min", [node("Sub", [s10, "c_lo"], "q10_log_conformal"), p50], "p10_log")
+    l90 = node("Max", [node("Add", [s90, "c_hi"], "q90_log_conformal"), p50], "p90_log")
+    for out_name, v in zip(OUTPUT_NAMES, (l10, p50, l90)):
+        e = node("Exp", [v], f"{out_name}_exp")
+        em1 = node("Sub", [e, "one"], f"{out_name}_expm1")
+        nodes.append(helper.make_node("Max", [em1, "zero"], [out_name], name=f"{out_name}_clip"))
+
+    graph = helper.make_graph(
+        nodes, "engagement",
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["N", 7])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", len(TARGET_NAMES)])
+         for n in OUTPUT_NAMES],
+        initializer=inits,
+    )
+    graph.doc_string = doc
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              ir_version=IR_VERSION, producer_name="fbposts models/train.py",
+                              producer_version="1", model_version=1)
+    onnx.checker.check_model(model, full_check=True)
+    bad = {n.op_type for n in model.graph.node} - ALLOWED_OPS
+    if bad:
+        raise RuntimeError(f"non-allowed ops in graph: {sorted(bad)}")
+    if any(n.domain not in ("", "ai.onnx") for n in model.graph.node):
+        raise RuntimeError("graph uses a non-default operator domain")
+    return model
+
+
+def ort_run(model_bytes: bytes, raw: np.ndarray) -> dict[str, np.ndarray]:
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
+    res = sess.run(OUTPUT_NAMES, {INPUT_NAME: np.asarray(raw, F32)})
+    return dict(zip(OUTPUT_NAMES, res))
+
+
+def to_openvino(onnx_path: Path, xml_path: Path) -> None:
+    import openvino as ov
+    ov_model = ov.convert_model(str(onnx_path))
+    ov.save_model(ov_model, str(xml_path), compress_to_fp16=False)
+
+
+def ov_run(xml_path: Path, raw: np.ndarray) -> dict[str, np.ndarray]:
+    import openvino as ov
+    core = ov.Core()
+    compiled = core.compile_model(str(xml_path), "CPU",
+                                  {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": 1})
+    res = compiled({INPUT_NAME: np.asarray(raw, F32)})
+    return {n: np.asarray(res[compiled.output(n)]) for n in OUTPUT_NAMES}
+
+
+def max_rel_diff(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
+    """max |a-b| / max(1, |b|) over all outputs."""
+    return max(float(np.max(np.abs(a[n].astype(np.float64) - b[n].astype(np.float64))
+                            / np.maximum(1.0, np.abs(b[n].astype(np.float64)))))
+               for n in OUTPUT_NAMES)

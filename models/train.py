@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""Train, evaluate and export the `engagement` model (Facebook post engagement quantiles).
+
+    python models/train.py            # CV gate + final fit + export to models/engagement/
+    python models/train.py --cv-only  # CV gate only (exit 1 if the gate fails)
+    python models/train.py --check    # CV gate + retrain; the new ONNX must equal the
+                                      # committed one (bytes, or outputs within 1e-6 rel.)
+    --skip-cv                         # with the default mode or --check: no CV gate
+
+Data: ../shared/data/uci-facebook-metrics/dataset_Facebook.csv relative to the repo root,
+or the folder in $FBPOSTS_DATA_DIR. See models/engagement/README.md (model card).
+"""
+from __future__ import annotations
+
+import os
+
+# Determinism: single-threaded BLAS/OpenMP, set before numpy is imported.
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+           "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_v] = "1"
+os.environ.setdefault("OPENVINO_TELEMETRY_OPT_OUT", "1")  # keep the converter off the network
+
+import argparse  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from engagement_lib import baselines, data, evaluate, export, features, model  # noqa: E402
+from engagement_lib.mlp import MLPConfig  # noqa: E402
+
+MODEL_NAME = "engagement"
+MODEL_VERSION = "1.0.0"
+MODEL_DIR = HERE / MODEL_NAME
+SEED = 0                       # network initialisation / committee split seed, fixed a priori
+CONFIG = MLPConfig()           # hyper-parameters, fixed a priori (see the model card)
+TOL_NUMPY_ORT = 1e-5           # relative, ONNX Runtime vs the numpy mirror of the graph
+TOL_OV_ORT = 1e-4              # relative, OpenVINO vs ONNX Runtime
+TOL_CHECK = 1e-6               # relative, --check: new vs committed model on the probe set
+
+
+def probe_set(raw: np.ndarray) -> np.ndarray:
+    """All training rows plus 256 fixed synthetic rows spanning the input ranges."""
+    rng = np.random.default_rng(20140101)
+    n = 256
+    syn = np.column_stack([
+        rng.integers(80_000, 140_001, n), rng.integers(0, 4, n), rng.integers(1, 4, n),
+        rng.integers(1, 13, n), rng.integers(1, 8, n), rng.integers(0, 24, n),
+        rng.integers(0, 2, n),
+    ]).astype(np.float64)
+    return np.concatenate([raw, syn]).astype(np.float32)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def fit_final(ds: data.Dataset) -> model.FittedEnsemble:
+    ens = model.fit_many(ds.X, ds.Y, [np.arange(len(ds.X))], CONFIG, SEED)[0]
+    ens.svr = [baselines.fit_svr(ds.X, ds.Y[:, k], seed=SEED) for k in range(ds.Y.shape[1])]
+    ens.svr_weight = model.SVR_WEIGHT
+    for m in ens.svr:  # the explicit kernel sum must equal scikit-learn's prediction
+        ref = np.log1p(baselines.predict_svr_fitted(m, ds.X))
+        if np.max(np.abs(m.predict_log(ds.X) - ref)) > 1e-9:
+            raise SystemExit("FAIL: SVR kernel re-implementation differs from scikit-learn")
+    return ens
+
+
+def build_and_verify(ens: model.FittedEnsemble, ds: data.Dataset, workdir: Path) -> dict:
+    """Export ONNX + OpenVINO IR into workdir and run all runtime checks."""
+    doc = (f"{MODEL_NAME} {MODEL_VERSION}: p10/p50/p90 of {', '.join(data.TARGET_NAMES)} for a "
+           f"Facebook post. Input `features` float32 [N,7]: {', '.join(data.FEATURE_NAMES)} "
+           "(type_code 0=Photo 1=Status 2=Link 3=Video; weekday 1=Sunday..7=Saturday). "
+           "Trained on UCI Facebook metrics (Moro, Rita & Vala 2016, DOI 10.24432/C5QK55, "
+           "CC BY 4.0).")
+    onnx_model = export.build_onnx(ens, doc)
+    onnx_bytes = onnx_model.SerializeToString()
+    onnx_path = workdir / "model.onnx"
+    onnx_path.write_bytes(onnx_bytes)
+
+    probes = probe_set(ds.X)
+    consts = export.folded_constants(ens)
+    ref_np = export.numpy_forward(consts, probes)
+    ort_out = export.ort_run(onnx_bytes, probes)
+    d_np = export.max_rel_diff(ort_out, ref_np)
+    # float64 training-side reference (not a gate: float32 graph vs float64 maths)
+    q64 = model.predict(ens, probes.astype(np.float64))
+    d_64 = export.max_rel_diff(ort_out, dict(zip(export.OUTPUT_NAMES, q64)))
+    log(f"  ONNX Runtime vs numpy mirror: max rel diff {d_np:.2e} (tol {TOL_NUMPY_ORT:g}); "
+        f"vs float64 training forward: {d_64:.2e}")
+    if d_np > TOL_NUMPY_ORT:
+        raise SystemExit("FAIL: ONNX Runtime output differs from the numpy forward")
+    for name in export.OUTPUT_NAMES:
+        if ort_out[name].shape != (len(probes), len(data.TARGET_NAMES)):
+            raise SystemExit(f"FAIL: output {name} has shape {ort_out[name].shape}")
+    if not (np.all(ort_out["p10"] <= ort_out["p50"]) and np.all(ort_out["p50"] <= ort_out["p90"])):
+        raise SystemExit("FAIL: quantiles cross")
+
+    xml_path = workdir / "model.xml"
+    export.to_openvino(onnx_path, xml_path)
+    ov_out = export.ov_run(xml_path, probes)
+    d_ov = export.max_rel_diff(ov_out, ort_out)
+    log(f"  OpenVINO vs ONNX Runtime: max rel diff {d_ov:.2e} (tol {TOL_OV_ORT:g})")
+    if d_ov > TOL_OV_ORT:
+        raise SystemExit("FAIL: OpenVINO output differs from ONNX Runtime")
+    one = export.ort_run(onnx_bytes, probes[:1])
+    if export.max_rel_diff(one, {k: v[:1] for k, v in ort_out.items()}) > TOL_NUMPY_ORT:
+        raise SystemExit("FAIL: batch of 1 differs from the full batch")
+    return {"onnx_bytes": onnx_bytes, "probes": probes, "ort": ort_out,
+            "diffs": {"ort_vs_numpy_rel": d_np, "ort_vs_float64_rel": d_64, "openvino_vs_ort_rel": d_ov}}
+
+
+def metadata(ds: data.Dataset, ens: model.FittedEnsemble, cv: dict | None, hashes: dict,
+             diffs: dict) -> dict:
+    E = ens.W1.shape[0]
+    return {
+        "name": MODEL_NAME,
+        "version": MODEL_VERSION,
+        "format": {"onnx": "model.onnx", "onnx_opset": export.OPSET, "onnx_ir_version": export.IR_VERSION,
+                   "openvino_ir": ["model.xml", "model.bin"], "precision": "float32"},
+        "inputs": [{"name": export.INPUT_NAME, "dtype": "float32", "shape": ["N", 7],
+                    "columns": data.FEATURE_NAMES}],
+        "outputs": [{"name": n, "dtype": "float32", "shape": ["N", 4],
+                     "columns": data.TARGET_NAMES, "quantile": q}
+                    for n, q in zip(export.OUTPUT_NAMES, (0.1, 0.5, 0.9))],
+        "feature_encoding": {
+            "page_total_likes": "raw count (`Page total likes`); standardised in-graph with "
+                                f"mean {ens.likes_mu:.4f}, sd {ens.likes_sd:.4f}",
+            "type_code": {"Photo": 0, "Status": 1, "Link": 2, "Video": 3,
+                          "in_graph": "one-hot (Equal+Cast); other values give all zeros"},
+            "category": {"1": "action (special offers, contests)", "2": "product (direct advertisement)",
+                         "3": "inspiration (non-explicit brand content)", "in_graph": "one-hot"},
+            "month": "1..12; in-graph sin/cos(2*pi*month/12)",
+            "weekday": "1..7 as in the data: 1=Sunday, 2=Monday, ..., 7=Saturday (inferred from "
+                       "the 2014 calendar, see model card); in-graph one-hot",
+            "hour": "0..23; in-graph sin/cos(2*pi*hour/24)",
+            "paid": "0/1 (the data's one missing value was treated as 0); used as is",
+            "encoded_order": features.ENCODED_NAMES,
+        },
+        "targets": dict(zip(data.TARGET_NAMES, data.TARGET_COLUMNS)),
+        "target_transform": "quantiles predicted for log1p(target); outputs are expm1(.) clipped at 0",
+        "quantile_guarantee": "p10 <= p50 <= p90 (in-graph Min/Max)",
+        "model": {"type": "committee of one-hidden-layer ReLU MLPs (pinball loss on "
+                          "log1p(target), p10/p50/p90) + RBF SVR on log1p(target); "
+                          f"p50 = {1 - ens.svr_weight:g} * committee p50 + {ens.svr_weight:g} * SVR "
+                          "(log space); p10/p90 = committee quantiles with conformal offsets, "
+                          "clamped to the p50",
+                  "members": E, "config": CONFIG.as_dict(), "seed": SEED,
+                  "svr": [{"target": t, "C": m.C, "gamma": m.gamma, "epsilon": m.epsilon,
+                           "support_vectors": int(len(m.dual_coef))}
+                          for t, m in zip(data.TARGET_NAMES, ens.svr)],
+                  "conformal_offsets_log": {"c_lo": ens.c_lo.round(6).tolist(),
+                                            "c_hi": ens.c_hi.round(6).tolist()}},
+        "training_data": {"file": "dataset_Facebook.csv", "rows": int(len(ds.X)),
+                          "sha256": sha256(ds.path), "paid_missing_set_to_0": ds.n_paid_missing,
+                          "source": "UCI Machine Learning Repository, Facebook metrics, "
+                                    "DOI 10.24432/C5QK55",
+                          "licence": "CC BY 4.0",
+                          "citation": "S. Moro, P. Rita, B. Vala (2016). Predicting social media "
+                                      "performance metrics and evaluation of the impact on brand "
+                                      "building: A data mining approach. Journal of Business "
+                                      "Research 69(9), 3341-3351."},
+        "cv": None if cv is None else {
+            "scheme": f"{evaluate.CV_FOLDS}-fold x {evaluate.CV_REPEATS} repeats, KFold seeds "
+                      f"{list(evaluate.CV_SEEDS[:evaluate.CV_REPEATS])}; metrics in data units, "
+                      "mean and sd over the 15 test folds",
+            "results": {t: {m: {k: round(v[0], 6) for k, v in r.items()} for m, r in res.items()}
+                        for t, res in cv.items()}},
+        "verification": {k: float(f"{v:.3e}") for k, v in diffs.items()},
+        "sha256": hashes,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--cv-only", action="store_true", help="run the CV gate only")
+    g.add_argument("--check", action="store_true", help="retrain and compare with the committed model")
+    ap.add_argument("--skip-cv", action="store_true", help="skip the CV gate")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+
+    ds = data.load()
+    log(f"data: {ds.path} ({len(ds.X)} rows); `Paid` missing in {ds.n_paid_missing} row(s) "
+        "-> treated as 0")
+    ev = data.weekday_evidence(ds.X)
+    log("weekday check (max span in days of a likes snapshot straddling a month boundary, "
+        "per hypothesis): " + ", ".join(f"{k}: {v}" for k, v in ev.items()))
+
+    cv = None
+    status = 0
+    if not args.skip_cv:
+        log(f"cross-validation ({evaluate.CV_FOLDS}-fold x {evaluate.CV_REPEATS}) ...")
+        t = time.perf_counter()
+        cv = evaluate.run_cv(ds.X, ds.Y, CONFIG, SEED, log=log)
+        log(f"  took {time.perf_counter() - t:.1f} s\n")
+        log(evaluate.format_table(cv))
+        fails = evaluate.gate(cv)
+        log("")
+        if fails:
+            log("GATE: FAIL")
+            for f in fails:
+                log(f"  - {f}")
+            status = 1
+        else:
+            log("GATE: PASS (p50 beats every baseline on MAE and Spearman for every target; "
+                f"80% interval coverage within {evaluate.COVERAGE_RANGE})")
+    if args.cv_only:
+        log(f"total time {time.perf_counter() - t0:.1f} s")
+        return status
+
+    log("\nfinal fit on all rows ...")
+    t = time.perf_counter()
+    ens = fit_final(ds)
+    log(f"  took {time.perf_counter() - t:.1f} s; conformal offsets (log space) "
+        f"c_lo={np.round(ens.c_lo, 3).tolist()} c_hi={np.round(ens.c_hi, 3).tolist()}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        built = build_and_verify(ens, ds, tmpdir)
+        if args.check:
+            committed = MODEL_DIR / "model.onnx"
+            if not committed.is_file():
+                log(f"CHECK: FAIL ({committed} missing)")
+                return 1
+            old = committed.read_bytes()
+            if old == built["onnx_bytes"]:
+                log("CHECK: PASS (retrained model.onnx is byte-identical to the committed one)")
+            else:
+                d = export.max_rel_diff(built["ort"], export.ort_run(old, built["probes"]))
+                ok = d <= TOL_CHECK
+                log(f"CHECK: {'PASS' if ok else 'FAIL'} (bytes differ; max rel output diff on "
+                    f"{len(built['probes'])} probe rows {d:.2e}, tol {TOL_CHECK:g})")
+                status |= 0 if ok else 1
+            want = (MODEL_DIR / "model.sha256").read_text() if (MODEL_DIR / "model.sha256").is_file() else ""
+            new_xml = sha256(tmpdir / "model.xml")
+            log(f"  OpenVINO IR: model.xml {'matches' if new_xml in want else 'differs from'} "
+                f"model.sha256")
+        else:
+            MODEL_DIR.mkdir(parents=True, exist_ok=True)
+            for f in ("model.onnx", "model.xml", "model.bin"):
+                (MODEL_DIR / f).write_bytes((tmpdir / f).read_bytes())
+            hashes = {f: sha256(MODEL_DIR / f) for f in ("model.onnx", "model.xml", "model.bin")}
+            (MODEL_DIR / "model.sha256").write_text(
+                "".join(f"{h}  {f}\n" for f, h in hashes.items()))
+            meta = metadata(ds, ens, cv, hashes, built["diffs"])
+            (MODEL_DIR / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+            log(f"wrote {MODEL_DIR.relative_to(HERE.parent)}/: model.onnx, model.xml, model.bin, "
+                "model.sha256, metadata.json")
+            for f, h in hashes.items():
+                log(f"  sha256 {h}  {f}")
+    log(f"total time {time.perf_counter() - t0:.1f} s")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
