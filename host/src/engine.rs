@@ -58,6 +58,13 @@ fn base_config(cache_dir: Option<&Path>) -> Result<Config> {
     Ok(config)
 }
 
+fn env_bytes(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Builds the engine, preferring the pooling allocator.
 pub fn build(limits: &EngineLimits, cache_dir: Option<&Path>) -> Result<(Engine, Allocator)> {
     let mut pooling = PoolingAllocationConfig::new();
@@ -73,9 +80,9 @@ pub fn build(limits: &EngineLimits, cache_dir: Option<&Path>) -> Result<(Engine,
         .max_tables_per_component(16)
         // Reset reused slots with memset instead of madvise for the first
         // pages: fresh-store-per-request churns slots constantly.
-        .linear_memory_keep_resident(1 << 20)
-        .table_keep_resident(1 << 16)
-        .async_stack_keep_resident(1 << 16);
+        .linear_memory_keep_resident(env_bytes("FBPOSTS_MEM_KEEP", 0))
+        .table_keep_resident(env_bytes("FBPOSTS_TABLE_KEEP", 0))
+        .async_stack_keep_resident(env_bytes("FBPOSTS_STACK_KEEP", 0));
     let mut config = base_config(cache_dir)?;
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     match Engine::new(&config) {
