@@ -31,7 +31,8 @@ step "checks: rustfmt, clippy"
 cargo fmt --all -- --check
 cargo clippy --release --all-targets -- -D warnings
 cargo clippy --release --target wasm32-wasip2 \
-  -p analyze -p fbposts-guest-kit -p misbehave -p kv-probe -- -D warnings
+  -p analyze -p fbposts-guest-kit -p misbehave -p kv-probe \
+  -p predict -p inference-portable -p inference-wasi-nn -- -D warnings
 
 step "build: host and components"
 cargo build --release -p fbposts
@@ -43,4 +44,4 @@ step "models: cross-validation gate"
 
 step "tests: unit and end-to-end"
 cargo test --release --workspace --exclude analyze --exclude fbposts-guest-kit \
-  --exclude misbehave --exclude kv-probe
+  --exclude misbehave --exclude kv-probe --exclude predict --exclude inference-wasi-nn

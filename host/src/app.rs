@@ -3,14 +3,16 @@
 //! compiles every component once and pre-instantiates it. Everything that can
 //! be wrong with the app fails here, at start-up, with the component named.
 
+use crate::compose;
 use crate::engine::{self, Allocator, EngineLimits, EpochTicker};
 use crate::http::HttpApp;
 use crate::http::instance::{ComponentRuntime, HostState, RequestLimits, ReusePolicy};
 use crate::http::outbound::OutboundPolicy;
 use crate::key_value::StoreManager;
-use crate::manifest::AppManifest;
+use crate::manifest::{AppManifest, DependencyDef};
 use crate::routing::Router;
 use crate::runtime_config::{RuntimeConfig, StatePaths};
+use crate::wasi_nn::{NnLoader, NnOptions};
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,7 +33,27 @@ pub struct LoadOptions {
     pub max_concurrent_requests: usize,
     /// Wasmtime's compilation cache; `None` disables it.
     pub cache_dir: Option<PathBuf>,
+    /// wasi-nn: backend, device and sessions for `models/` beside the manifest.
+    pub nn: NnOptions,
+    /// Which `fbposts:ml/inference` implementation steps get.
+    pub inference: InferenceChoice,
 }
+
+/// The implementation composed into steps that depend on `inference-portable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InferenceChoice {
+    /// wasi-nn when its backend library is found, else portable.
+    Auto,
+    /// Pure Wasm (tract), as on stock Spin.
+    Portable,
+    /// The host's wasi-nn (`--nn-backend`).
+    WasiNn,
+}
+
+/// The component stock Spin composes in (`spin.toml`), and the one this host
+/// substitutes when it runs models through wasi-nn.
+const PORTABLE_INFERENCE: &str = "inference-portable";
+const WASI_NN_INFERENCE: &str = "inference-wasi-nn";
 
 /// A loaded application; dropping it stops the epoch ticker.
 pub struct LoadedApp {
@@ -86,23 +108,82 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
     )?;
     tracing::info!(%allocator, "engine ready");
     let linker = build_linker(&engine)?;
+    // Models load when the first component importing wasi:nn shows up; the
+    // runtime libraries are searched from the manifest's and the current dir.
+    let mut search_roots = vec![manifest.base_dir.clone()];
+    search_roots.extend(std::env::current_dir().ok());
+    let mut nn = NnLoader::new(
+        opts.nn,
+        manifest.base_dir.join("models"),
+        search_roots.clone(),
+    );
+    let use_wasi_nn = match opts.inference {
+        InferenceChoice::Portable => false,
+        InferenceChoice::WasiNn => true,
+        InferenceChoice::Auto => {
+            let found = match opts.nn.backend {
+                crate::wasi_nn::NnBackend::Onnx => {
+                    crate::wasi_nn::find_onnxruntime(&search_roots).is_ok()
+                }
+                crate::wasi_nn::NnBackend::Openvino => {
+                    crate::wasi_nn::find_openvino(&search_roots).is_ok()
+                }
+            };
+            found && manifest.components.contains_key(WASI_NN_INFERENCE)
+        }
+    };
+    let implementation = if use_wasi_nn {
+        format!("wasi-nn ({})", opts.nn.backend)
+    } else {
+        "portable (tract)".to_string()
+    };
+    tracing::info!(%implementation, "inference implementation");
 
     let mut runtimes = Vec::new();
+    // Only components a trigger routes to are served; the others exist to be
+    // composed into them as dependencies.
+    let routed: std::collections::BTreeSet<&str> = manifest
+        .http_triggers
+        .iter()
+        .filter(|t| matches!(t.route, crate::manifest::HttpRoute::Path(_)))
+        .map(|t| t.component.as_str())
+        .collect();
     for component in manifest.components.values() {
-        if !component.dependencies.is_empty() {
-            bail!(
-                "component {:?} declares dependencies; composing them is not supported by this host yet",
-                component.id
-            );
+        if !routed.contains(component.id.as_str()) {
+            continue;
         }
         let started = std::time::Instant::now();
-        let bytes = std::fs::read(&component.source).with_context(|| {
-            format!(
-                "component {:?}: cannot read {} (run `fbposts build` first?)",
-                component.id,
-                component.source.display()
-            )
-        })?;
+        let bytes = read_component(&component.id, &component.source)?;
+        let bytes = if component.dependencies.is_empty() {
+            bytes
+        } else {
+            let mut dependencies = Vec::new();
+            for (name, dependency) in &component.dependencies {
+                let swapped = match dependency {
+                    DependencyDef::Component { component, .. }
+                        if use_wasi_nn && component == PORTABLE_INFERENCE =>
+                    {
+                        let wasi_nn = manifest.components.get(WASI_NN_INFERENCE).with_context(|| {
+                            format!("--inference wasi-nn needs a `{WASI_NN_INFERENCE}` component in the manifest")
+                        })?;
+                        Some(wasi_nn.source.as_path())
+                    }
+                    _ => None,
+                };
+                let Some(path) = swapped.or_else(|| manifest.dependency_path(dependency)) else {
+                    bail!(
+                        "component {:?}: dependency {name:?} is not a local file or app component; only those are supported",
+                        component.id
+                    );
+                };
+                dependencies.push(compose::Dependency {
+                    name: name.clone(),
+                    export: dependency.export().map(str::to_string),
+                    bytes: read_component(&component.id, path)?,
+                });
+            }
+            compose::compose(&component.id, bytes, dependencies)?
+        };
         let compiled = Component::new(&engine, &bytes)
             .map_err(anyhow::Error::from)
             .with_context(|| {
@@ -112,6 +193,9 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
                     component.source.display()
                 )
             })?;
+        let nn_registry = nn
+            .registry_for(&engine, &compiled)
+            .with_context(|| format!("component {:?}: loading wasi-nn models", component.id))?;
         let pre = linker
             .instantiate_pre(&compiled)
             .map_err(anyhow::Error::from)
@@ -140,7 +224,13 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
             component
                 .environment
                 .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .map(|(k, v)| {
+                    if k == "INFERENCE_IMPLEMENTATION" {
+                        (k.clone(), implementation.clone())
+                    } else {
+                        (k.clone(), v.clone())
+                    }
+                })
                 .collect(),
             outbound,
             RequestLimits {
@@ -148,6 +238,7 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
                 timeout: opts.request_timeout,
             },
             opts.reuse,
+            nn_registry,
         ));
     }
 
@@ -165,9 +256,19 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
     })
 }
 
+fn read_component(component_id: &str, path: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| {
+        format!(
+            "component {component_id:?}: cannot read {} (run `fbposts build` first?)",
+            path.display()
+        )
+    })
+}
+
 /// Every import a component may use: WASI P2 and P3 (CLI, clocks, random,
 /// filesystem-less), wasi:http both versions (outgoing requests filtered by
-/// [`OutboundPolicy`]) and Spin's key-value.
+/// [`OutboundPolicy`]), Spin's key-value and wasi-nn (`wasi:nn@0.2.0-rc-2024-10-28`,
+/// models from the shared registry only).
 fn build_linker(engine: &Engine) -> Result<Linker<HostState>> {
     let mut linker: Linker<HostState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -175,5 +276,6 @@ fn build_linker(engine: &Engine) -> Result<Linker<HostState>> {
     wasmtime_wasi::p3::add_to_linker(&mut linker)?;
     wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
     crate::key_value::host::add_to_linker(&mut linker, |state| &mut state.key_value)?;
+    crate::wasi_nn::add_to_linker(&mut linker, HostState::nn)?;
     Ok(linker)
 }

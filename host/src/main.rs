@@ -4,12 +4,14 @@
 mod app;
 mod bench;
 mod build;
+mod compose;
 mod engine;
 mod http;
 mod key_value;
 mod manifest;
 mod routing;
 mod runtime_config;
+mod wasi_nn;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -90,6 +92,19 @@ struct UpArgs {
     /// Do not cache compiled components.
     #[arg(long)]
     no_cache: bool,
+    /// Inference implementation composed into the steps: auto (wasi-nn when its library is found), portable, wasi-nn.
+    #[arg(long, value_enum, default_value_t = app::InferenceChoice::Auto)]
+    inference: app::InferenceChoice,
+    /// wasi-nn inference engine for the models in `models/<name>/` beside the manifest.
+    #[arg(long, value_enum, default_value_t = wasi_nn::NnBackend::Onnx)]
+    nn_backend: wasi_nn::NnBackend,
+    /// wasi-nn device (gpu: CUDA for onnx, needs `--features cuda`; OpenVINO's GPU plugin).
+    #[arg(long, value_enum, default_value_t = wasi_nn::NnDevice::Cpu)]
+    nn_device: wasi_nn::NnDevice,
+    /// Requests that can run one model at the same time (ONNX Runtime sessions,
+    /// OpenVINO streams); default: one per core.
+    #[arg(long)]
+    nn_sessions: Option<usize>,
 }
 
 fn default_cache_dir() -> Option<PathBuf> {
@@ -144,6 +159,10 @@ async fn up(args: UpArgs) -> Result<()> {
         "--instance-concurrency must be at least 1"
     );
     anyhow::ensure!(
+        args.nn_sessions != Some(0),
+        "--nn-sessions must be at least 1"
+    );
+    anyhow::ensure!(
         args.request_timeout > 0.0,
         "--request-timeout must be positive"
     );
@@ -163,6 +182,12 @@ async fn up(args: UpArgs) -> Result<()> {
             None
         } else {
             args.cache_dir.or_else(default_cache_dir)
+        },
+        inference: args.inference,
+        nn: wasi_nn::NnOptions {
+            backend: args.nn_backend,
+            device: args.nn_device,
+            sessions: args.nn_sessions,
         },
     };
     let loaded = app::load(&options).await?;

@@ -186,6 +186,18 @@ pub enum DependencyDef {
     },
 }
 
+impl DependencyDef {
+    /// The dependency's export chosen with `export = "..."`, if any.
+    pub fn export(&self) -> Option<&str> {
+        match self {
+            DependencyDef::Package { export, .. }
+            | DependencyDef::Local { export, .. }
+            | DependencyDef::Http { export, .. }
+            | DependencyDef::Component { export, .. } => export.as_deref(),
+        }
+    }
+}
+
 /// A dependency's `inherit_configuration` (after folding in the component's
 /// `dependencies_inherit_configuration`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

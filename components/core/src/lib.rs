@@ -32,6 +32,7 @@ pub mod features;
 pub mod fold;
 pub mod hashtags;
 pub mod hook;
+pub mod json;
 pub mod lang;
 pub mod length;
 pub mod lexicon;

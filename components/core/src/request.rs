@@ -9,10 +9,11 @@
 //! Enum values are case-insensitive, and a language may carry a region
 //! subtag (`es-MX`, `en_US`).
 
+use crate::json::{opt_str, quote_list, type_name};
 use crate::scoring::normalize_text;
 use crate::{Language, MAX_POST_CHARS, PostType, SCORER_VERSION, Tone};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// Longest accepted `audience` description, in chars.
@@ -59,41 +60,6 @@ impl ApiError {
             format!("field '{field}' must be {expected}"),
         )
     }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// An optional string field: absent/null → None; not a string → error.
-fn opt_str<'a>(
-    obj: &'a Map<String, Value>,
-    field: &str,
-    expected: &str,
-) -> Result<Option<&'a str>, ApiError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(ApiError::invalid_field(
-            field,
-            &format!("{expected} (got {})", type_name(other)),
-        )),
-    }
-}
-
-fn quote_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
-    items
-        .into_iter()
-        .map(|s| format!("\"{s}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl AnalyzeRequest {

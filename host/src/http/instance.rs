@@ -10,6 +10,7 @@
 use crate::http::outbound::OutboundPolicy;
 use crate::key_value::StoreManager;
 use crate::key_value::host::KeyValueHost;
+use crate::wasi_nn::NnRegistry;
 use std::collections::BTreeSet;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use wasmtime_wasi_http::handler::{
     HandlerState, Instance, ProxyPre, ShouldAccept, WorkerExpiration, WorkerState, WorkerStatus,
 };
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime_wasi_nn::wit::{WasiNnCtx, WasiNnView};
 
 /// Everything a request's `Store` holds.
 pub struct HostState {
@@ -31,6 +33,15 @@ pub struct HostState {
     outbound: OutboundPolicy,
     limits: StoreLimits,
     pub key_value: KeyValueHost,
+    nn: WasiNnCtx,
+}
+
+impl HostState {
+    /// What wasi-nn's host functions work on: this store's resource table and
+    /// its view of the shared model registry.
+    pub fn nn(&mut self) -> WasiNnView<'_> {
+        WasiNnView::new(&mut self.table, &mut self.nn)
+    }
 }
 
 impl WasiView for HostState {
@@ -80,6 +91,7 @@ pub struct ComponentRuntime {
     outbound: OutboundPolicy,
     limits: RequestLimits,
     reuse: ReusePolicy,
+    nn: NnRegistry,
 }
 
 impl ComponentRuntime {
@@ -94,6 +106,7 @@ impl ComponentRuntime {
         outbound: OutboundPolicy,
         limits: RequestLimits,
         reuse: ReusePolicy,
+        nn: NnRegistry,
     ) -> Self {
         Self {
             id,
@@ -105,6 +118,7 @@ impl ComponentRuntime {
             outbound,
             limits,
             reuse,
+            nn,
         }
     }
 
@@ -124,6 +138,7 @@ impl ComponentRuntime {
                 .instances(64)
                 .build(),
             key_value: KeyValueHost::new(self.granted_stores.clone(), self.stores.clone()),
+            nn: self.nn.ctx(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);

@@ -1,0 +1,93 @@
+//! `fbposts:ml/inference` over `wasi:nn@0.2.0-rc-2024-10-28`: the model is
+//! looked up by name (`load-by-name`, preloaded by the host from
+//! `models/<name>/`), inputs are passed as named FP32 tensors, and every
+//! output comes back as a named f32 tensor. Errors map onto the interface's
+//! typed errors: `not-found` → unknown model, `invalid-argument` → bad shape,
+//! anything else → backend.
+
+/// Generated bindings; exporting needs the `unsafe` ABI glue wit-bindgen emits
+/// (the workspace denies `unsafe` everywhere else).
+#[allow(unsafe_code)]
+mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "fbposts:ml/inference-wasi-nn",
+        generate_all,
+    });
+    use super::WasiNnInference;
+    export!(WasiNnInference with_types_in self);
+}
+
+use bindings::exports::fbposts::ml::inference::{Error, Guest, Tensor};
+use bindings::wasi::nn::errors::{self, ErrorCode};
+use bindings::wasi::nn::graph;
+use bindings::wasi::nn::tensor::{Tensor as NnTensor, TensorType};
+
+struct WasiNnInference;
+
+fn nn_error(context: &str, err: errors::Error) -> Error {
+    let message = format!("{context}: {}", err.data());
+    match err.code() {
+        ErrorCode::InvalidArgument => Error::BadShape(message),
+        _ => Error::Backend(message),
+    }
+}
+
+fn to_le_bytes(data: &[f32]) -> Vec<u8> {
+    data.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn from_le_bytes(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+impl Guest for WasiNnInference {
+    fn run(model: String, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Error> {
+        for input in &inputs {
+            let expected: u64 = input.shape.iter().map(|&d| u64::from(d)).product();
+            if expected != input.data.len() as u64 {
+                return Err(Error::BadShape(format!(
+                    "input {:?}: shape {:?} needs {expected} values, got {}",
+                    input.name,
+                    input.shape,
+                    input.data.len()
+                )));
+            }
+        }
+        let graph = graph::load_by_name(&model).map_err(|err| match err.code() {
+            ErrorCode::NotFound | ErrorCode::InvalidArgument => Error::UnknownModel(model.clone()),
+            _ => nn_error("loading the model", err),
+        })?;
+        let context = graph
+            .init_execution_context()
+            .map_err(|err| nn_error("creating an execution context", err))?;
+        let named = inputs
+            .iter()
+            .map(|t| {
+                (
+                    t.name.clone(),
+                    NnTensor::new(&t.shape, TensorType::Fp32, &to_le_bytes(&t.data)),
+                )
+            })
+            .collect();
+        let outputs = context
+            .compute(named)
+            .map_err(|err| nn_error("running the model", err))?;
+        outputs
+            .into_iter()
+            .map(|(name, tensor)| {
+                if tensor.ty() != TensorType::Fp32 {
+                    return Err(Error::Backend(format!("output {name:?} is not f32")));
+                }
+                Ok(Tensor {
+                    name,
+                    shape: tensor.dimensions(),
+                    data: from_le_bytes(&tensor.data()),
+                })
+            })
+            .collect()
+    }
+}

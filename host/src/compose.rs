@@ -1,0 +1,142 @@
+//! Component dependencies, composed the way Spin composes them: each
+//! `[component.X.dependencies]` entry names an import of the component
+//! (`"fbposts:ml/inference@0.1.0"`, or a package/interface name without the
+//! version) and a component that exports it; `wac-graph` instantiates the
+//! dependency, plugs its export into that import and re-exports everything
+//! the main component exports. Whatever the dependency imports itself (WASI)
+//! becomes an import of the composition, which the host's linker satisfies.
+
+use anyhow::{Context, Result, bail};
+use wac_graph::types::Package;
+use wac_graph::{CompositionGraph, EncodeOptions};
+
+/// One dependency to plug in: `name` as written in `spin.toml`, the component bytes.
+#[derive(Debug, Clone)]
+pub struct Dependency {
+    pub name: String,
+    /// The dependency's export to use; default: the import's own name.
+    pub export: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// Whether a dependency name from the manifest satisfies an import name of
+/// the component. Spin accepts the full name (`ns:pkg/iface@1.2.3`), the
+/// interface without a version (`ns:pkg/iface`), or a whole package
+/// (`ns:pkg`, `ns:pkg@1.2.3`), which matches every interface of it.
+pub fn matches_import(dependency: &str, import: &str) -> bool {
+    if dependency == import {
+        return true;
+    }
+    let (import_path, import_version) = match import.split_once('@') {
+        Some((path, version)) => (path, Some(version)),
+        None => (import, None),
+    };
+    let (dep_path, dep_version) = match dependency.split_once('@') {
+        Some((path, version)) => (path, Some(version)),
+        None => (dependency, None),
+    };
+    if dep_version.is_some() && dep_version != import_version {
+        return false;
+    }
+    if dep_path == import_path {
+        return true;
+    }
+    // A package-level dependency (no `/`) covers every interface in it.
+    !dep_path.contains('/')
+        && import_path
+            .split_once('/')
+            .is_some_and(|(package, _)| package == dep_path)
+}
+
+/// Composes `main` with `dependencies`; returns the encoded component.
+pub fn compose(
+    component_id: &str,
+    main: Vec<u8>,
+    dependencies: Vec<Dependency>,
+) -> Result<Vec<u8>> {
+    let mut graph = CompositionGraph::new();
+    let main_package = Package::from_bytes(component_id, None, main, graph.types_mut())
+        .with_context(|| format!("component {component_id:?} is not a valid component"))?;
+    let main_world = main_package.ty();
+    let main_id = graph.register_package(main_package)?;
+    let main_instance = graph.instantiate(main_id);
+
+    let imports: Vec<String> = graph.types()[main_world].imports.keys().cloned().collect();
+    let exports: Vec<String> = graph.types()[main_world].exports.keys().cloned().collect();
+
+    for (index, dependency) in dependencies.into_iter().enumerate() {
+        let matched: Vec<&String> = imports
+            .iter()
+            .filter(|import| matches_import(&dependency.name, import))
+            .collect();
+        if matched.is_empty() {
+            bail!(
+                "component {component_id:?}: dependency {:?} matches none of its imports ({})",
+                dependency.name,
+                imports.join(", ")
+            );
+        }
+        // Package names must be unique in the graph; the manifest name is not a package name.
+        let package = Package::from_bytes(
+            &format!("dependency:n{index}"),
+            None,
+            dependency.bytes,
+            graph.types_mut(),
+        )
+        .with_context(|| {
+            format!(
+                "component {component_id:?}: dependency {:?} is not a valid component",
+                dependency.name
+            )
+        })?;
+        let dep_world = package.ty();
+        let dep_exports: Vec<String> = graph.types()[dep_world].exports.keys().cloned().collect();
+        let package_id = graph.register_package(package)?;
+        let instance = graph.instantiate(package_id);
+        for import in matched {
+            let export_name = dependency.export.as_deref().unwrap_or(import);
+            if !dep_exports.iter().any(|e| e == export_name) {
+                bail!(
+                    "component {component_id:?}: dependency {:?} does not export {export_name:?} (it exports: {})",
+                    dependency.name,
+                    dep_exports.join(", ")
+                );
+            }
+            let export = graph.alias_instance_export(instance, export_name)?;
+            graph
+                .set_instantiation_argument(main_instance, import, export)
+                .with_context(|| {
+                    format!(
+                        "component {component_id:?}: dependency {:?}'s {import:?} does not fit the import",
+                        dependency.name
+                    )
+                })?;
+        }
+    }
+
+    for export in exports {
+        let node = graph.alias_instance_export(main_instance, &export)?;
+        graph.export(node, &export)?;
+    }
+    graph
+        .encode(EncodeOptions::default())
+        .with_context(|| format!("component {component_id:?}: encoding the composition"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches_import;
+
+    #[test]
+    fn dependency_names_match_imports_like_spin() {
+        let import = "fbposts:ml/inference@0.1.0";
+        assert!(matches_import("fbposts:ml/inference@0.1.0", import));
+        assert!(matches_import("fbposts:ml/inference", import));
+        assert!(matches_import("fbposts:ml", import));
+        assert!(matches_import("fbposts:ml@0.1.0", import));
+        assert!(!matches_import("fbposts:ml/inference@0.2.0", import));
+        assert!(!matches_import("fbposts:ml/other", import));
+        assert!(!matches_import("fbposts:mlx", import));
+        assert!(!matches_import("wasi:nn", import));
+    }
+}

@@ -1,0 +1,176 @@
+//! `POST /api/predict` through the real host, with each inference
+//! implementation: the portable one (tract, pure Wasm) and wasi-nn with ONNX
+//! Runtime and with OpenVINO. All three must agree; the model must rank a
+//! known-strong context above a weak one; bad input gets a 4xx.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Options, Server, post_json, sqlite_config};
+
+fn start(dir: &std::path::Path, args: &[&str]) -> Server {
+    Server::start(Options {
+        manifest: "spin.toml",
+        state_dir: dir,
+        runtime_config: Some(&sqlite_config(dir)),
+        extra_args: args,
+    })
+}
+
+/// Contexts spanning types, hours, paid and page sizes.
+fn contexts() -> Vec<Value> {
+    vec![
+        json!({"page_likes": 139441, "post_type": "status", "category": 2, "paid": true, "month": 12, "weekday": 4, "hour": 10}),
+        json!({"page_likes": 135000, "post_type": "photo", "category": 1, "paid": false, "month": 7, "weekday": 1, "hour": 3}),
+        json!({"page_likes": 90000, "post_type": "link", "category": 3, "paid": false, "month": 3, "weekday": 7, "hour": 22}),
+        json!({"page_likes": 120000, "post_type": "video", "paid": true, "scheduled_at": "2026-12-01T18:30:00-05:00"}),
+        json!({"page_likes": 100000, "post_type": "photo", "category": 2, "paid": false, "scheduled_at": "2026-06-14T09:00:00+02:00", "text": "¿Cuál es tu favorito? Cuéntanos 👇 #Verano"}),
+    ]
+}
+
+fn predictions(server: &Server) -> Vec<Value> {
+    contexts()
+        .iter()
+        .map(|body| {
+            let reply = post_json(server, "/api/predict", body);
+            assert_eq!(reply.status, 200, "{body}: {}", reply.text);
+            reply.body
+        })
+        .collect()
+}
+
+const TARGETS: [&str; 4] = ["total_interactions", "engaged_users", "consumers", "reach"];
+
+fn assert_close(a: &Value, b: &Value, what: &str) {
+    for target in TARGETS {
+        for q in ["p10", "p50", "p90"] {
+            let x = a["predictions"][target][q].as_f64().unwrap();
+            let y = b["predictions"][target][q].as_f64().unwrap();
+            // Predictions are rounded to whole counts: raw outputs that agree
+            // within 1e-4 may round one count apart.
+            let tolerance = (1e-4 * x.abs().max(y.abs())).max(1.0);
+            assert!(
+                (x - y).abs() <= tolerance,
+                "{what}: {target}.{q} {x} vs {y}"
+            );
+        }
+    }
+}
+
+#[test]
+fn three_inference_paths_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let portable = predictions(&start(dir.path(), &["--inference", "portable"]));
+    let onnx = predictions(&start(
+        dir.path(),
+        &["--inference", "wasi-nn", "--nn-backend", "onnx"],
+    ));
+    let openvino = predictions(&start(
+        dir.path(),
+        &["--inference", "wasi-nn", "--nn-backend", "openvino"],
+    ));
+    for (i, ((p, o), v)) in portable.iter().zip(&onnx).zip(&openvino).enumerate() {
+        assert_close(p, o, &format!("context {i}: portable vs onnx"));
+        assert_close(o, v, &format!("context {i}: onnx vs openvino"));
+        // Quantiles are ordered and positive.
+        for target in TARGETS {
+            let q = &p["predictions"][target];
+            let (lo, mid, hi) = (
+                q["p10"].as_f64().unwrap(),
+                q["p50"].as_f64().unwrap(),
+                q["p90"].as_f64().unwrap(),
+            );
+            assert!(
+                0.0 <= lo && lo <= mid && mid <= hi,
+                "context {i} {target}: {q}"
+            );
+        }
+        let best = p["best_times"].as_array().expect("best_times");
+        assert!(!best.is_empty() && best.len() <= 3, "{best:?}");
+    }
+    // Each answer says which implementation produced it.
+    assert_ne!(
+        portable[0]["model"]["implementation"],
+        onnx[0]["model"]["implementation"]
+    );
+    assert_eq!(portable[0]["model"]["name"], "engagement");
+}
+
+#[test]
+fn a_strong_context_predicts_more_than_a_weak_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &[]);
+    let strong = json!({"page_likes": 139441, "post_type": "status", "category": 2, "paid": true, "month": 12, "weekday": 4, "hour": 10});
+    let weak = json!({"page_likes": 139441, "post_type": "link", "category": 3, "paid": false, "month": 12, "weekday": 4, "hour": 10});
+    let s = post_json(&server, "/api/predict", &strong);
+    let w = post_json(&server, "/api/predict", &weak);
+    assert_eq!((s.status, w.status), (200, 200), "{} {}", s.text, w.text);
+    for target in ["total_interactions", "engaged_users"] {
+        let sp = s.body["predictions"][target]["p50"].as_f64().unwrap();
+        let wp = w.body["predictions"][target]["p50"].as_f64().unwrap();
+        assert!(sp > wp, "{target}: strong {sp} <= weak {wp}");
+    }
+    // Cached on the second identical request.
+    assert_eq!(
+        post_json(&server, "/api/predict", &strong).cache.as_deref(),
+        Some("hit")
+    );
+}
+
+#[test]
+fn predict_rejects_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &[]);
+    let base =
+        json!({"page_likes": 100000, "post_type": "photo", "month": 5, "weekday": 3, "hour": 12});
+    let with = |key: &str, value: Value| {
+        let mut body = base.clone();
+        body[key] = value;
+        body
+    };
+    let without = |key: &str| {
+        let mut body = base.clone();
+        body.as_object_mut().unwrap().remove(key);
+        body
+    };
+    let cases = vec![
+        ("unknown post type", with("post_type", json!("reel"))),
+        ("hour out of range", with("hour", json!(24))),
+        ("negative likes", with("page_likes", json!(-5))),
+        ("fractional likes", with("page_likes", json!(10.5))),
+        ("weekday out of range", with("weekday", json!(0))),
+        ("month out of range", with("month", json!(13))),
+        ("category out of range", with("category", json!(4))),
+        (
+            "bad timestamp",
+            json!({"page_likes": 1, "post_type": "photo", "scheduled_at": "tomorrow"}),
+        ),
+        (
+            "both time forms",
+            with("scheduled_at", json!("2026-12-01T18:30:00Z")),
+        ),
+        ("no time", without("hour")),
+        ("missing likes", without("page_likes")),
+    ];
+    for (name, body) in cases {
+        let reply = post_json(&server, "/api/predict", &body);
+        assert!(
+            (400..500).contains(&reply.status),
+            "{name}: {} {}",
+            reply.status,
+            reply.text
+        );
+        assert!(
+            reply.body["error"]["code"].is_string(),
+            "{name}: {}",
+            reply.text
+        );
+        assert!(
+            reply.body["error"]["message"].is_string(),
+            "{name}: {}",
+            reply.text
+        );
+    }
+    let reply = support::post_raw(&server, "/api/predict", "application/json", b"{".to_vec());
+    assert_eq!(reply.status, 400);
+}
