@@ -31,7 +31,7 @@ step "checks: rustfmt, clippy"
 cargo fmt --all -- --check
 cargo clippy --release --all-targets -- -D warnings
 cargo clippy --release --target wasm32-wasip2 \
-  -p analyze -p fbposts-guest-kit -p misbehave -p kv-probe \
+  -p analyze -p enhance -p fbposts-guest-kit -p misbehave -p kv-probe \
   -p predict -p inference-portable -p inference-wasi-nn -- -D warnings
 
 step "build: host and components"
@@ -43,5 +43,5 @@ step "models: cross-validation gate"
 "$root/.venv/bin/python" models/train.py --cv-only
 
 step "tests: unit and end-to-end"
-cargo test --release --workspace --exclude analyze --exclude fbposts-guest-kit \
+cargo test --release --workspace --exclude analyze --exclude enhance --exclude fbposts-guest-kit \
   --exclude misbehave --exclude kv-probe --exclude predict --exclude inference-wasi-nn

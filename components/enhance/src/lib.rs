@@ -1,0 +1,38 @@
+//! `POST /api/enhance`: validates the request, answers from the response
+//! cache when it can, otherwise rewrites the post with `fbposts-rewrite`
+//! (form-only edits, greedy on the analyse score) and caches the answer
+//! under the SHA-256 of the canonical request, the scorer version and the
+//! rewrite version.
+
+use bytes::Bytes;
+use fbposts_core::ApiError;
+use fbposts_guest_kit::{
+    CacheStatus, JsonResponse, ResponseCache, error_response, internal_error, json_bytes,
+    read_json_post,
+};
+use fbposts_rewrite::{EnhanceRequest, enhance};
+use spin_sdk::http::Request;
+use spin_sdk::http_service;
+
+#[http_service]
+async fn handle(req: Request) -> JsonResponse {
+    let body = match read_json_post(req).await {
+        Ok(body) => body,
+        Err(err) => return error_response(&err),
+    };
+    let request = match EnhanceRequest::from_json(&body) {
+        Ok(request) => request,
+        Err(err) => return error_response(&ApiError::from(err)),
+    };
+    let key = request.cache_key();
+    let cache = ResponseCache::open("enhance").await;
+    if let Some(cached) = cache.get(&key).await {
+        return json_bytes(200, Bytes::from(cached), &[CacheStatus::Hit.header()]);
+    }
+    let enhancement = enhance(&request);
+    let Ok(encoded) = serde_json::to_vec(&enhancement) else {
+        return internal_error("could not encode the enhancement");
+    };
+    cache.put(&key, &encoded).await;
+    json_bytes(200, Bytes::from(encoded), &[CacheStatus::Miss.header()])
+}
