@@ -1,0 +1,374 @@
+//! Quality tests of the template engine across languages, tones, goals,
+//! lengths and seeds: every draft passes `check`, reads as the brief's
+//! language, differs from its siblings, scores well with core's analyser
+//! and carries no engagement bait.
+
+use crate::brief::{BrandVoice, Brief, Cta, Goal, Length};
+use crate::compose::{OPENING_WORDS, write_drafts};
+use crate::conform::check;
+use crate::structure::STRUCTURES;
+use crate::text::opening;
+use fbposts_core::{AnalyzeRequest, Language, PostType, Tone, analyze};
+
+const TOPICS_ES: &[&str] = &[
+    "café de especialidad",
+    "el pan de masa madre",
+    "clases de yoga para principiantes",
+    "nuestra nueva tienda online",
+    "la declaración de la renta",
+    "huertos urbanos",
+];
+const TOPICS_EN: &[&str] = &[
+    "specialty coffee",
+    "yoga for beginners",
+    "our new online store",
+    "remote work",
+    "home composting",
+    "the spring sale",
+];
+const AUDIENCES_ES: &[Option<&str>] = &[None, Some("familias"), Some("pequeños negocios")];
+const AUDIENCES_EN: &[Option<&str>] = &[None, Some("busy parents"), Some("small businesses")];
+
+fn brief(lang: Language, seed: u64, tone: Tone, goal: Goal) -> Brief {
+    let (topics, auds) = match lang {
+        Language::Es => (TOPICS_ES, AUDIENCES_ES),
+        Language::En => (TOPICS_EN, AUDIENCES_EN),
+    };
+    let mut b = Brief::new(topics[seed as usize % topics.len()]);
+    b.language = lang;
+    b.tone = tone;
+    b.goal = goal;
+    b.audience = auds[(seed as usize / 2) % auds.len()].map(String::from);
+    b.length = Length::ALL[(seed as usize / 3) % 3];
+    b.hashtags = (seed % 4) as u8;
+    b.emoji = !seed.is_multiple_of(5);
+    b.seed = seed;
+    b.n = 3;
+    if seed % 7 == 3 {
+        b.cta = Some(Cta::Url("https://example.com/more".into()));
+    }
+    if seed % 6 == 1 {
+        b.keywords = match lang {
+            Language::Es => vec!["sabor".into(), "temporada".into()],
+            Language::En => vec!["flavor".into(), "season".into()],
+        };
+    }
+    b
+}
+
+fn score(b: &Brief, text: &str) -> (f64, usize) {
+    let a = analyze(&AnalyzeRequest {
+        text: text.to_string(),
+        language: Some(b.language),
+        post_type: b.post_type,
+        audience: b.audience.clone(),
+        tone: Some(b.tone),
+    });
+    (a.score, a.features.bait_matches.len())
+}
+
+/// Runs the whole matrix and returns (scores per language, failures).
+fn matrix(lang: Language) -> (Vec<f64>, Vec<String>) {
+    let mut scores = Vec::new();
+    let mut failures = Vec::new();
+    for tone in Tone::ALL {
+        for goal in Goal::ALL {
+            for seed in 0..50u64 {
+                if seed % 5 != (tone as u64 + goal as u64) % 5 && seed >= 10 {
+                    continue; // every combination × 10 seeds + a spread of the rest
+                }
+                let b = brief(lang, seed, tone, goal);
+                let drafts = write_drafts(&b, &[], b.n as usize);
+                if drafts.len() != 3 {
+                    failures.push(format!("{} drafts for {b:?}", drafts.len()));
+                }
+                for (i, d) in drafts.iter().enumerate() {
+                    let problems = check(&b, &d.text);
+                    if !problems.is_empty() {
+                        failures.push(format!("{problems:?}\n{}\n---", d.text));
+                    }
+                    let (s, bait) = score(&b, &d.text);
+                    if bait > 0 {
+                        failures.push(format!("bait in\n{}", d.text));
+                    }
+                    scores.push(s);
+                    for e in &drafts[..i] {
+                        if opening(&e.text, OPENING_WORDS) == opening(&d.text, OPENING_WORDS) {
+                            failures.push(format!("same opening:\n{}\n{}", e.text, d.text));
+                        }
+                        if e.structure == d.structure {
+                            failures.push(format!("same structure {}", d.structure));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (scores, failures)
+}
+
+fn summary(lang: Language) {
+    let (scores, failures) = matrix(lang);
+    let avg = scores.iter().sum::<f64>() / scores.len() as f64;
+    let min = scores.iter().cloned().fold(1.0, f64::min);
+    println!(
+        "{}: {} drafts, avg {avg:.3}, min {min:.3}",
+        lang.code(),
+        scores.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures[..failures.len().min(8)].join("\n")
+    );
+    assert!(avg >= 0.75, "average score {avg:.3}");
+}
+
+#[test]
+fn spanish_matrix_passes_checks_and_scores_well() {
+    summary(Language::Es);
+}
+
+#[test]
+fn english_matrix_passes_checks_and_scores_well() {
+    summary(Language::En);
+}
+
+#[test]
+fn detected_language_matches_the_brief() {
+    for lang in [Language::Es, Language::En] {
+        for seed in 0..50 {
+            let b = brief(
+                lang,
+                seed,
+                Tone::ALL[seed as usize % 6],
+                Goal::ALL[seed as usize % 5],
+            );
+            for d in write_drafts(&b, &[], 3) {
+                assert_eq!(fbposts_core::detect_language(&d.text), lang, "{}", d.text);
+            }
+        }
+    }
+}
+
+#[test]
+fn same_seed_same_drafts_other_seed_other_drafts() {
+    for lang in [Language::Es, Language::En] {
+        let b = brief(lang, 4, Tone::Playful, Goal::Traffic);
+        let a = write_drafts(&b, &[], 5);
+        assert_eq!(a, write_drafts(&b, &[], 5));
+        let mut c = b.clone();
+        c.seed = 99;
+        assert_ne!(a, write_drafts(&c, &[], 5));
+    }
+}
+
+#[test]
+fn ten_drafts_all_different_even_with_one_structure() {
+    for lang in [Language::Es, Language::En] {
+        for seed in 0..10 {
+            let mut b = brief(lang, seed, Tone::Friendly, Goal::Engagement);
+            b.length = Length::Medium;
+            let one = [STRUCTURES[0].id];
+            let drafts = write_drafts(&b, &one, 10);
+            assert_eq!(drafts.len(), 10);
+            let mut openings: Vec<String> = drafts
+                .iter()
+                .map(|d| opening(&d.text, OPENING_WORDS))
+                .collect();
+            openings.sort();
+            openings.dedup();
+            assert_eq!(openings.len(), 10);
+            assert!(drafts.iter().all(|d| d.structure == STRUCTURES[0].id));
+            for d in &drafts {
+                assert!(
+                    check(&b, &d.text).is_empty(),
+                    "{}\n{:?}",
+                    d.text,
+                    check(&b, &d.text)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn structures_are_used_in_the_given_order_and_cycled() {
+    let b = brief(Language::En, 1, Tone::Informative, Goal::Awareness);
+    let ids = [STRUCTURES[2].id, "unknown", STRUCTURES[5].id];
+    let d = write_drafts(&b, &ids, 5);
+    let got: Vec<&str> = d.iter().map(|d| d.structure).collect();
+    let (x, y) = (STRUCTURES[2].id, STRUCTURES[5].id);
+    assert_eq!(got, vec![x, y, x, y, x]);
+    let all = write_drafts(&b, &[], 8);
+    let got: Vec<&str> = all.iter().map(|d| d.structure).collect();
+    let want: Vec<&str> = STRUCTURES.iter().map(|s| s.id).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn brand_voice_is_honoured() {
+    for (lang, topic, use_w, avoid) in [
+        (
+            Language::Es,
+            "pan de masa madre",
+            vec!["hecho a mano", "artesanal"],
+            vec!["barato", "pan"],
+        ),
+        (
+            Language::En,
+            "sourdough bread",
+            vec!["handmade", "slow"],
+            vec!["cheap", "bread"],
+        ),
+    ] {
+        for seed in 0..20 {
+            let mut b = Brief::new(topic);
+            b.language = lang;
+            b.seed = seed;
+            b.tone = Tone::ALL[seed as usize % 6];
+            b.goal = Goal::ALL[seed as usize % 5];
+            b.hashtags = 3;
+            b.brand_voice = Some(BrandVoice {
+                name: (seed % 2 == 0).then(|| "La Tahona".to_string()),
+                use_words: use_w.iter().map(|s| s.to_string()).collect(),
+                avoid_words: avoid.iter().map(|s| s.to_string()).collect(),
+            });
+            for d in write_drafts(&b, &[], 3) {
+                assert!(
+                    check(&b, &d.text).is_empty(),
+                    "{}\n{:?}",
+                    d.text,
+                    check(&b, &d.text)
+                );
+                let f = fbposts_core::fold::fold(&d.text);
+                for w in &use_w {
+                    assert!(f.contains(&fbposts_core::fold::fold(w)), "{w}: {}", d.text);
+                }
+                for w in &avoid {
+                    let words: Vec<&str> = f.split(|c: char| !c.is_alphanumeric()).collect();
+                    assert!(!words.contains(w), "{w}: {}", d.text);
+                    for tag in d.text.split_whitespace().filter(|t| t.starts_with('#')) {
+                        assert!(!fbposts_core::fold::fold(tag).contains(w), "{tag}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn goals_shape_the_call_to_action() {
+    let url = "https://example.com/shop";
+    for lang in [Language::Es, Language::En] {
+        for seed in 0..10 {
+            let mut b = brief(lang, seed, Tone::Friendly, Goal::Traffic);
+            b.cta = Some(Cta::Url(url.into()));
+            for d in write_drafts(&b, &[], 3) {
+                assert_eq!(d.text.matches(url).count(), 1, "{}", d.text);
+            }
+            b.cta = Some(Cta::Text(match lang {
+                Language::Es => "Reserva tu mesa".into(),
+                Language::En => "Book your table".into(),
+            }));
+            b.goal = Goal::Conversion;
+            for d in write_drafts(&b, &[], 3) {
+                assert!(check(&b, &d.text).is_empty(), "{}", d.text);
+            }
+            b.cta = None;
+            b.goal = Goal::Community;
+            for d in write_drafts(&b, &[], 3) {
+                let a = analyze(&AnalyzeRequest {
+                    language: Some(lang),
+                    ..AnalyzeRequest::new(d.text.clone())
+                });
+                assert!(a.features.questions >= 1, "{}", d.text);
+                assert!(a.features.bait_matches.is_empty());
+            }
+            b.goal = Goal::Engagement;
+            for d in write_drafts(&b, &[], 3) {
+                let a = analyze(&AnalyzeRequest {
+                    language: Some(lang),
+                    post_type: Some(PostType::Status),
+                    ..AnalyzeRequest::new(d.text.clone())
+                });
+                assert!(
+                    !a.features.cta_matches.is_empty() || a.features.questions >= 1,
+                    "{}",
+                    d.text
+                );
+                assert!(a.features.bait_matches.is_empty(), "{}", d.text);
+            }
+        }
+    }
+}
+
+#[test]
+fn spanish_topics_never_follow_de_el_or_a_el() {
+    let mut b = Brief::new("el pan de masa madre");
+    b.language = Language::Es;
+    for seed in 0..30 {
+        b.seed = seed;
+        for d in write_drafts(&b, &[], 10) {
+            let f = d.text.to_lowercase();
+            assert!(
+                !f.contains(" de el ") && !f.contains(" a el "),
+                "{}",
+                d.text
+            );
+        }
+    }
+}
+
+#[test]
+fn emoji_and_hashtag_counts_follow_the_brief() {
+    for lang in [Language::Es, Language::En] {
+        for h in 0..=5u8 {
+            for emoji in [true, false] {
+                let mut b = brief(lang, u64::from(h), Tone::Playful, Goal::Awareness);
+                b.hashtags = h;
+                b.emoji = emoji;
+                b.length = Length::Long;
+                for d in write_drafts(&b, &[], 3) {
+                    let tags = d
+                        .text
+                        .split_whitespace()
+                        .filter(|t| t.starts_with('#'))
+                        .count();
+                    assert_eq!(tags, h as usize, "{}", d.text);
+                    let e = crate::text::emoji_list(&d.text).len();
+                    assert_eq!(e > 0, emoji, "{}", d.text);
+                    assert!(
+                        check(&b, &d.text).is_empty(),
+                        "{}\n{:?}",
+                        d.text,
+                        check(&b, &d.text)
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `cargo test -p fbposts-writer --release samples -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn samples() {
+    for lang in [Language::Es, Language::En] {
+        for (i, tone) in Tone::ALL.iter().enumerate() {
+            let b = brief(lang, i as u64 * 7 + 2, *tone, Goal::ALL[i % 5]);
+            println!(
+                "=== {} {} {} {} ===",
+                lang.code(),
+                tone.code(),
+                b.goal.code(),
+                b.length.code()
+            );
+            for d in write_drafts(&b, &[], 3) {
+                let (s, _) = score(&b, &d.text);
+                println!("[{}] score {s}\n{}\n", d.structure, d.text);
+            }
+        }
+    }
+}
