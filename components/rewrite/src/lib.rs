@@ -159,6 +159,16 @@ pub fn enhance(req: &EnhanceRequest) -> Enhancement {
                     "No se alcanzó el objetivo de {target:.2}: ningún cambio de forma mejoró la puntuación ({from:.3}), así que se devuelve el texto original sin cambios. Lo que queda por mejorar es el contenido."
                 ),
             }
+        } else if edits.len() >= req.max_edits {
+            let n = req.max_edits;
+            match lang {
+                Language::En => format!(
+                    "Target {target:.2} not reached within the limit of {n} edits: the score went from {from:.3} to {to:.3}. Allow more edits (max_edits) to go further."
+                ),
+                Language::Es => format!(
+                    "No se alcanzó el objetivo de {target:.2} con el límite de {n} cambios: la puntuación pasó de {from:.3} a {to:.3}. Permite más cambios (max_edits) para seguir mejorando."
+                ),
+            }
         } else {
             match lang {
                 Language::En => format!(

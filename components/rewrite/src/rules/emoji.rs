@@ -38,6 +38,7 @@ const TOPICS: &[(&str, &str)] = &[
     ("flor", "🌸"),
     ("flower", "🌸"),
     ("fiesta", "🎉"),
+    ("festival", "🎉"),
     ("party", "🎉"),
     ("cumple", "🎂"),
     ("birthday", "🎂"),

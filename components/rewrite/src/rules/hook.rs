@@ -14,12 +14,12 @@ use crate::facts::has_facts;
 use crate::text::{capitalize_first, sentences, tidy};
 use fbposts_core::fold::fold;
 use fbposts_core::text::{Doc, TokKind};
-use fbposts_core::{Language, bait, cta, hook, lang, lexicon};
+use fbposts_core::{Language, bait, cta, hook, lang};
 
 pub const RULE: &str = "hook";
 
 /// First words that read fine lowercased after "Did you know" / "¿Sabías
-/// que" (besides function words and sentiment words).
+/// que" (besides function words).
 const LOWER_OK_EN: &[&str] = &[
     "every", "fresh", "new", "today", "tomorrow", "tonight", "this", "these", "our", "we", "it",
     "there", "most", "many", "some",
@@ -52,7 +52,6 @@ fn lowered_start(s: &str, l: Language) -> Option<String> {
         return None;
     }
     let ok = lang::is_stopword(l, &folded)
-        || lexicon::for_language(l).get(&folded).is_some()
         || match l {
             Language::En => LOWER_OK_EN.contains(&folded.as_str()),
             Language::Es => {
@@ -65,7 +64,7 @@ fn lowered_start(s: &str, l: Language) -> Option<String> {
 
 /// "¿Sabías que …?" / "Did you know …?" around a declarative sentence.
 fn as_question(sentence: &str, l: Language) -> Option<String> {
-    if sentence.contains(['?', '¿']) || sentence.contains("http") || sentence.contains('#') {
+    if sentence.contains(['?', '¿', ':', '#', '@']) || sentence.contains("www.") {
         return None;
     }
     let words = sentence.split_whitespace().count();
@@ -143,10 +142,13 @@ pub fn candidates(ctx: &Ctx<'_>, text: &str) -> Vec<Candidate> {
         .skip(1)
         .filter(|(_, s)| {
             let t = &text[s.start..s.end];
-            t.split_whitespace().count() >= 3
+            let doc = Doc::new(t);
+            t.split_whitespace().count() >= 5
                 && t.chars().count() <= 125
                 && !t.contains("http")
-                && bait::find_in(t).is_empty()
+                && !t.contains("www.")
+                && bait::find(&doc).is_empty()
+                && cta::find(&doc, &[]).is_empty()
         })
         .map(|(i, s)| (i, hook_score(&text[s.start..s.end])))
         .fold(None::<(usize, f64)>, |acc, (i, sc)| match acc {
