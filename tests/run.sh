@@ -31,7 +31,7 @@ step "checks: rustfmt, clippy"
 cargo fmt --all -- --check
 cargo clippy --release --all-targets -- -D warnings
 cargo clippy --release --target wasm32-wasip2 \
-  -p analyze -p enhance -p fbposts-guest-kit -p misbehave -p kv-probe \
+  -p analyze -p enhance -p fbposts-guest-kit -p misbehave -p kv-probe -p outbound-probe \
   -p predict -p inference-portable -p inference-wasi-nn -- -D warnings
 
 step "build: host and components"
@@ -44,4 +44,4 @@ step "models: cross-validation gate"
 
 step "tests: unit and end-to-end"
 cargo test --release --workspace --exclude analyze --exclude enhance --exclude fbposts-guest-kit \
-  --exclude misbehave --exclude kv-probe --exclude predict --exclude inference-wasi-nn
+  --exclude misbehave --exclude kv-probe --exclude outbound-probe --exclude predict --exclude inference-wasi-nn

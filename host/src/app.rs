@@ -7,11 +7,11 @@ use crate::compose;
 use crate::engine::{self, Allocator, EngineLimits, EpochTicker};
 use crate::http::HttpApp;
 use crate::http::instance::{ComponentRuntime, HostState, RequestLimits, ReusePolicy};
-use crate::http::outbound::OutboundPolicy;
 use crate::key_value::StoreManager;
 use crate::manifest::{AppManifest, DependencyDef};
 use crate::routing::Router;
 use crate::runtime_config::{RuntimeConfig, StatePaths};
+use crate::variables::AppVariables;
 use crate::wasi_nn::{NnLoader, NnOptions};
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
@@ -75,6 +75,8 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
     let manifest = AppManifest::from_file(&opts.manifest)
         .with_context(|| format!("loading {}", opts.manifest.display()))?;
     let router = Router::build(&manifest.http_triggers).context("building the route table")?;
+    // Application variables: `SPIN_VARIABLE_<NAME>` or the default, read once.
+    let variables = AppVariables::from_env(&manifest.variables)?;
 
     let config_path = runtime_config_path(opts, &manifest);
     let runtime_config = match &config_path {
@@ -208,8 +210,12 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
                 })?,
             ),
         };
-        let outbound = OutboundPolicy::parse(&component.allowed_outbound_hosts)
+        let outbound = variables
+            .outbound_policy(&component.allowed_outbound_hosts)
             .map_err(|e| anyhow::anyhow!("component {:?}: {e}", component.id))?;
+        let component_variables = variables
+            .component(&component.variables)
+            .with_context(|| format!("component {:?}: variables", component.id))?;
         tracing::info!(
             component = %component.id,
             ms = started.elapsed().as_millis() as u64,
@@ -239,6 +245,7 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
             },
             opts.reuse,
             nn_registry,
+            component_variables,
         ));
     }
 
@@ -267,8 +274,9 @@ fn read_component(component_id: &str, path: &std::path::Path) -> Result<Vec<u8>>
 
 /// Every import a component may use: WASI P2 and P3 (CLI, clocks, random,
 /// filesystem-less), wasi:http both versions (outgoing requests filtered by
-/// [`OutboundPolicy`]), Spin's key-value and wasi-nn (`wasi:nn@0.2.0-rc-2024-10-28`,
-/// models from the shared registry only).
+/// [`crate::http::outbound::OutboundPolicy`]), Spin's key-value and variables,
+/// and wasi-nn (`wasi:nn@0.2.0-rc-2024-10-28`, models from the shared registry
+/// only).
 fn build_linker(engine: &Engine) -> Result<Linker<HostState>> {
     let mut linker: Linker<HostState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -276,6 +284,7 @@ fn build_linker(engine: &Engine) -> Result<Linker<HostState>> {
     wasmtime_wasi::p3::add_to_linker(&mut linker)?;
     wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
     crate::key_value::host::add_to_linker(&mut linker, |state| &mut state.key_value)?;
+    crate::variables::add_to_linker(&mut linker, |state| &mut state.variables)?;
     crate::wasi_nn::add_to_linker(&mut linker, HostState::nn)?;
     Ok(linker)
 }

@@ -11,6 +11,7 @@ mod key_value;
 mod manifest;
 mod routing;
 mod runtime_config;
+mod variables;
 mod wasi_nn;
 
 use anyhow::{Context, Result};

@@ -37,7 +37,6 @@ pub struct AppManifest {
     pub version: Option<String>,
     /// Application variables (`[variables]`), by name. Component variable
     /// templates have been checked to refer only to these.
-    #[allow(dead_code)]
     pub variables: BTreeMap<String, VariableDef>,
     /// The `[[trigger.http]]` entries, in manifest order.
     pub http_triggers: Vec<HttpTrigger>,

@@ -280,3 +280,292 @@ fn a_looping_or_trapping_guest_fails_only_its_own_request() {
         "one log line per request:\n{log}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Variables (`spin:variables`) and outbound HTTP, with the `outbound-probe`
+// component of tests/spin.toml.
+
+/// A loopback HTTP/1.1 server in this process: answers every request with
+/// `200 upstream says hi` and records each request head.
+struct Upstream {
+    port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Upstream {
+    fn start() -> Upstream {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let record = record.clone();
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    record
+                        .lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&head).into_owned());
+                    let body = "upstream says hi";
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                });
+            }
+        });
+        Upstream { port, seen }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn probe_app(state_dir: &Path, env: &[(&str, &str)]) -> Server {
+    Server::start_with_env(
+        Options {
+            manifest: "tests/spin.toml",
+            state_dir,
+            runtime_config: Some(&sqlite_config(state_dir)),
+            extra_args: &[],
+        },
+        env,
+    )
+}
+
+fn fetch(server: &Server, target: &str) -> support::Reply {
+    reply(
+        client()
+            .get(server.url("/outbound/fetch"))
+            .header("x-target-url", target)
+            .send()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn variables_use_defaults_and_templates_and_only_the_components_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = probe_app(dir.path(), &[]);
+    let var = |name: &str| get(&server, &format!("/outbound/var/{name}"));
+
+    let r = var("upstream_url");
+    assert_eq!(
+        (r.status, &r.body),
+        (200, &json!({ "value": "http://127.0.0.1:9/unset" })),
+        "{}",
+        r.text
+    );
+    // Literal text around (repeated) references, and literal-only templates.
+    assert_eq!(
+        var("message").body,
+        json!({ "value": "hello, hello world" })
+    );
+    assert_eq!(var("literal").body, json!({ "value": "no templates here" }));
+
+    // `greeting` is an app variable, but the component did not declare it.
+    for name in ["greeting", "not_declared"] {
+        let r = var(name);
+        assert_eq!(r.status, 404, "{name}: {}", r.text);
+        assert_eq!(r.body["variable_error"], "undefined", "{name}: {}", r.text);
+    }
+    let r = var("Bad-Name");
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.body["variable_error"], "invalid-name", "{}", r.text);
+
+    // Another component has no variables at all.
+    assert_eq!(get(&server, "/kv/default/missing").status, 404);
+}
+
+#[test]
+fn variables_from_the_environment_drive_outbound_http_and_secrets_stay_out_of_logs() {
+    let upstream = Upstream::start();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = format!(
+        "tok-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let url = format!("http://127.0.0.1:{}/from-variable", upstream.port);
+    let server = probe_app(
+        dir.path(),
+        &[
+            ("SPIN_VARIABLE_UPSTREAM_URL", url.as_str()),
+            ("SPIN_VARIABLE_API_TOKEN", secret.as_str()),
+            // As chatty as the host gets, plus wasi-http's own tracing.
+            ("FBPOSTS_LOG", "info,fbposts=trace,wasmtime_wasi_http=trace"),
+        ],
+    );
+
+    // The environment overrides the default.
+    let r = get(&server, "/outbound/var/upstream_url");
+    assert_eq!(r.body, json!({ "value": url }), "{}", r.text);
+
+    // The component forwards to the URL from its variable, with the secret
+    // token in a header, and returns what the upstream answered.
+    let r = get(&server, "/outbound/forward");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body,
+        json!({ "status": 200, "body": "upstream says hi" }),
+        "{}",
+        r.text
+    );
+    let requests = upstream.requests();
+    let forwarded = requests
+        .iter()
+        .find(|head| head.starts_with("GET /from-variable "))
+        .unwrap_or_else(|| panic!("the upstream saw the request: {requests:?}"));
+    assert!(
+        forwarded
+            .to_ascii_lowercase()
+            .contains(&format!("authorization: bearer {secret}")),
+        "the secret reached the upstream:\n{forwarded}"
+    );
+
+    // A refused request fails too, so error paths are in the logs as well.
+    assert_eq!(fetch(&server, "https://example.com/").status, 502);
+
+    let stdout = server.stdout();
+    let log = server.stop();
+    assert!(
+        log.contains("component ready"),
+        "the log was captured:\n{log}"
+    );
+    assert!(
+        !log.contains(&secret),
+        "the secret value must not be logged:\n{log}"
+    );
+    assert!(
+        !stdout.contains(&secret),
+        "the secret value must not be printed:\n{stdout}"
+    );
+}
+
+#[test]
+fn outbound_http_reaches_allowed_hosts_only() {
+    let upstream = Upstream::start();
+    let dir = tempfile::tempdir().unwrap();
+    let server = probe_app(dir.path(), &[]);
+
+    // Allowed: `http://127.0.0.1:*`.
+    let r = fetch(
+        &server,
+        &format!("http://127.0.0.1:{}/direct", upstream.port),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["body"], "upstream says hi", "{}", r.text);
+
+    // Not allowed: the same server by another name, another scheme, and a
+    // remote host. Each is refused before any connection, promptly.
+    for target in [
+        format!("http://localhost:{}/denied", upstream.port),
+        format!("https://127.0.0.1:{}/denied", upstream.port),
+        "https://example.com/denied".to_string(),
+    ] {
+        let started = Instant::now();
+        let r = fetch(&server, &target);
+        assert_eq!(r.status, 502, "{target}: {}", r.text);
+        assert_eq!(
+            r.body["http_error"], "ErrorCode::HttpRequestDenied",
+            "{target}: {}",
+            r.text
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{target}: refused promptly"
+        );
+    }
+    let requests = upstream.requests();
+    assert_eq!(
+        requests.len(),
+        1,
+        "only the allowed request arrived: {requests:?}"
+    );
+    assert!(requests[0].starts_with("GET /direct "), "{requests:?}");
+    let log = server.stop();
+    assert!(
+        log.contains("not in allowed_outbound_hosts"),
+        "refusals are logged:\n{log}"
+    );
+}
+
+#[test]
+fn a_required_variable_without_a_value_fails_start_up() {
+    support::ensure_built();
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = support::repo_root().join("target/wasm32-wasip2/wasm-release/outbound_probe.wasm");
+    let manifest = dir.path().join("spin.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            r#"spin_manifest_version = 2
+
+[application]
+name = "required-variable"
+
+[variables]
+db_password = {{ required = true, secret = true }}
+upstream_url = {{ default = "http://127.0.0.1:9/" }}
+
+[[trigger.http]]
+route = "/outbound/..."
+component = "outbound-probe"
+
+[component.outbound-probe]
+source = {wasm:?}
+[component.outbound-probe.variables]
+auth_header = "{{{{ db_password }}}}"
+upstream_url = "{{{{ upstream_url }}}}"
+"#
+        ),
+    )
+    .unwrap();
+    let up = |env: &[(&str, &str)]| {
+        std::process::Command::new(support::fbposts_bin())
+            .current_dir(support::repo_root())
+            .args(["up", "-f"])
+            .arg(&manifest)
+            .args(["--listen", "127.0.0.1:0", "--state-dir"])
+            .arg(dir.path())
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let output = up(&[]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`db_password`") && stderr.contains("SPIN_VARIABLE_DB_PASSWORD"),
+        "names the variable and how to set it:\n{stderr}"
+    );
+
+    // Given a value, the same manifest serves, and the component sees it.
+    let server = Server::start_with_env(
+        Options {
+            manifest: manifest.to_str().unwrap(),
+            state_dir: dir.path(),
+            runtime_config: None,
+            extra_args: &[],
+        },
+        &[("SPIN_VARIABLE_DB_PASSWORD", "hunter2-required")],
+    );
+    let r = get(&server, "/outbound/var/auth_header");
+    assert_eq!(r.body, json!({ "value": "hunter2-required" }), "{}", r.text);
+    assert!(!server.stop().contains("hunter2-required"));
+}

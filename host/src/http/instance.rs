@@ -10,6 +10,7 @@
 use crate::http::outbound::OutboundPolicy;
 use crate::key_value::StoreManager;
 use crate::key_value::host::KeyValueHost;
+use crate::variables::{ComponentVariables, VariablesHost};
 use crate::wasi_nn::NnRegistry;
 use std::collections::BTreeSet;
 use std::pin::Pin;
@@ -33,6 +34,7 @@ pub struct HostState {
     outbound: OutboundPolicy,
     limits: StoreLimits,
     pub key_value: KeyValueHost,
+    pub variables: VariablesHost,
     nn: WasiNnCtx,
 }
 
@@ -92,6 +94,7 @@ pub struct ComponentRuntime {
     limits: RequestLimits,
     reuse: ReusePolicy,
     nn: NnRegistry,
+    variables: VariablesHost,
 }
 
 impl ComponentRuntime {
@@ -107,7 +110,9 @@ impl ComponentRuntime {
         limits: RequestLimits,
         reuse: ReusePolicy,
         nn: NnRegistry,
+        variables: ComponentVariables,
     ) -> Self {
+        let variables = VariablesHost::new(id.as_str().into(), Arc::new(variables));
         Self {
             id,
             engine,
@@ -119,6 +124,7 @@ impl ComponentRuntime {
             limits,
             reuse,
             nn,
+            variables,
         }
     }
 
@@ -138,6 +144,7 @@ impl ComponentRuntime {
                 .instances(64)
                 .build(),
             key_value: KeyValueHost::new(self.granted_stores.clone(), self.stores.clone()),
+            variables: self.variables.clone(),
             nn: self.nn.ctx(),
         };
         let mut store = Store::new(&self.engine, state);

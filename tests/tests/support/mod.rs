@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -78,6 +78,13 @@ pub struct Options<'a> {
 
 impl Server {
     pub fn start(opts: Options<'_>) -> Server {
+        Server::start_with_env(opts, &[])
+    }
+
+    /// Like [`Server::start`], with extra environment variables for the
+    /// `fbposts up` process (e.g. `SPIN_VARIABLE_*`; `FBPOSTS_LOG` overrides
+    /// the default `info`).
+    pub fn start_with_env(opts: Options<'_>, env: &[(&str, &str)]) -> Server {
         ensure_built();
         let root = repo_root();
         std::fs::create_dir_all(opts.state_dir).unwrap();
@@ -101,6 +108,7 @@ impl Server {
             .arg(opts.state_dir)
             .args(opts.extra_args)
             .env("FBPOSTS_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap());
         if let Some(config) = opts.runtime_config {
@@ -109,8 +117,10 @@ impl Server {
         let mut child = cmd.spawn().expect("starting fbposts up");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let mut stdout_copy = std::fs::File::create(log.with_extension("stdout")).unwrap();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = writeln!(stdout_copy, "{line}");
                 if let Some(url) = line.strip_prefix("Serving ") {
                     let _ = tx.send(url.trim().to_string());
                 }
@@ -150,6 +160,11 @@ impl Server {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// What the process wrote to stdout so far (guest output included).
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.log.with_extension("stdout")).unwrap_or_default()
     }
 
     /// Stops with SIGTERM (graceful) and waits.
