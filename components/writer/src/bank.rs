@@ -542,7 +542,7 @@ pub const CLOSINGS_EN: &[(Tone, &str)] = &[
 pub const QUESTIONS_ES: &[&str] = &[
     "¿Qué añadirías tú?",
     "¿Qué opinas sobre {topic}?",
-    "¿Qué parte probarías primero?",
+    "¿Con qué idea te quedas?",
     "¿Qué dudas tienes sobre {topic}?",
     "¿Y tú cómo lo haces?",
 ];
@@ -550,7 +550,7 @@ pub const QUESTIONS_ES: &[&str] = &[
 pub const QUESTIONS_EN: &[&str] = &[
     "What would you add?",
     "What's your take on {topic}?",
-    "Which part would you try first?",
+    "Which idea would you try first?",
     "What questions do you have about {topic}?",
     "How do you do it?",
 ];

@@ -71,6 +71,43 @@ fn allowed(brief: &Brief, line: &str) -> bool {
         .all(|w| find_words(line, w, false).is_empty())
 }
 
+/// Folded words of `text`.
+fn folded_words(text: &str) -> Vec<String> {
+    text::fold(text)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Would `line` repeat the draft? True when it shares a pair of adjacent
+/// words containing a content word (e.g. "todos los detalles", "cada
+/// paso", "más de lo que parece") or its first word, when that is a
+/// content word ("Aviso: …" twice), with `current`.
+fn repeats(lang: Language, current: &str, line: &str) -> bool {
+    let content = |w: &str| w.len() >= 3 && !fbposts_core::lang::is_stopword(lang, w);
+    let pairs = |ws: &[String]| -> Vec<(String, String)> {
+        ws.windows(2)
+            .filter(|p| content(&p[0]) || content(&p[1]))
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .collect()
+    };
+    let cur = folded_words(current);
+    let cand = folded_words(line);
+    let cur_pairs = pairs(&cur);
+    if pairs(&cand).iter().any(|p| cur_pairs.contains(p)) {
+        return true;
+    }
+    let first = |s: &str| folded_words(s).into_iter().next();
+    match first(line) {
+        Some(f) if content(&f) && f.len() >= 4 => current
+            .lines()
+            .flat_map(text::sentences)
+            .any(|s| first(&s).as_deref() == Some(f.as_str())),
+        _ => false,
+    }
+}
+
 /// What the drafts of one response have used so far.
 #[derive(Default)]
 struct Used {
@@ -409,6 +446,7 @@ fn build(
         }
         if (line.contains(&brief.topic) && topic_uses(&current) >= 2)
             || (audience_uses(&line) > 0 && audience_uses(&current) >= 1)
+            || repeats(lang, &current, &line)
         {
             continue;
         }
@@ -425,6 +463,7 @@ fn build(
         }
         if (line.contains(&brief.topic) && topic_uses(&current) >= 2)
             || (audience_uses(&line) > 0 && audience_uses(&current) >= 1)
+            || repeats(lang, &current, &line)
         {
             continue;
         }

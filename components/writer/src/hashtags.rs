@@ -7,8 +7,9 @@
 //! reads naturally; leading and trailing ones are dropped: `#CafeDeOrigen`, `#YogaForBeginners`), and a word in
 //! capitals keeps them only up to 4 letters (`SEO`, but `#Marketing` for
 //! "MARKETING"). Phrases of more than 4 words or 25 letters keep their
-//! first 3 content words. Candidates, in order: the topic, each keyword, each content word
-//! of the topic (4+ letters), then generic tags per language. No
+//! first 3 content words. Candidates, in order: the topic, each keyword,
+//! the topic's head noun alone (its first content word of 4+ letters in
+//! Spanish, its last in English), then generic tags per language. No
 //! duplicates (case-insensitive), nothing containing a word to avoid.
 
 use crate::Brief;
@@ -124,12 +125,17 @@ pub fn choose(brief: &Brief, preferred: &[String]) -> Vec<String> {
     let mut candidates: Vec<String> = Vec::new();
     candidates.extend(tag_body(&brief.topic));
     candidates.extend(brief.keywords.iter().filter_map(|k| tag_body(k)));
-    candidates.extend(
-        words(&brief.topic)
-            .into_iter()
-            .filter(|w| w.len() >= 4 && !is_stop(w))
-            .map(|w| camel(&w)),
-    );
+    // Single words of the topic, the head noun first (Spanish puts it
+    // first, English last: "huertos urbanos", "specialty coffee").
+    let mut singles: Vec<String> = words(&brief.topic)
+        .into_iter()
+        .filter(|w| w.len() >= 4 && !is_stop(w))
+        .map(|w| camel(&w))
+        .collect();
+    if brief.language == Language::En {
+        singles.reverse();
+    }
+    candidates.extend(singles.into_iter().take(1));
     candidates.extend(
         bank(brief.language)
             .fallback_tags
@@ -199,8 +205,8 @@ mod tests {
                 "#PanDeMasaMadre",
                 "#HornoDeLena",
                 "#Masa",
-                "#Madre",
-                "#Ideas"
+                "#Ideas",
+                "#Consejos"
             ]
         );
         b.brand_voice = Some(crate::BrandVoice {
