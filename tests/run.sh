@@ -32,7 +32,8 @@ cargo fmt --all -- --check
 cargo clippy --release --all-targets -- -D warnings
 cargo clippy --release --target wasm32-wasip2 \
   -p analyze -p enhance -p fbposts-guest-kit -p misbehave -p kv-probe -p outbound-probe \
-  -p predict -p inference-portable -p inference-wasi-nn -- -D warnings
+  -p predict -p inference-portable -p inference-wasi-nn \
+  -p generate -p feedback -p experiments -- -D warnings
 
 step "build: host and components"
 cargo build --release -p fbposts
@@ -44,4 +45,5 @@ step "models: cross-validation gate"
 
 step "tests: unit and end-to-end"
 cargo test --release --workspace --exclude analyze --exclude enhance --exclude fbposts-guest-kit \
-  --exclude misbehave --exclude kv-probe --exclude outbound-probe --exclude predict --exclude inference-wasi-nn
+  --exclude misbehave --exclude kv-probe --exclude outbound-probe --exclude predict --exclude inference-wasi-nn \
+  --exclude generate --exclude feedback --exclude experiments

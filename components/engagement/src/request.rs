@@ -20,6 +20,8 @@
 //!     its wall-clock time *in that offset* gives month, weekday and hour;
 //!   - `month` (1–12), `weekday` (1 = Sunday … 7 = Saturday, the dataset's
 //!     encoding) and `hour` (0–23), all three.
+//! - `page_id`: the page (string or integer); once `/api/feedback` has
+//!   taught its model enough, predictions are blended with it (see `page`).
 //! - `text`: the post, up to 63,206 chars, scored with `fbposts_core::analyze`
 //!   (with `language` and `post_type`) and shown beside the prediction;
 //!   empty or whitespace-only text counts as absent.
@@ -62,6 +64,37 @@ pub struct PredictRequest {
     pub scheduled_at: Option<OffsetDateTime>,
     /// The text to score, when given (validated as `/api/analyze` does).
     pub quality: Option<AnalyzeRequest>,
+    /// The page, when given: its own model (from `/api/feedback`) is blended
+    /// in once it has enough observations.
+    pub page_id: Option<String>,
+}
+
+/// Longest accepted page id, in chars.
+pub const MAX_PAGE_ID_CHARS: usize = 128;
+
+/// Reads an optional page id: a non-empty string (trimmed, at most
+/// [`MAX_PAGE_ID_CHARS`]) or a non-negative integer (Facebook's ids are
+/// numeric). Shared by the steps that take a page.
+pub fn page_id_field(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
+    let expected = format!(
+        "a page id: a non-empty string of at most {MAX_PAGE_ID_CHARS} characters, or an integer"
+    );
+    match field(obj, name) {
+        None => Ok(None),
+        Some(Value::Number(n)) if n.as_u64().is_some() => Ok(Some(n.to_string())),
+        Some(v @ Value::String(s)) => {
+            let s = s.trim();
+            if s.is_empty()
+                || s.chars().count() > MAX_PAGE_ID_CHARS
+                || s.chars().any(char::is_control)
+            {
+                Err(invalid(name, &expected, v))
+            } else {
+                Ok(Some(s.to_string()))
+            }
+        }
+        Some(v) => Err(invalid(name, &expected, v)),
+    }
 }
 
 /// An integer in `min..=max` that fits a `u8` (all the calendar fields).
@@ -182,6 +215,7 @@ impl PredictRequest {
         };
 
         let quality = quality_request(&obj, post_type)?;
+        let page_id = page_id_field(&obj, "page_id")?;
 
         Ok(PredictRequest {
             page_likes,
@@ -193,6 +227,7 @@ impl PredictRequest {
             hour,
             scheduled_at,
             quality,
+            page_id,
         })
     }
 
@@ -237,6 +272,17 @@ impl PredictRequest {
     /// `implementation` named in the response (`""`: none), so answers from
     /// different implementations are cached apart.
     pub fn cache_key_for(&self, implementation: &str) -> String {
+        self.cache_key_with_page(implementation, None)
+    }
+
+    /// [`cache_key_for`](Self::cache_key_for) that also depends on the
+    /// page's model state (its number of observations), so an answer
+    /// blended with a page model is recomputed when the model learns.
+    pub fn cache_key_with_page(
+        &self,
+        implementation: &str,
+        page_observations: Option<u64>,
+    ) -> String {
         #[derive(Serialize)]
         struct Canonical<'a> {
             v: &'a str,
@@ -254,6 +300,10 @@ impl PredictRequest {
             scheduled_at: Option<String>,
             #[serde(skip_serializing_if = "Option::is_none")]
             text: Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            page_id: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            page_observations: Option<u64>,
         }
         // The analyse step's own canonical key covers the normalised text,
         // language, post type and scorer version.
@@ -271,6 +321,8 @@ impl PredictRequest {
             hour: self.hour,
             scheduled_at: self.scheduled_at_string(),
             text,
+            page_id: self.page_id.as_deref(),
+            page_observations,
         };
         let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
         hex::encode(Sha256::digest(&bytes))
@@ -660,7 +712,7 @@ mod tests {
         // MODEL_VERSION), never as a side effect of a refactor.
         assert_eq!(
             k,
-            "b289ce3b95e0d35786da33ecad69b1ae2f16d867e48f46b98a5211322a9d6cb6"
+            "95d3d517e791bb98ca66cb4d42a224d54b0b5817af5158c97e2339488251a4f0"
         );
     }
 

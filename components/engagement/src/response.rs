@@ -11,6 +11,7 @@ use crate::encoding::{
     TRAINING_POSTS_BY_HOUR, TRAINING_POSTS_BY_TYPE, type_code, weekday_name,
 };
 use crate::engine::{Engine, EngineError, Prediction, SlotPrediction, TargetRow, forecast};
+use crate::page::{PageInfo, PageModels, blend};
 use crate::request::PredictRequest;
 use fbposts_core::{Analysis, Language, PostType, analyze};
 use serde::Serialize;
@@ -102,6 +103,12 @@ pub struct ModelInfo {
     pub name: &'static str,
     pub version: &'static str,
     pub implementation: String,
+    /// `"global"` (the trained model alone) or `"page-blend"` (adjusted by
+    /// the page's own model, see [`crate::page`]).
+    pub answered_by: &'static str,
+    /// The page's model, when the request named a page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<PageInfo>,
 }
 
 impl ModelInfo {
@@ -111,6 +118,8 @@ impl ModelInfo {
             name: MODEL_NAME,
             version: MODEL_VERSION,
             implementation: implementation.into(),
+            answered_by: "global",
+            page: None,
         }
     }
 }
@@ -277,8 +286,17 @@ pub fn predict(
     req: &PredictRequest,
     engine: &impl Engine,
     implementation: &str,
+    page: Option<&PageModels>,
 ) -> Result<PredictResponse, EngineError> {
-    let forecast = forecast(engine, req)?;
+    let mut forecast = forecast(engine, req)?;
+    let mut model = ModelInfo::new(implementation);
+    if let Some(page) = page {
+        let blended = blend(&mut forecast, req, page);
+        if !blended.is_empty() {
+            model.answered_by = "page-blend";
+        }
+        model.page = Some(page.info(blended));
+    }
     let quality = req
         .quality
         .as_ref()
@@ -287,7 +305,7 @@ pub fn predict(
         req,
         &forecast.requested,
         &forecast.slots,
-        ModelInfo::new(implementation),
+        model,
         quality,
     ))
 }
@@ -328,7 +346,7 @@ mod tests {
             r#"{"page_likes":120000,"post_type":"photo","category":2,"scheduled_at":"2026-12-01T18:30:00-05:00",
                 "text":"¿Sabías que 3 de cada 4 clientes leen opiniones antes de comprar? Cuéntanos la tuya 👇"}"#,
         );
-        let resp = predict(&r, &fake, "test-engine").unwrap();
+        let resp = predict(&r, &fake, "test-engine", None).unwrap();
         let v = serde_json::to_value(&resp).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         let mut want = vec![
@@ -392,7 +410,7 @@ mod tests {
         );
         assert_eq!(
             v["model"],
-            json!({"name": "engagement", "version": MODEL_VERSION, "implementation": "test-engine"})
+            json!({"name": "engagement", "version": MODEL_VERSION, "implementation": "test-engine", "answered_by": "global"})
         );
         let q = &v["quality"];
         assert!(
@@ -420,7 +438,7 @@ mod tests {
         let r = req(
             r#"{"page_likes":5000,"post_type":"video","paid":true,"month":7,"weekday":4,"hour":10}"#,
         );
-        let v = serde_json::to_value(predict(&r, &fake, "x").unwrap()).unwrap();
+        let v = serde_json::to_value(predict(&r, &fake, "x", None).unwrap()).unwrap();
         assert!(v.get("quality").is_none());
         assert!(v["input"].get("scheduled_at").is_none());
         assert_eq!(v["input"]["category_name"], "action");
@@ -493,7 +511,7 @@ mod tests {
         let r = req(r#"{"page_likes":100000,"post_type":"status","month":1,"weekday":1,"hour":3}"#);
         let unknown = |_: &[FeatureRow]| Err(EngineError::UnknownModel("engagement".into()));
         assert_eq!(
-            predict(&r, &unknown, "x")
+            predict(&r, &unknown, "x", None)
                 .unwrap_err()
                 .to_api_error()
                 .status,

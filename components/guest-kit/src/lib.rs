@@ -1,7 +1,13 @@
 //! Guest-side glue every JSON route shares, so each component is only its own
 //! logic: method and content-type checks, a size-limited body read, JSON
 //! responses and `{ "error": { "code", "message" } }` errors, and the response
-//! cache kept in the `cache` key-value store.
+//! cache kept in the `cache` key-value store; the learning state in the
+//! `default` store ([`state`]); and, with the `inference` feature, the
+//! engagement model behind the `fbposts:ml/inference` import ([`inference`]).
+
+#[cfg(feature = "inference")]
+pub mod inference;
+pub mod state;
 
 use bytes::Bytes;
 use fbposts_core::ApiError;

@@ -11,14 +11,17 @@
 //! - [`page_model`]: a per-page Bayesian linear regression (normal–inverse-
 //!   gamma) on the log-ratio of observed to globally predicted engagement,
 //!   which the predict step blends with the global model.
+//! - [`records`]: the candidate and feedback records the steps share.
 
 pub mod bandit;
 pub mod page_model;
+pub mod records;
 pub mod reward;
 pub mod selection;
 
 pub use bandit::{ArmStats, ArmSummary, Rng, assign_distinct, probability_best, rng_from_seed};
 pub use page_model::{MIN_PAGE_OBSERVATIONS, PageFeatures, PageModel};
+pub use records::{CandidateRecord, Credit, context_key};
 pub use reward::engagement_reward;
 pub use selection::{GeneratorChoice, GeneratorOption, choose_generator};
 

@@ -18,7 +18,7 @@ pub const TIMEOUT_MS_RANGE: RangeInclusive<u64> = 100..=60_000;
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
 /// Accepted values of `llm_max_retries`.
 pub const MAX_RETRIES_RANGE: RangeInclusive<u32> = 0..=5;
-/// Price in USD per 1000 tokens when `llm_cost_per_1k_tokens` is unset.
+/// Price in USD per 1000 tokens when `llm_cost_per_thousand_tokens` is unset.
 pub const DEFAULT_COST_PER_1K_TOKENS_USD: f64 = 0.0006;
 /// Rough characters per token used by [`LlmConfig::estimate_cost_usd`].
 pub const CHARS_PER_TOKEN: usize = 4;
@@ -68,7 +68,7 @@ impl LlmConfig {
     /// - `llm_api_key`: secret, optional (Ollama and most local servers need none).
     /// - `llm_timeout_ms`: default 8000, 100..=60000.
     /// - `llm_max_retries`: default 2, 0..=5.
-    /// - `llm_cost_per_1k_tokens`: USD, default 0.0006, finite and ≥ 0.
+    /// - `llm_cost_per_thousand_tokens`: USD, default 0.0006, finite and ≥ 0.
     ///
     /// Errors name the variable and never include its value.
     pub fn from_values(
@@ -97,14 +97,14 @@ impl LlmConfig {
             DEFAULT_MAX_RETRIES,
             MAX_RETRIES_RANGE,
         )?;
-        let cost_per_1k_tokens_usd = match value("llm_cost_per_1k_tokens") {
+        let cost_per_1k_tokens_usd = match value("llm_cost_per_thousand_tokens") {
             None => DEFAULT_COST_PER_1K_TOKENS_USD,
             Some(raw) => raw
                 .parse::<f64>()
                 .ok()
                 .filter(|c| c.is_finite() && *c >= 0.0)
                 .ok_or(LlmError::Config {
-                    name: "llm_cost_per_1k_tokens",
+                    name: "llm_cost_per_thousand_tokens",
                     reason: "must be a non-negative number of USD per 1000 tokens".to_string(),
                 })?,
         };
@@ -296,7 +296,7 @@ mod tests {
             ("llm_api_key", KEY),
             ("llm_timeout_ms", "100"),
             ("llm_max_retries", "5"),
-            ("llm_cost_per_1k_tokens", "0"),
+            ("llm_cost_per_thousand_tokens", "0"),
         ])
         .unwrap()
         .unwrap();
@@ -358,8 +358,8 @@ mod tests {
         }
         for bad in ["-0.1", "NaN", "inf", "cheap"] {
             assert_names(
-                &error_for(&[ok, ("llm_cost_per_1k_tokens", bad)]),
-                "llm_cost_per_1k_tokens",
+                &error_for(&[ok, ("llm_cost_per_thousand_tokens", bad)]),
+                "llm_cost_per_thousand_tokens",
             );
         }
     }

@@ -369,3 +369,80 @@ fn samples() {
         }
     }
 }
+
+#[test]
+fn conform_is_idempotent_on_drafts() {
+    for lang in [Language::Es, Language::En] {
+        for seed in 0..30 {
+            let b = brief(lang, seed, Tone::ALL[seed as usize % 6], Goal::ALL[seed as usize % 5]);
+            for d in write_drafts(&b, &[], 3) {
+                assert_eq!(crate::conform::conform(&b, &d.text), d.text);
+            }
+        }
+    }
+}
+
+#[test]
+fn borrowed_topics_keep_the_brief_language() {
+    for (lang, topic) in [
+        (Language::Es, "Black Friday"),
+        (Language::Es, "marketing digital"),
+        (Language::Es, "running"),
+        (Language::En, "tapas"),
+        (Language::En, "piñata parties"),
+        (Language::En, "café con leche"),
+    ] {
+        for seed in 0..10 {
+            let mut b = Brief::new(topic);
+            b.language = lang;
+            b.seed = seed;
+            b.length = Length::ALL[seed as usize % 3];
+            for d in write_drafts(&b, &[], 3) {
+                assert!(check(&b, &d.text).is_empty(), "{}\n{:?}", d.text, check(&b, &d.text));
+            }
+        }
+    }
+}
+
+#[test]
+fn impossible_briefs_still_get_drafts_and_honest_checks() {
+    let mut b = Brief::new("a".repeat(10) + &" muy largo".repeat(19));
+    b.language = Language::Es;
+    b.length = Length::Short;
+    let drafts = write_drafts(&b, &[], 3);
+    assert_eq!(drafts.len(), 3);
+    for d in &drafts {
+        assert!(!d.text.is_empty());
+        // Whatever is wrong is reported, never silently accepted.
+        let n = crate::text::measure(&d.text);
+        let (lo, hi) = b.length_range();
+        assert_eq!((lo..=hi).contains(&n), check(&b, &d.text).iter().all(|p| !p.contains("characters")));
+    }
+    let b = Brief::new("coffee");
+    assert_eq!(write_drafts(&b, &[], 0).len(), 0);
+    assert_eq!(write_drafts(&b, &["nope"], 40).len(), 25);
+}
+
+#[test]
+fn messy_llm_output_is_repaired() {
+    let mut b = Brief::new("café de especialidad");
+    b.language = Language::Es;
+    b.tone = Tone::Friendly;
+    b.goal = Goal::Traffic;
+    b.hashtags = 2;
+    b.cta = Some(Cta::Url("https://example.com/cafe".into()));
+    b.brand_voice = Some(BrandVoice {
+        name: Some("Tostadores del Sur".into()),
+        use_words: vec!["origen".into()],
+        avoid_words: vec!["barato".into()],
+    });
+    let raw = "¡Hola! Nuestro café barato y delicioso te espera ☕☕☕☕☕\n\
+               Qué método prefieres para prepararlo? Nos encanta saberlo!\n\
+               #Café #café #CaféBarato #Cafetería #Mañanas";
+    let out = crate::conform::conform(&b, raw);
+    assert!(check(&b, &out).is_empty(), "{out}\n{:?}", check(&b, &out));
+    assert!(out.contains("¿Qué método prefieres"), "{out}");
+    assert!(out.contains("https://example.com/cafe"), "{out}");
+    assert!(out.ends_with("#Cafe #Cafeteria"), "{out}");
+    println!("{out}");
+}

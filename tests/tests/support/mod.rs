@@ -316,3 +316,7 @@ impl Drop for Redis {
         let _ = self.child.wait();
     }
 }
+
+pub fn get(server: &Server, path: &str) -> Reply {
+    reply(client().get(server.url(path)).send().expect("request"))
+}

@@ -1,0 +1,351 @@
+//! `POST /api/generate`: a brief in, N ranked candidate posts out.
+//!
+//! 1. Validate the brief (`fbposts_writer::Brief`); identical briefs with the
+//!    same seed are answered from the response cache.
+//! 2. Choose the generator for the brief's context (`<language>.<goal>.<tone>`)
+//!    by Thompson sampling over each generator's reward posterior, minus a
+//!    cost penalty, within the brief's budget ([`fbposts_learning::selection`]).
+//!    The LLM generator is available only when `llm_base_url` is set and its
+//!    circuit breaker (shared through the `default` store) is closed.
+//! 3. Assign variants by Thompson sampling: template structures for the
+//!    template engine, prompt variants for the LLM ([`llm`]). On LLM failure
+//!    the template engine answers and the response says so.
+//! 4. Score each candidate (`fbposts_core::analyze`), predict its engagement
+//!    (the `fbposts:ml/inference` import, blended with the page's own model
+//!    when the brief names a page), rank, store each candidate under
+//!    `candidate/<id>` so `/api/feedback` can credit its arms, and cache.
+//!
+//! `rank_score = 0.8 × quality score + 0.2 × posterior mean reward of the
+//! candidate's variant`: the text decides, past performance breaks ties.
+//! The engagement model does not read the text, so every candidate of one
+//! brief gets the same predicted engagement; it is shown, not ranked on.
+
+mod llm;
+
+use bytes::Bytes;
+use fbposts_core::{AnalyzeRequest, ApiError, analyze};
+use fbposts_engagement::{PredictRequest, PredictResponse, predict};
+use fbposts_guest_kit::inference::{WitEngine, implementation, load_page_models};
+use fbposts_guest_kit::state::StateStore;
+use fbposts_guest_kit::{
+    CacheStatus, JsonResponse, ResponseCache, error_response, json_bytes, read_json_post,
+};
+use fbposts_learning::records::{FAMILY_GENERATOR, FAMILY_PROMPT, FAMILY_STRUCTURE};
+use fbposts_learning::{
+    ArmStats, CandidateRecord, GeneratorOption, assign_distinct, choose_generator, context_key,
+    rng_from_seed,
+};
+use fbposts_writer::{Brief, PROMPT_VARIANTS, STRUCTURES, WRITER_VERSION, write_drafts};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use spin_sdk::http::Request;
+use spin_sdk::http_service;
+
+/// Generator ids (bandit arms).
+pub const TEMPLATE: &str = "template";
+pub const LLM: &str = "llm";
+
+/// Reward units one USD of estimated cost is worth (0.01 USD → −0.1).
+const COST_WEIGHT: f64 = 10.0;
+/// Weight of the quality score in `rank_score`.
+const QUALITY_WEIGHT: f64 = 0.8;
+/// Page likes assumed when the brief gives none (the training page's
+/// median, about 129k).
+const DEFAULT_PAGE_LIKES: u64 = 129_600;
+/// Suggestions shown per candidate.
+const SUGGESTIONS: usize = 3;
+
+#[derive(Serialize)]
+struct Candidate {
+    id: String,
+    rank: usize,
+    text: String,
+    generator: String,
+    prompt_variant: String,
+    rank_score: f64,
+    quality: Value,
+    predicted_engagement: Value,
+}
+
+#[derive(Serialize)]
+struct GeneratorReport {
+    chosen: String,
+    /// What answered in the end (differs from `chosen` after a fallback).
+    used: String,
+    reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fallback: Option<String>,
+    considered: Value,
+}
+
+#[derive(Serialize)]
+struct GenerateResponse {
+    candidates: Vec<Candidate>,
+    generator: GeneratorReport,
+    language: &'static str,
+    context: String,
+    cache: &'static str,
+    writer_version: &'static str,
+}
+
+#[http_service]
+async fn handle(req: Request) -> JsonResponse {
+    match run(req).await {
+        Ok((body, status)) => json_bytes(200, body, &[status.header()]),
+        Err(err) => error_response(&err),
+    }
+}
+
+async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
+    let body = read_json_post(req).await?;
+    let brief = Brief::from_json(&body)?;
+    let llm_config = llm::config().await;
+    let cache_key = {
+        let mut h = Sha256::new();
+        h.update(brief.cache_key());
+        if let Some(cfg) = &llm_config {
+            h.update(cfg.endpoint());
+            h.update(&cfg.model);
+        }
+        hex::encode(h.finalize())
+    };
+    let cache = ResponseCache::open("generate").await;
+    if let Some(cached) = cache.get(&cache_key).await
+        && let Ok(mut value) = serde_json::from_slice::<Value>(&cached)
+    {
+        value["cache"] = json!("hit");
+        let bytes = serde_json::to_vec(&value).unwrap_or(cached);
+        return Ok((Bytes::from(bytes), CacheStatus::Hit));
+    }
+
+    let state = StateStore::open().await?;
+    let language = brief.language.code();
+    let context = context_key(language, brief.goal.code(), brief.tone.code());
+    let mut rng = rng_from_seed(brief.seed ^ 0x9e37_79b9_7f4a_7c15);
+    let n = usize::from(brief.n);
+
+    // 1. The generator.
+    let mut options = vec![GeneratorOption {
+        id: TEMPLATE.into(),
+        stats: state.arm(FAMILY_GENERATOR, &context, TEMPLATE).await?,
+        cost_usd: 0.0,
+        available: Ok(()),
+    }];
+    if let Some(cfg) = &llm_config {
+        options.push(GeneratorOption {
+            id: LLM.into(),
+            stats: state.arm(FAMILY_GENERATOR, &context, LLM).await?,
+            cost_usd: llm::estimated_cost(cfg, &brief),
+            available: llm::breaker_allows(&state).await,
+        });
+    }
+    let choice = choose_generator(&options, brief.budget_usd, COST_WEIGHT, TEMPLATE, &mut rng);
+
+    // 2. Drafts: (text, generator, variant family, variant id).
+    let mut drafts: Vec<(String, &'static str, &'static str, String)> = Vec::new();
+    let mut fallback = None;
+    if choice.id == LLM
+        && let Some(cfg) = &llm_config
+    {
+        let arms = arms(
+            &state,
+            FAMILY_PROMPT,
+            &context,
+            PROMPT_VARIANTS.iter().map(|p| p.id),
+        )
+        .await?;
+        let refs: Vec<&ArmStats> = arms.iter().map(|(_, a)| a).collect();
+        let variant = &PROMPT_VARIANTS[assign_distinct(&refs, 1, &mut rng)[0]];
+        match llm::generate(cfg, &state, &brief, variant, n).await {
+            Ok(posts) if !posts.is_empty() => {
+                for post in posts.into_iter().take(n) {
+                    drafts.push((post, LLM, FAMILY_PROMPT, variant.id.to_string()));
+                }
+                if drafts.len() < n {
+                    fallback = Some(format!(
+                        "the LLM returned {} usable posts of {n}; the template engine wrote the rest",
+                        drafts.len()
+                    ));
+                }
+            }
+            Ok(_) => {
+                fallback =
+                    Some("the LLM returned no usable post; the template engine answered".into())
+            }
+            Err(reason) => fallback = Some(format!("{reason}; the template engine answered")),
+        }
+    }
+    if drafts.len() < n {
+        let missing = n - drafts.len();
+        let arms = arms(
+            &state,
+            FAMILY_STRUCTURE,
+            &context,
+            STRUCTURES.iter().map(|s| s.id),
+        )
+        .await?;
+        let refs: Vec<&ArmStats> = arms.iter().map(|(_, a)| a).collect();
+        let ids: Vec<&str> = assign_distinct(&refs, missing, &mut rng)
+            .into_iter()
+            .map(|i| STRUCTURES[i].id)
+            .collect();
+        for draft in write_drafts(&brief, &ids, missing) {
+            drafts.push((
+                draft.text,
+                TEMPLATE,
+                FAMILY_STRUCTURE,
+                draft.structure.to_string(),
+            ));
+        }
+    }
+    let used = if drafts.iter().any(|d| d.1 == LLM) {
+        LLM
+    } else {
+        TEMPLATE
+    };
+
+    // 3. Predicted engagement (same for every candidate: text is not a feature).
+    let prediction = predict_for(&brief).await?;
+    let predicted = predicted_json(&prediction);
+
+    // 4. Score, rank, record.
+    let mut candidates = Vec::with_capacity(drafts.len());
+    for (i, (text, generator, family, variant)) in drafts.into_iter().enumerate() {
+        let mut request = AnalyzeRequest::new(text.clone());
+        request.language = Some(brief.language);
+        request.post_type = brief.post_type;
+        request.tone = Some(brief.tone);
+        request.audience = brief.audience.clone();
+        let analysis = analyze(&request);
+        let arm = state
+            .update_arm(family, &context, &variant, ArmStats::record_pull)
+            .await?;
+        let rank_score = QUALITY_WEIGHT * analysis.score + (1.0 - QUALITY_WEIGHT) * arm.mean();
+        let id = candidate_id(&cache_key, i);
+        state
+            .set(
+                &format!("candidate/{id}"),
+                &CandidateRecord {
+                    id: id.clone(),
+                    text: text.clone(),
+                    language: language.to_string(),
+                    context: context.clone(),
+                    generator: generator.to_string(),
+                    variant_family: family.to_string(),
+                    variant: variant.clone(),
+                    post_type: brief.post_type.map(|p| p.code().to_string()),
+                    page_id: brief.page.as_ref().map(|p| p.id.clone()),
+                    page_likes: brief.page.as_ref().and_then(|p| p.likes),
+                },
+            )
+            .await?;
+        candidates.push(Candidate {
+            id,
+            rank: 0,
+            text,
+            generator: generator.to_string(),
+            prompt_variant: variant,
+            rank_score: round3(rank_score),
+            quality: json!({
+                "score": analysis.score,
+                "grade": analysis.grade,
+                "suggestions": analysis.suggestions.iter().take(SUGGESTIONS).collect::<Vec<_>>(),
+            }),
+            predicted_engagement: predicted.clone(),
+        });
+    }
+    state
+        .update_arm(FAMILY_GENERATOR, &context, used, ArmStats::record_pull)
+        .await?;
+    candidates.sort_by(|a, b| b.rank_score.total_cmp(&a.rank_score));
+    for (i, c) in candidates.iter_mut().enumerate() {
+        c.rank = i + 1;
+    }
+
+    let response = GenerateResponse {
+        candidates,
+        generator: GeneratorReport {
+            chosen: choice.id.clone(),
+            used: used.to_string(),
+            reason: choice.reason,
+            fallback,
+            considered: serde_json::to_value(&choice.considered).unwrap_or_default(),
+        },
+        language,
+        context,
+        cache: "miss",
+        writer_version: WRITER_VERSION,
+    };
+    let encoded = serde_json::to_vec(&response).map_err(|_| {
+        ApiError::new(
+            500,
+            "internal",
+            "internal error: could not encode the response",
+        )
+    })?;
+    cache.put(&cache_key, &encoded).await;
+    Ok((Bytes::from(encoded), CacheStatus::Miss))
+}
+
+/// The arms of one family in a context, in the given order.
+async fn arms(
+    state: &StateStore,
+    family: &str,
+    context: &str,
+    ids: impl Iterator<Item = &'static str>,
+) -> Result<Vec<(&'static str, ArmStats)>, ApiError> {
+    let mut out = Vec::new();
+    for id in ids {
+        out.push((id, state.arm(family, context, id).await?));
+    }
+    Ok(out)
+}
+
+/// A candidate's id: stable for the same brief, seed and position.
+fn candidate_id(cache_key: &str, index: usize) -> String {
+    let digest = Sha256::digest(format!("{cache_key}:{index}"));
+    format!("c-{}", &hex::encode(digest)[..24])
+}
+
+/// The predict step's answer for the brief's page and post type, posting
+/// now (UTC), with the page's own model when the brief names a page.
+async fn predict_for(brief: &Brief) -> Result<PredictResponse, ApiError> {
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let at = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let mut body = json!({
+        "page_likes": brief.page.as_ref().and_then(|p| p.likes).unwrap_or(DEFAULT_PAGE_LIKES),
+        "post_type": brief.post_type.map(|p| p.code()).unwrap_or("photo"),
+        "scheduled_at": at,
+    });
+    if let Some(page) = &brief.page {
+        body["page_id"] = json!(page.id);
+    }
+    let request = PredictRequest::from_json(body.to_string().as_bytes())?;
+    let page = match &request.page_id {
+        Some(id) => Some(load_page_models(id).await?),
+        None => None,
+    };
+    predict(&request, &WitEngine, &implementation(), page.as_ref()).map_err(|e| {
+        eprintln!("generate: inference failed: {e:?}");
+        e.to_api_error()
+    })
+}
+
+fn predicted_json(p: &PredictResponse) -> Value {
+    json!({
+        "total_interactions": p.predictions.total_interactions,
+        "engaged_users": p.predictions.engaged_users,
+        "reach": p.predictions.reach,
+        "best_time": p.best_times.first(),
+        "answered_by": p.model.answered_by,
+    })
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
