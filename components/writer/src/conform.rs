@@ -173,13 +173,22 @@ pub fn brand_line(brief: &Brief, words: &[String]) -> String {
     }
 }
 
-/// `text` without whole-word occurrences of `word` (folded match).
+/// `text` without whole-word occurrences of `word` (folded match),
+/// together with the conjunction or comma that tied it to a neighbour
+/// ("rico y barato" → "rico", "barato, rico" → "rico").
 fn remove_words(text: &str, word: &str) -> String {
+    const BEFORE: &[&str] = &[" y ", " e ", " o ", " and ", " or ", ", "];
+    const AFTER: &[&str] = &[" y ", " e ", " o ", " and ", " or ", ", "];
     let mut out = text.to_string();
     for (s, e) in find_words(text, word, true).into_iter().rev() {
+        let (mut s, mut e) = (s, e);
+        if let Some(c) = BEFORE.iter().find(|c| out[..s].ends_with(**c)) {
+            s -= c.trim_start().len();
+        } else if let Some(c) = AFTER.iter().find(|c| out[e..].starts_with(**c)) {
+            e += c.len() - 1;
+        }
         out.replace_range(s..e, "");
     }
-    // "a , b" → "a, b"; ", ." → "."
     let out = out
         .replace(" ,", ",")
         .replace(",.", ".")
@@ -481,7 +490,7 @@ mod tests {
         });
         let out = conform(
             &b,
-            "Nuestro pan 🥖 barato es rico. Qué te parece? Ven a probarlo 😊 #PanBarato #Rico",
+            "Nuestro pan 🥖 es rico y barato. Qué te parece? Ven a probarlo 😊 #PanBarato #Rico",
         );
         let problems = check(&b, &out);
         assert!(problems.is_empty(), "{out}\n{problems:?}");
