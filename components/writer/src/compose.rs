@@ -192,7 +192,9 @@ fn render(p: &Parts, tags: &[String], emoji: &[&str], density: EmojiDensity) -> 
 /// [`STRUCTURES`]). Every draft has passed [`conform`]; it also passes
 /// [`check`] unless the brief is impossible to satisfy (e.g. a 200-char
 /// topic in a short post), in which case the best attempt is returned and
-/// [`check`] says why. At most 25 drafts (the number of hook templates per
+/// [`check`] says why. Keywords appear in every medium and long draft, and
+/// in short ones when they fit beside the hook and the call to action.
+/// At most 25 drafts (the number of hook templates per
 /// language).
 pub fn write_drafts(brief: &Brief, structures: &[&str], n: usize) -> Vec<Draft> {
     let mut list: Vec<&'static Structure> = structures.iter().filter_map(|s| by_id(s)).collect();
@@ -211,7 +213,14 @@ pub fn write_drafts(brief: &Brief, structures: &[&str], n: usize) -> Vec<Draft> 
             let Some((hook_idx, text, lines, fits)) = build(brief, b, s, &mut r, &used) else {
                 continue;
             };
-            let problems = check(brief, &text).len() + usize::from(!fits);
+            // Constraint violations first; then whether it had to be cut,
+            // and keywords left out for lack of room.
+            let missing_keywords = brief
+                .keywords
+                .iter()
+                .filter(|k| !text::contains_words(&text, k))
+                .count();
+            let problems = 4 * check(brief, &text).len() + usize::from(!fits) + missing_keywords;
             if best.as_ref().is_none_or(|(p, ..)| problems < *p) {
                 best = Some((problems, text, hook_idx, lines));
             }
@@ -410,8 +419,8 @@ fn build(
     };
     let tags = crate::hashtags::choose(brief, &[]);
 
-    // Fit the length: the fixed parts first (dropping the keyword line,
-    // then the closing line, if they alone are too long), then optional
+    // Fit the length: the fixed parts first (dropping the closing line,
+    // then the keyword line, if they alone are too long), then optional
     // lines until the target is reached.
     let (lo, hi) = brief.length_range();
     let target = rng.range(lo + (hi - lo) / 5, lo + (hi - lo) * 3 / 5);
@@ -430,14 +439,14 @@ fn build(
     };
     let too_long = |p: &Parts| measure(&render(p, &tags, &emoji_set, s.emoji)) > hi;
     if too_long(&parts)
-        && let Some(k) = &keyword_line
-    {
-        parts.body.retain(|l| l != k);
-    }
-    if too_long(&parts)
         && let Some(c) = &closing
     {
         parts.end.retain(|l| l != c);
+    }
+    if too_long(&parts)
+        && let Some(k) = &keyword_line
+    {
+        parts.body.retain(|l| l != k);
     }
     for line in optional {
         let current = render(&parts, &tags, &emoji_set, s.emoji);

@@ -459,3 +459,36 @@ fn messy_llm_output_is_repaired() {
     assert!(out.ends_with("#Cafe #Cafeteria"), "{out}");
     assert!(out.contains("Nuestro café delicioso te espera"), "{out}");
 }
+
+#[test]
+fn keywords_are_used() {
+    for lang in [Language::Es, Language::En] {
+        for seed in 0..30 {
+            let mut b = brief(
+                lang,
+                seed,
+                Tone::ALL[seed as usize % 6],
+                Goal::ALL[seed as usize % 5],
+            );
+            if b.length == Length::Short {
+                // Short posts carry keywords only when they fit.
+                b.length = Length::Medium;
+            }
+            b.keywords = match lang {
+                Language::Es => vec!["tueste natural".into(), "origen único".into()],
+                Language::En => vec!["fresh roast".into(), "single origin".into()],
+            };
+            for d in write_drafts(&b, &[], 3) {
+                assert!(
+                    check(&b, &d.text).is_empty(),
+                    "{}\n{:?}",
+                    d.text,
+                    check(&b, &d.text)
+                );
+                for k in &b.keywords {
+                    assert!(crate::text::contains_words(&d.text, k), "{k}: {}", d.text);
+                }
+            }
+        }
+    }
+}
