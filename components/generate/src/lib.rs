@@ -100,10 +100,12 @@ async fn handle(req: Request) -> JsonResponse {
 async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
     let body = read_json_post(req).await?;
     let brief = Brief::from_json(&body)?;
+    let preference = generator_preference(&body)?;
     let llm_config = llm::config().await;
     let cache_key = {
         let mut h = Sha256::new();
         h.update(brief.cache_key());
+        h.update(preference.unwrap_or("auto"));
         if let Some(cfg) = &llm_config {
             h.update(cfg.endpoint());
             h.update(&cfg.model);
@@ -140,11 +142,37 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
             available: llm::breaker_allows(&state).await,
         });
     }
+    if let Some(wanted) = preference {
+        // A forced generator: the others are not considered.
+        for option in options.iter_mut().filter(|o| o.id != wanted) {
+            option.available = Err(format!("the brief asked for generator \"{wanted}\""));
+        }
+        if !options.iter().any(|o| o.id == wanted) {
+            options.push(GeneratorOption {
+                id: wanted.into(),
+                stats: ArmStats::default(),
+                cost_usd: 0.0,
+                available: Err("no LLM endpoint is configured (llm_base_url)".into()),
+            });
+        }
+    }
     let choice = choose_generator(&options, brief.budget_usd, COST_WEIGHT, TEMPLATE, &mut rng);
 
     // 2. Drafts: (text, generator, variant family, variant id).
     let mut drafts: Vec<(String, &'static str, &'static str, String)> = Vec::new();
     let mut fallback = None;
+    if choice.id != LLM
+        && preference == Some(LLM)
+        && let Some(skipped) = choice
+            .considered
+            .iter()
+            .find(|c| c.id == LLM)
+            .and_then(|c| c.skipped.clone())
+    {
+        fallback = Some(format!(
+            "the LLM was not used: {skipped}; the template engine answered"
+        ));
+    }
     if choice.id == LLM
         && let Some(cfg) = &llm_config
     {
@@ -286,6 +314,20 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
     })?;
     cache.put(&cache_key, &encoded).await;
     Ok((Bytes::from(encoded), CacheStatus::Miss))
+}
+
+/// The optional `generator` field: `"auto"` (default: the bandit decides),
+/// `"template"` or `"llm"` (forced; an unavailable LLM still falls back to
+/// the template engine, with the reason).
+fn generator_preference(body: &[u8]) -> Result<Option<&'static str>, ApiError> {
+    let obj = fbposts_core::json::object(body)?;
+    fbposts_core::json::opt_enum(&obj, "generator", &["auto", TEMPLATE, LLM], |s| match s {
+        "auto" => Some(None),
+        "template" => Some(Some(TEMPLATE)),
+        "llm" => Some(Some(LLM)),
+        _ => None,
+    })
+    .map(Option::flatten)
 }
 
 /// The arms of one family in a context, in the given order.

@@ -145,7 +145,9 @@ pub async fn generate(
     let body = chat_request_body(config, &messages, max_tokens, 0.8, Some(brief.seed));
     let secret = config.api_key.clone().unwrap_or_default();
     let mut last = String::new();
+    let mut attempts = 0;
     for attempt_no in 0..=config.max_retries {
+        attempts += 1;
         if attempt_no > 0 {
             wasip3::clocks::monotonic_clock::wait_for(backoff_ms(attempt_no - 1) * 1_000_000).await;
         }
@@ -189,8 +191,5 @@ pub async fn generate(
     }
     breaker.record_failure(now_secs());
     save_breaker(state, &breaker).await;
-    Err(format!(
-        "{last} (after {} attempts)",
-        config.max_retries + 1
-    ))
+    Err(format!("{last} (after {attempts} attempts)"))
 }
