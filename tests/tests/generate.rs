@@ -8,19 +8,10 @@ mod support;
 
 use serde_json::{Value, json};
 use std::collections::HashSet;
-use support::{Options, Server, get, post_json, sqlite_config};
+use support::{Server, get, post_json};
 
 /// Average quality score generated posts must reach (`/api/analyze`'s scale).
 const QUALITY_TARGET: f64 = 0.75;
-
-fn start(dir: &std::path::Path) -> Server {
-    Server::start(Options {
-        manifest: "spin.toml",
-        state_dir: dir,
-        runtime_config: Some(&sqlite_config(dir)),
-        extra_args: &[],
-    })
-}
 
 fn hashtags(text: &str) -> Vec<String> {
     text.split_whitespace()
@@ -54,7 +45,7 @@ fn candidates(reply: &Value) -> &Vec<Value> {
 #[test]
 fn briefs_in_both_languages_give_unique_constrained_posts() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path());
+    let server = Server::app(dir.path());
     let briefs = [
         (
             json!({"topic": "café de especialidad", "audience": "amantes del café", "tone": "friendly",
@@ -189,7 +180,7 @@ fn briefs_in_both_languages_give_unique_constrained_posts() {
 #[test]
 fn generate_rejects_bad_briefs() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path());
+    let server = Server::app(dir.path());
     let cases = [
         json!({}),
         json!({"topic": ""}),

@@ -6,16 +6,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Options, Server, get, post_json, sqlite_config};
-
-fn start(dir: &std::path::Path) -> Server {
-    Server::start(Options {
-        manifest: "spin.toml",
-        state_dir: dir,
-        runtime_config: Some(&sqlite_config(dir)),
-        extra_args: &[],
-    })
-}
+use support::{Server, get, post_json};
 
 /// A small deterministic generator for simulated outcomes (SplitMix64).
 struct Sim(u64);
@@ -43,7 +34,7 @@ fn metrics(interactions: f64) -> Value {
 #[test]
 fn a_truly_better_structure_wins_most_assignments() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path());
+    let server = Server::app(dir.path());
     let best = fbposts_writer::STRUCTURES[2].id;
     let brief = |seed: u64| {
         json!({"topic": "recetas de temporada", "language": "es", "tone": "friendly", "goal": "engagement",
@@ -97,7 +88,7 @@ fn a_truly_better_structure_wins_most_assignments() {
 #[test]
 fn feedback_is_idempotent_and_validated() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path());
+    let server = Server::app(dir.path());
     let reply = post_json(
         &server,
         "/api/generate",
@@ -134,7 +125,7 @@ fn feedback_is_idempotent_and_validated() {
 #[test]
 fn a_page_model_beats_the_global_one_on_its_own_posts() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path());
+    let server = Server::app(dir.path());
     // This page's posts get about 3x what the global model predicts.
     let mut sim = Sim(7);
     let context = |i: u64| {

@@ -77,6 +77,28 @@ pub fn object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
+/// Like [`object`], but a body that is valid JSON of another type is a 422
+/// `invalid_field` whose message says what the object must hold (`shape`,
+/// e.g. "a 'text' field").
+pub fn request_object(body: &[u8], shape: &str) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(ApiError::new(
+            422,
+            "invalid_field",
+            format!(
+                "request body must be a JSON object with {shape} (got {})",
+                type_name(&other)
+            ),
+        )),
+        Err(e) => Err(ApiError::new(
+            400,
+            "invalid_json",
+            format!("request body is not valid JSON: {e}"),
+        )),
+    }
+}
+
 /// A field's value, with `null` read as absent.
 pub fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     obj.get(name).filter(|v| !v.is_null())

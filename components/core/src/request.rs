@@ -9,7 +9,7 @@
 //! Enum values are case-insensitive, and a language may carry a region
 //! subtag (`es-MX`, `en_US`).
 
-use crate::json::{opt_str, quote_list, type_name};
+use crate::json::{opt_str, quote_list, request_object, type_name};
 use crate::scoring::normalize_text;
 use crate::{Language, MAX_POST_CHARS, PostType, SCORER_VERSION, Tone};
 use serde::Serialize;
@@ -78,23 +78,7 @@ impl AnalyzeRequest {
     /// `invalid_json` (400), `invalid_field` / `missing_field` /
     /// `empty_text` / `text_too_long` / `unsupported_language` (422).
     pub fn from_json(body: &[u8]) -> Result<Self, ApiError> {
-        let value: Value = serde_json::from_slice(body).map_err(|e| {
-            ApiError::new(
-                400,
-                "invalid_json",
-                format!("request body is not valid JSON: {e}"),
-            )
-        })?;
-        let Value::Object(obj) = value else {
-            return Err(ApiError::new(
-                422,
-                "invalid_field",
-                format!(
-                    "request body must be a JSON object with a 'text' field (got {})",
-                    type_name(&value)
-                ),
-            ));
-        };
+        let obj = request_object(body, "a 'text' field")?;
 
         let text = match obj.get("text") {
             None | Some(Value::Null) => {

@@ -34,7 +34,7 @@ use crate::encoding::{
     CATEGORY_NAMES, DEFAULT_CATEGORY, FeatureRow, MODEL_VERSION, type_code, weekday_code,
     weekday_name,
 };
-use fbposts_core::json::{field, int_in, invalid, missing, type_name};
+use fbposts_core::json::{field, int_in, invalid, missing, request_object};
 use fbposts_core::{AnalyzeRequest, ApiError, PostType};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -115,23 +115,10 @@ impl PredictRequest {
     /// `text` the analyse step's `text_too_long` / `unsupported_language`
     /// (422). Messages name the field and its allowed values.
     pub fn from_json(body: &[u8]) -> Result<Self, ApiError> {
-        let value: Value = serde_json::from_slice(body).map_err(|e| {
-            ApiError::new(
-                400,
-                "invalid_json",
-                format!("request body is not valid JSON: {e}"),
-            )
-        })?;
-        let Value::Object(obj) = value else {
-            return Err(ApiError::new(
-                422,
-                "invalid_field",
-                format!(
-                    "request body must be a JSON object with 'page_likes', 'post_type' and 'scheduled_at' (or 'month', 'weekday', 'hour') (got {})",
-                    type_name(&value)
-                ),
-            ));
-        };
+        let obj = request_object(
+            body,
+            "'page_likes', 'post_type' and 'scheduled_at' (or 'month', 'weekday', 'hour')",
+        )?;
 
         let likes_expected = format!("an integer from 0 to {MAX_PAGE_LIKES}");
         let page_likes = match field(&obj, "page_likes") {

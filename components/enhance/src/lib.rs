@@ -4,12 +4,8 @@
 //! under the SHA-256 of the canonical request, the scorer version and the
 //! rewrite version.
 
-use bytes::Bytes;
 use fbposts_core::ApiError;
-use fbposts_guest_kit::{
-    CacheStatus, JsonResponse, ResponseCache, error_response, internal_error, json_bytes,
-    read_json_post,
-};
+use fbposts_guest_kit::{JsonResponse, answer_cached, error_response, read_json_post};
 use fbposts_rewrite::{EnhanceRequest, enhance};
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
@@ -24,15 +20,5 @@ async fn handle(req: Request) -> JsonResponse {
         Ok(request) => request,
         Err(err) => return error_response(&ApiError::from(err)),
     };
-    let key = request.cache_key();
-    let cache = ResponseCache::open("enhance").await;
-    if let Some(cached) = cache.get(&key).await {
-        return json_bytes(200, Bytes::from(cached), &[CacheStatus::Hit.header()]);
-    }
-    let enhancement = enhance(&request);
-    let Ok(encoded) = serde_json::to_vec(&enhancement) else {
-        return internal_error("could not encode the enhancement");
-    };
-    cache.put(&key, &encoded).await;
-    json_bytes(200, Bytes::from(encoded), &[CacheStatus::Miss.header()])
+    answer_cached("enhance", &request.cache_key(), || Ok(enhance(&request))).await
 }

@@ -165,3 +165,27 @@ impl ResponseCache {
         }
     }
 }
+
+/// The body of every cached JSON step: answer from the `cache` store under
+/// `namespace`/`key` when possible (`x-cache: hit`), else run `compute`,
+/// cache its JSON and answer it (`x-cache: miss`). Errors from `compute`
+/// become their JSON error responses and are not cached.
+pub async fn answer_cached<T: serde::Serialize>(
+    namespace: &'static str,
+    key: &str,
+    compute: impl FnOnce() -> Result<T, ApiError>,
+) -> JsonResponse {
+    let cache = ResponseCache::open(namespace).await;
+    if let Some(cached) = cache.get(key).await {
+        return json_bytes(200, Bytes::from(cached), &[CacheStatus::Hit.header()]);
+    }
+    let value = match compute() {
+        Ok(value) => value,
+        Err(err) => return error_response(&err),
+    };
+    let Ok(encoded) = serde_json::to_vec(&value) else {
+        return internal_error(&format!("could not encode the {namespace} response"));
+    };
+    cache.put(key, &encoded).await;
+    json_bytes(200, Bytes::from(encoded), &[CacheStatus::Miss.header()])
+}

@@ -14,13 +14,9 @@
 //! `fbposts-engagement` (natively tested). Which implementation answers the
 //! import (wasi-nn or portable) is decided when the app is composed.
 
-use bytes::Bytes;
 use fbposts_engagement::{PredictRequest, predict};
 use fbposts_guest_kit::inference::{WitEngine, implementation, load_page_models};
-use fbposts_guest_kit::{
-    CacheStatus, JsonResponse, ResponseCache, error_response, internal_error, json_bytes,
-    read_json_post,
-};
+use fbposts_guest_kit::{JsonResponse, answer_cached, error_response, read_json_post};
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
 
@@ -47,20 +43,11 @@ async fn handle(req: Request) -> JsonResponse {
         page.as_ref()
             .map(|p| p.models.iter().map(|m| m.observations).sum()),
     );
-    let cache = ResponseCache::open("predict").await;
-    if let Some(cached) = cache.get(&key).await {
-        return json_bytes(200, Bytes::from(cached), &[CacheStatus::Hit.header()]);
-    }
-    let response = match predict(&request, &WitEngine, &implementation, page.as_ref()) {
-        Ok(response) => response,
-        Err(err) => {
+    answer_cached("predict", &key, || {
+        predict(&request, &WitEngine, &implementation, page.as_ref()).map_err(|err| {
             eprintln!("predict: inference failed: {err:?}");
-            return error_response(&err.to_api_error());
-        }
-    };
-    let Ok(encoded) = serde_json::to_vec(&response) else {
-        return internal_error("could not encode the prediction");
-    };
-    cache.put(&key, &encoded).await;
-    json_bytes(200, Bytes::from(encoded), &[CacheStatus::Miss.header()])
+            err.to_api_error()
+        })
+    })
+    .await
 }
