@@ -20,7 +20,10 @@
 //! The engagement model does not read the text, so every candidate of one
 //! brief gets the same predicted engagement; it is shown, not ranked on.
 
+mod generators;
 mod llm;
+
+use generators::{Generator, LLM, LlmGenerator, TEMPLATE, TemplateEngine};
 
 use bytes::Bytes;
 use fbposts_core::{AnalyzeRequest, ApiError, analyze};
@@ -30,21 +33,17 @@ use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::{
     CacheStatus, JsonResponse, ResponseCache, error_response, json_bytes, read_json_post,
 };
-use fbposts_learning::records::{FAMILY_GENERATOR, FAMILY_PROMPT, FAMILY_STRUCTURE};
+use fbposts_learning::records::FAMILY_GENERATOR;
 use fbposts_learning::{
     ArmStats, CandidateRecord, GeneratorOption, assign_distinct, choose_generator, context_key,
     rng_from_seed,
 };
-use fbposts_writer::{Brief, PROMPT_VARIANTS, STRUCTURES, WRITER_VERSION, write_drafts};
+use fbposts_writer::{Brief, WRITER_VERSION};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
-
-/// Generator ids (bandit arms).
-pub const TEMPLATE: &str = "template";
-pub const LLM: &str = "llm";
 
 /// Reward units one USD of estimated cost is worth (0.01 USD → −0.1).
 const COST_WEIGHT: f64 = 10.0;
@@ -128,18 +127,19 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
     let n = usize::from(brief.n);
 
     // 1. The generator.
-    let mut options = vec![GeneratorOption {
-        id: TEMPLATE.into(),
-        stats: state.arm(FAMILY_GENERATOR, &context, TEMPLATE).await?,
-        cost_usd: 0.0,
-        available: Ok(()),
-    }];
-    if let Some(cfg) = &llm_config {
+    let template = TemplateEngine;
+    let llm_generator = llm_config.map(|config| LlmGenerator { config });
+    let mut generators: Vec<&dyn Generator> = vec![&template];
+    if let Some(g) = &llm_generator {
+        generators.push(g);
+    }
+    let mut options = Vec::with_capacity(generators.len());
+    for g in &generators {
         options.push(GeneratorOption {
-            id: LLM.into(),
-            stats: state.arm(FAMILY_GENERATOR, &context, LLM).await?,
-            cost_usd: llm::estimated_cost(cfg, &brief),
-            available: llm::breaker_allows(&state).await,
+            id: g.id().into(),
+            stats: state.arm(FAMILY_GENERATOR, &context, g.id()).await?,
+            cost_usd: g.estimated_cost(&brief),
+            available: g.availability(&state).await,
         });
     }
     if let Some(wanted) = preference {
@@ -157,74 +157,54 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
         }
     }
     let choice = choose_generator(&options, brief.budget_usd, COST_WEIGHT, TEMPLATE, &mut rng);
+    let mut fallback = preference
+        .filter(|wanted| *wanted != choice.id)
+        .and_then(|wanted| {
+            let skipped = choice.considered.iter().find(|c| c.id == wanted)?;
+            let why = skipped.skipped.as_ref()?;
+            Some(format!(
+                "the {wanted} generator was not used: {why}; the template engine answered"
+            ))
+        });
 
-    // 2. Drafts: (text, generator, variant family, variant id).
+    // 2. Drafts: (text, generator, variant family, variant id); the template
+    // engine writes whatever the chosen generator could not.
     let mut drafts: Vec<(String, &'static str, &'static str, String)> = Vec::new();
-    let mut fallback = None;
-    if choice.id != LLM
-        && preference == Some(LLM)
-        && let Some(skipped) = choice
-            .considered
-            .iter()
-            .find(|c| c.id == LLM)
-            .and_then(|c| c.skipped.clone())
-    {
-        fallback = Some(format!(
-            "the LLM was not used: {skipped}; the template engine answered"
-        ));
+    let chosen = generators
+        .iter()
+        .find(|g| g.id() == choice.id)
+        .copied()
+        .unwrap_or(&template);
+    let mut order = vec![chosen];
+    if chosen.id() != TEMPLATE {
+        order.push(&template);
     }
-    if choice.id == LLM
-        && let Some(cfg) = &llm_config
-    {
-        let arms = arms(
-            &state,
-            FAMILY_PROMPT,
-            &context,
-            PROMPT_VARIANTS.iter().map(|p| p.id),
-        )
-        .await?;
+    for g in order {
+        if drafts.len() >= n {
+            break;
+        }
+        let missing = n - drafts.len();
+        let arms = arms(&state, g.variant_family(), &context, g.variants()).await?;
         let refs: Vec<&ArmStats> = arms.iter().map(|(_, a)| a).collect();
-        let variant = &PROMPT_VARIANTS[assign_distinct(&refs, 1, &mut rng)[0]];
-        match llm::generate(cfg, &state, &brief, variant, n).await {
-            Ok(posts) if !posts.is_empty() => {
-                for post in posts.into_iter().take(n) {
-                    drafts.push((post, LLM, FAMILY_PROMPT, variant.id.to_string()));
+        let variants: Vec<&'static str> =
+            assign_distinct(&refs, g.variants_per_request(missing), &mut rng)
+                .into_iter()
+                .map(|i| arms[i].0)
+                .collect();
+        match g.write(&state, &brief, &variants, missing).await {
+            Ok(written) => {
+                let got = written.len();
+                for (text, variant) in written {
+                    drafts.push((text, g.id(), g.variant_family(), variant.to_string()));
                 }
-                if drafts.len() < n {
+                if got < missing && g.id() != TEMPLATE {
                     fallback = Some(format!(
-                        "the LLM returned {} usable posts of {n}; the template engine wrote the rest",
-                        drafts.len()
+                        "the {} generator returned {got} usable posts of {missing}; the template engine wrote the rest",
+                        g.id()
                     ));
                 }
             }
-            Ok(_) => {
-                fallback =
-                    Some("the LLM returned no usable post; the template engine answered".into())
-            }
             Err(reason) => fallback = Some(format!("{reason}; the template engine answered")),
-        }
-    }
-    if drafts.len() < n {
-        let missing = n - drafts.len();
-        let arms = arms(
-            &state,
-            FAMILY_STRUCTURE,
-            &context,
-            STRUCTURES.iter().map(|s| s.id),
-        )
-        .await?;
-        let refs: Vec<&ArmStats> = arms.iter().map(|(_, a)| a).collect();
-        let ids: Vec<&str> = assign_distinct(&refs, missing, &mut rng)
-            .into_iter()
-            .map(|i| STRUCTURES[i].id)
-            .collect();
-        for draft in write_drafts(&brief, &ids, missing) {
-            drafts.push((
-                draft.text,
-                TEMPLATE,
-                FAMILY_STRUCTURE,
-                draft.structure.to_string(),
-            ));
         }
     }
     let used = if drafts.iter().any(|d| d.1 == LLM) {
@@ -335,7 +315,7 @@ async fn arms(
     state: &StateStore,
     family: &str,
     context: &str,
-    ids: impl Iterator<Item = &'static str>,
+    ids: Vec<&'static str>,
 ) -> Result<Vec<(&'static str, ArmStats)>, ApiError> {
     let mut out = Vec::new();
     for id in ids {
