@@ -40,6 +40,8 @@ enum Command {
     Up(UpArgs),
     /// Load-test a route of a running server and print requests/s and latency.
     Bench(bench::BenchArgs),
+    /// Time raw inference of the engagement model per row (native wasi-nn backends, inference components).
+    BenchNn(bench::BenchNnArgs),
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +149,7 @@ fn main() -> Result<()> {
             .enable_all()
             .build()?
             .block_on(bench::run(args)),
+        Command::BenchNn(args) => bench::run_nn(args),
     }
 }
 
