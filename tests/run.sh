@@ -35,8 +35,13 @@ cargo clippy --release --target wasm32-wasip2 \
   -p predict -p inference-portable -p inference-wasi-nn \
   -p generate -p feedback -p experiments -- -D warnings
 
-step "build: host and components"
-cargo build --release -p fbposts
+# Native crates (the Wasm components are built by `fbposts build`).
+native=(--workspace --exclude analyze --exclude enhance --exclude fbposts-guest-kit --exclude misbehave --exclude kv-probe --exclude outbound-probe --exclude predict --exclude inference-wasi-nn --exclude generate --exclude feedback --exclude experiments)
+
+step "build: host, native tests and components"
+# One build of every native target: the host binary and the test binaries
+# share one feature resolution, so `cargo test` below compiles nothing.
+cargo build --release --all-targets "${native[@]}"
 target/release/fbposts build -f spin.toml
 target/release/fbposts build -f tests/spin.toml
 
@@ -44,6 +49,4 @@ step "models: cross-validation gate"
 "$root/.venv/bin/python" models/train.py --cv-only
 
 step "tests: unit and end-to-end"
-cargo test --release --workspace --exclude analyze --exclude enhance --exclude fbposts-guest-kit \
-  --exclude misbehave --exclude kv-probe --exclude outbound-probe --exclude predict --exclude inference-wasi-nn \
-  --exclude generate --exclude feedback --exclude experiments
+FBPOSTS_E2E_PREBUILT=1 cargo test --release "${native[@]}"
