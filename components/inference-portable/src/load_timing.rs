@@ -53,20 +53,7 @@ fn build(passes: Passes) -> Plan {
 }
 
 fn rows(n: usize) -> Vec<f32> {
-    (0..n)
-        .flat_map(|i| {
-            let i = i as f32;
-            [
-                81_370.0 + (i * 229.0) % 58_072.0,
-                i % 4.0,
-                1.0 + i % 3.0,
-                1.0 + i % 12.0,
-                1.0 + (i * 3.0) % 7.0,
-                (i * 5.0) % 24.0,
-                (i / 2.0).floor() % 2.0,
-            ]
-        })
-        .collect()
+    crate::tests::synthetic_rows(n).concat()
 }
 
 fn input(data: &[f32]) -> TVec<TValue> {

@@ -82,10 +82,12 @@ fn quantiles_are_ordered() {
 }
 
 /// 256 distinct rows spanning the data's ranges.
-fn many_rows() -> Vec<Vec<f32>> {
-    (0..256u16)
+/// `n` feature rows within the training ranges (page likes, type code,
+/// category, month, weekday, hour, paid); shared with `load_timing`.
+pub(crate) fn synthetic_rows(n: usize) -> Vec<Vec<f32>> {
+    (0..n)
         .map(|i| {
-            let i = f32::from(i);
+            let i = i as f32;
             vec![
                 81_370.0 + (i * 229.0) % 58_072.0,
                 i % 4.0,
@@ -105,7 +107,7 @@ fn many_rows() -> Vec<Vec<f32>> {
 /// engine uses does not.)
 #[test]
 fn batch_of_one_equals_batch_of_256() {
-    let rows = many_rows();
+    let rows = synthetic_rows(256);
     let batch = run(MODEL, &[features(&rows)]).unwrap();
     for output in &batch {
         assert_eq!(output.shape, [256, 4]);
