@@ -24,13 +24,11 @@ use fbposts_engagement::encoding::TOTAL_INTERACTIONS;
 use fbposts_engagement::feedback::FeedbackRequest;
 use fbposts_engagement::page::{PAGE_TARGETS, REACH, features};
 use fbposts_engagement::{Engine, page_model_key};
-use fbposts_guest_kit::inference::WitEngine;
+use fbposts_guest_kit::inference::{WitEngine, load_page_models};
 use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::{JsonResponse, error_response, json_bytes, read_json_post};
 use fbposts_learning::records::FAMILY_GENERATOR;
-use fbposts_learning::{
-    CandidateRecord, Credit, MIN_PAGE_OBSERVATIONS, PageModel, engagement_reward,
-};
+use fbposts_learning::{CandidateRecord, Credit, MIN_PAGE_OBSERVATIONS, engagement_reward};
 use serde::{Deserialize, Serialize};
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
@@ -144,29 +142,21 @@ async fn run(req: Request) -> Result<Outcome, ApiError> {
     }
 
     let x = features(&context, context.weekday, context.hour);
-    let mut observations = 0;
-    for (target, index) in PAGE_TARGETS {
-        let (obs, exp) = match index {
+    let mut page = load_page_models(&state, &page_id).await?;
+    for ((target, index), model) in PAGE_TARGETS.iter().zip(page.models.iter_mut()) {
+        let (obs, exp) = match *index {
             REACH => match (observed.reach, expected.reach) {
                 (Some(o), Some(e)) => (o, e),
                 _ => continue,
             },
             _ => (observed.total_interactions, expected.total_interactions),
         };
-        let key = page_model_key(&page_id, target);
-        let mut model = match state.get_bytes(&key).await? {
-            Some(bytes) => PageModel::from_json(&bytes).unwrap_or_else(|e| {
-                eprintln!("feedback: {key}: {e}; starting afresh");
-                PageModel::default()
-            }),
-            None => PageModel::default(),
-        };
         model.observe(&x, (1.0 + obs).ln() - (1.0 + exp).ln());
-        state.set_bytes(&key, model.to_json()).await?;
-        if index == TOTAL_INTERACTIONS {
-            observations = model.observations;
-        }
+        state
+            .set_bytes(&page_model_key(&page_id, target), model.to_json())
+            .await?;
     }
+    let observations = page.models[0].observations;
 
     let outcome = Outcome {
         id: event_id,

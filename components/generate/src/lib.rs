@@ -214,7 +214,7 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
     };
 
     // 3. Predicted engagement (same for every candidate: text is not a feature).
-    let prediction = predict_for(&brief).await?;
+    let prediction = predict_for(&state, &brief).await?;
     let predicted = predicted_json(&prediction);
 
     // 4. Score, rank, record.
@@ -332,7 +332,7 @@ fn candidate_id(cache_key: &str, index: usize) -> String {
 
 /// The predict step's answer for the brief's page and post type, posting
 /// now (UTC), with the page's own model when the brief names a page.
-async fn predict_for(brief: &Brief) -> Result<PredictResponse, ApiError> {
+async fn predict_for(state: &StateStore, brief: &Brief) -> Result<PredictResponse, ApiError> {
     let now = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
@@ -349,7 +349,7 @@ async fn predict_for(brief: &Brief) -> Result<PredictResponse, ApiError> {
     }
     let request = PredictRequest::from_json(body.to_string().as_bytes())?;
     let page = match &request.page_id {
-        Some(id) => Some(load_page_models(id).await?),
+        Some(id) => Some(load_page_models(state, id).await?),
         None => None,
     };
     predict(&request, &WitEngine, &implementation(), page.as_ref()).map_err(|e| {

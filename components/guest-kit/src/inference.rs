@@ -76,8 +76,7 @@ impl Engine for WitEngine {
 
 /// A page's online models from the `default` store (fresh ones where
 /// absent; an unreadable stored model is logged and replaced by a fresh one).
-pub async fn load_page_models(page_id: &str) -> Result<PageModels, ApiError> {
-    let state = StateStore::open().await?;
+pub async fn load_page_models(state: &StateStore, page_id: &str) -> Result<PageModels, ApiError> {
     let mut page = PageModels {
         page_id: page_id.to_string(),
         ..PageModels::default()

@@ -32,7 +32,7 @@ async fn handle(req: Request) -> JsonResponse {
     };
     let implementation = implementation();
     let page = match &request.page_id {
-        Some(page_id) => match load_page_models(page_id).await {
+        Some(page_id) => match load_page(page_id).await {
             Ok(page) => Some(page),
             Err(err) => return error_response(&err),
         },
@@ -50,4 +50,12 @@ async fn handle(req: Request) -> JsonResponse {
         })
     })
     .await
+}
+
+/// The page's models, from the `default` store.
+async fn load_page(
+    page_id: &str,
+) -> Result<fbposts_engagement::PageModels, fbposts_core::ApiError> {
+    let state = fbposts_guest_kit::state::StateStore::open().await?;
+    load_page_models(&state, page_id).await
 }
