@@ -7,7 +7,7 @@
                                       # committed one (bytes, or outputs within 1e-6 rel.)
     --skip-cv                         # with the default mode or --check: no CV gate
 
-Data: ../shared/data/uci-facebook-metrics/dataset_Facebook.csv relative to the repo root,
+Data: models/data/uci-facebook-metrics/dataset_Facebook.csv relative to the repo root,
 or the folder in $FBPOSTS_DATA_DIR. See models/engagement/README.md (model card).
 """
 from __future__ import annotations

@@ -32,12 +32,12 @@ TARGET_COLUMNS = ["Total Interactions", "Lifetime Engaged Users",
 
 
 def default_data_dir() -> Path:
-    """`<repo>/../shared/data/uci-facebook-metrics`, resolved from this file's location."""
+    """`<repo>/models/data/uci-facebook-metrics`, resolved from this file's location."""
     env = os.environ.get(ENV_DATA_DIR)
     if env:
         return Path(env)
-    repo = Path(__file__).resolve().parents[2]  # models/engagement_lib/data.py -> <repo>
-    return repo.parent / "shared" / "data" / "uci-facebook-metrics"
+    models = Path(__file__).resolve().parents[1]  # models/engagement_lib/data.py -> models/
+    return models / "data" / "uci-facebook-metrics"
 
 
 @dataclass
