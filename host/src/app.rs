@@ -114,7 +114,7 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
     // runtime libraries are searched from the manifest's and the current dir.
     let mut search_roots = vec![manifest.base_dir.clone()];
     search_roots.extend(std::env::current_dir().ok());
-    let mut nn = NnLoader::new(
+    let nn = NnLoader::new(
         opts.nn,
         manifest.base_dir.join("models"),
         search_roots.clone(),

@@ -1,0 +1,308 @@
+//! Both backends through the wasi-nn backend API on the engagement model, the
+//! library search and the shared registry. They need ONNX Runtime and
+//! OpenVINO in the repository's `.venv` (`models/setup.sh`).
+
+use super::libs::{init_onnxruntime, init_openvino, library_in};
+use super::tensor::{from_le_vec, to_le_vec};
+use super::*;
+use std::time::Instant;
+use wasmtime_wasi_nn::Tensor;
+use wasmtime_wasi_nn::backend::{BackendError, BackendFromDir, NamedTensor};
+use wasmtime_wasi_nn::wit::TensorType;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_path_buf()
+}
+
+fn roots() -> Vec<PathBuf> {
+    vec![repo_root()]
+}
+
+fn engagement_dir() -> PathBuf {
+    repo_root().join("models").join("engagement")
+}
+
+fn options(backend: NnBackend, sessions: usize) -> NnOptions {
+    NnOptions {
+        backend,
+        device: NnDevice::Cpu,
+        sessions: Some(sessions),
+    }
+}
+
+/// 24 posts covering every type, category, month, weekday, hour and paid
+/// value: page_total_likes, type_code, category, month, weekday, hour, paid.
+fn rows() -> Vec<[f32; 7]> {
+    (0..24u16)
+        .map(|i| {
+            [
+                81_370.0 + f32::from(i) * 2_500.0,
+                f32::from(i % 4),
+                f32::from(1 + i % 3),
+                f32::from(1 + i % 12),
+                f32::from(1 + i % 7),
+                f32::from(i),
+                f32::from(i % 2),
+            ]
+        })
+        .collect()
+}
+
+fn features(rows: &[[f32; 7]]) -> NamedTensor {
+    let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+    NamedTensor {
+        name: "features".into(),
+        tensor: Tensor::new(
+            vec![rows.len() as u32, 7],
+            TensorType::Fp32,
+            to_le_vec(&flat),
+        ),
+    }
+}
+
+type Outputs = Vec<(String, Vec<u32>, Vec<f32>)>;
+
+/// One `init-execution-context` + `compute`, as a guest does it.
+fn compute(graph: &Graph, rows: &[[f32; 7]]) -> Outputs {
+    let mut context = graph.init_execution_context().expect("execution context");
+    context
+        .compute_with_io(vec![features(rows)])
+        .expect("compute")
+        .into_iter()
+        .map(|NamedTensor { name, tensor }| {
+            assert_eq!(tensor.ty, TensorType::Fp32, "{name}");
+            (name, tensor.dimensions, from_le_vec::<f32>(&tensor.data))
+        })
+        .collect()
+}
+
+fn load_ort(sessions: usize) -> Graph {
+    let mut backend = OrtBackend::new(&options(NnBackend::Onnx, sessions), &roots())
+        .unwrap_or_else(|e| panic!("ONNX Runtime is required for this test: {e}"));
+    let started = Instant::now();
+    let graph = backend
+        .load_from_dir(&engagement_dir(), ExecutionTarget::Cpu)
+        .expect("loading model.onnx");
+    eprintln!(
+        "onnx: {sessions} session(s) loaded in {:?}",
+        started.elapsed()
+    );
+    graph
+}
+
+fn load_ov(streams: usize) -> Graph {
+    let mut backend = OvBackend::new(&options(NnBackend::Openvino, streams), &roots())
+        .unwrap_or_else(|e| panic!("OpenVINO is required for this test: {e}"));
+    let started = Instant::now();
+    let graph = backend
+        .load_from_dir(&engagement_dir(), ExecutionTarget::Cpu)
+        .expect("loading model.xml + model.bin");
+    eprintln!(
+        "openvino: {streams} stream(s) compiled in {:?}",
+        started.elapsed()
+    );
+    graph
+}
+
+fn check_quantiles(outputs: &Outputs, n: usize) {
+    let names: Vec<&str> = outputs.iter().map(|o| o.0.as_str()).collect();
+    assert_eq!(names, ["p10", "p50", "p90"]);
+    for (name, dims, data) in outputs {
+        assert_eq!(dims, &[n as u32, 4], "{name}");
+        assert_eq!(data.len(), n * 4, "{name}");
+    }
+    let (p10, p50, p90) = (&outputs[0].2, &outputs[1].2, &outputs[2].2);
+    for i in 0..n * 4 {
+        assert!(p10[i].is_finite() && p10[i] >= 0.0, "p10[{i}] = {}", p10[i]);
+        assert!(
+            p10[i] <= p50[i] && p50[i] <= p90[i],
+            "cell {i}: p10 {} p50 {} p90 {}",
+            p10[i],
+            p50[i],
+            p90[i]
+        );
+    }
+}
+
+fn assert_close(a: &Outputs, b: &Outputs, rel: f32) {
+    for ((name, dims_a, xs), (_, dims_b, ys)) in a.iter().zip(b) {
+        assert_eq!(dims_a, dims_b, "{name}");
+        for (i, (x, y)) in xs.iter().zip(ys).enumerate() {
+            let tolerance = rel * x.abs().max(y.abs()) + 1e-6;
+            assert!(
+                (x - y).abs() <= tolerance,
+                "{name}[{i}]: {x} vs {y} (relative {})",
+                (x - y).abs() / x.abs().max(y.abs())
+            );
+        }
+    }
+}
+
+#[test]
+fn finds_onnxruntime_in_the_venv() {
+    let path = find_onnxruntime(&roots()).unwrap_or_else(|e| panic!("{e}"));
+    if std::env::var_os("ORT_DYLIB_PATH").is_none() {
+        assert!(
+            path.starts_with(repo_root().join(".venv")),
+            "{} is not the repo venv's",
+            path.display()
+        );
+    }
+    assert!(path.is_file(), "{}", path.display());
+    assert!(
+        path.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("libonnxruntime.so")),
+        "{}",
+        path.display()
+    );
+    init_onnxruntime(&roots()).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn finds_openvino_in_the_venv() {
+    let path = find_openvino(&roots()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(path.is_file(), "{}", path.display());
+    init_openvino(&roots()).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn library_search_takes_the_highest_version() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["libx.so.1.9.0", "libx.so.1.10.2", "libx.so.txt", "liby.so"] {
+        std::fs::write(dir.path().join(name), b"").unwrap();
+    }
+    assert_eq!(
+        library_in(dir.path(), "libx.so"),
+        Some(dir.path().join("libx.so.1.10.2"))
+    );
+    assert_eq!(
+        library_in(dir.path(), "liby.so"),
+        Some(dir.path().join("liby.so"))
+    );
+    assert_eq!(library_in(dir.path(), "libz.so"), None);
+}
+
+/// The engagement model through the wasi-nn backend API, on both
+/// runtimes: same names, shapes and numbers (1e-4 relative), ordered
+/// quantiles. Also against wasmtime-wasi-nn's own ONNX backend, which
+/// runs on the same dynamically loaded ONNX Runtime.
+#[test]
+fn engagement_model_agrees_on_onnx_runtime_and_openvino() {
+    let rows = rows();
+    let onnx = compute(&load_ort(2), &rows);
+    check_quantiles(&onnx, rows.len());
+
+    let openvino = compute(&load_ov(2), &rows);
+    check_quantiles(&openvino, rows.len());
+    assert_close(&onnx, &openvino, 1e-4);
+
+    let mut stock = wasmtime_wasi_nn::backend::onnx::OnnxBackend::default();
+    let stock = stock
+        .load_from_dir(&engagement_dir(), ExecutionTarget::Cpu)
+        .expect("wasmtime-wasi-nn's ONNX backend");
+    assert_close(&onnx, &compute(&stock, &rows), 1e-6);
+
+    // One row alone gives the same numbers as inside the batch.
+    let single = compute(&load_ort(1), &rows[5..6]);
+    for (k, (_, _, data)) in single.iter().enumerate() {
+        assert_eq!(data[..], onnx[k].2[5 * 4..6 * 4]);
+    }
+}
+
+#[test]
+fn inputs_by_position_and_outputs_by_name() {
+    for graph in [load_ort(1), load_ov(1)] {
+        let mut positional = features(&rows());
+        positional.name = "0".into();
+        let mut context = graph.init_execution_context().unwrap();
+        let outputs = context.compute_with_io(vec![positional]).unwrap();
+        assert_eq!(outputs.len(), 3);
+        assert_eq!(outputs[2].name, "p90");
+    }
+}
+
+/// Malformed guest input is an error, never a panic or a silent default.
+#[test]
+fn bad_inputs_are_errors() {
+    for graph in [load_ort(1), load_ov(1)] {
+        let mut context = graph.init_execution_context().unwrap();
+        let good = features(&rows()[..2]);
+        let mut wrong_name = features(&rows()[..2]);
+        wrong_name.name = "nope".into();
+        let mut short_data = features(&rows()[..2]);
+        short_data.tensor.data.pop();
+        let mut wrong_width = features(&rows()[..2]);
+        wrong_width.tensor.dimensions = vec![7, 2];
+        let mut wrong_type = features(&rows()[..2]);
+        wrong_type.tensor.ty = TensorType::I32;
+        for (case, inputs) in [
+            ("unknown name", vec![wrong_name]),
+            ("short data", vec![short_data]),
+            ("wrong width", vec![wrong_width]),
+            ("wrong type", vec![wrong_type]),
+            ("no input", vec![]),
+        ] {
+            let err = context
+                .compute_with_io(inputs)
+                .err()
+                .unwrap_or_else(|| panic!("{case}: accepted"));
+            let BackendError::BackendAccess(detail) = err else {
+                panic!("{case}: {err:?}");
+            };
+            let detail = detail.to_string();
+            assert!(detail.contains("input"), "{case}: {detail}");
+        }
+        // The context still works afterwards.
+        assert_eq!(context.compute_with_io(vec![good]).unwrap().len(), 3);
+    }
+}
+
+/// Many threads on one graph with fewer sessions than threads: every
+/// result is right (the pool hands out sessions, waits when all are busy).
+#[test]
+fn concurrent_computes_share_one_graph() {
+    let rows = rows();
+    for (backend, graph) in [("onnx", load_ort(2)), ("openvino", load_ov(2))] {
+        let expected = compute(&graph, &rows);
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 0..6 {
+                scope.spawn(|| {
+                    for _ in 0..50 {
+                        assert_close(&expected, &compute(&graph, &rows), 0.0);
+                    }
+                });
+            }
+        });
+        eprintln!(
+            "{backend}: 300 computes of {} rows on 6 threads in {:?}",
+            rows.len(),
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
+fn registry_serves_models_by_folder_name() {
+    for backend in [NnBackend::Onnx, NnBackend::Openvino] {
+        let registry =
+            NnRegistry::load(&repo_root().join("models"), &options(backend, 1), &roots())
+                .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        assert_eq!(registry.names(), ["engagement"], "{backend}");
+        let shared = SharedGraphs(registry.graphs.clone());
+        let graph = shared.get("engagement").unwrap();
+        check_quantiles(&compute(graph, &rows()), rows().len());
+        assert!(shared.get("nope").is_none());
+        let _per_request = registry.ctx();
+    }
+    let missing = NnRegistry::load(
+        Path::new("/nonexistent/models"),
+        &NnOptions::default(),
+        &roots(),
+    )
+    .unwrap();
+    assert!(missing.names().is_empty());
+}
