@@ -1,0 +1,9 @@
+//! The host's benchmarks: [`http`] is `fbposts bench`, a load generator for a
+//! running server's routes; [`nn`] is `fbposts bench-nn`, raw inference of a
+//! model on the wasi-nn backends and the inference components.
+
+mod http;
+mod nn;
+
+pub use self::http::{BenchArgs, run};
+pub use self::nn::{BenchNnArgs, run_nn};
