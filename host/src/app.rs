@@ -1,21 +1,24 @@
 //! Loading an application for `fbposts up`: reads `spin.toml` and the runtime
-//! configuration, opens the key-value stores, builds the engine and linker,
-//! compiles every component once and pre-instantiates it. Everything that can
-//! be wrong with the app fails here, at start-up, with the component named.
+//! configuration, configures every capability, builds the engine and linker,
+//! then for each routed component composes, compiles and pre-instantiates it
+//! and prepares every capability for it. Everything that can be wrong with
+//! the app fails here, at start-up, with the component named.
 
+use crate::capability::{AppContext, Capabilities};
 use crate::compose;
 use crate::engine::{self, Allocator, EngineLimits, EpochTicker};
+use crate::host_state::{HostState, StoreTemplate};
 use crate::http::HttpApp;
-use crate::http::instance::{ComponentRuntime, HostState, RequestLimits, ReusePolicy};
-use crate::key_value::StoreManager;
-use crate::manifest::{AppManifest, DependencyDef};
+use crate::http::instance::{ComponentRuntime, RequestPolicy, ReusePolicy};
+use crate::inference_swap::{InferenceChoice, InferenceSwap};
+use crate::manifest::{AppManifest, ComponentDef, HttpRoute};
 use crate::routing::Router;
 use crate::runtime_config::{RuntimeConfig, StatePaths};
-use crate::variables::AppVariables;
-use crate::wasi_nn::{NnLoader, NnOptions};
+use crate::wasi_nn::NnOptions;
 use anyhow::{Context, Result, bail};
-use std::path::PathBuf;
-use std::time::Duration;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 use wasmtime_wasi_http::handler::ProxyPre;
@@ -39,22 +42,6 @@ pub struct LoadOptions {
     pub inference: InferenceChoice,
 }
 
-/// The implementation composed into steps that depend on `inference-portable`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum InferenceChoice {
-    /// wasi-nn when its backend library is found, else portable.
-    Auto,
-    /// Pure Wasm (tract), as on stock Spin.
-    Portable,
-    /// The host's wasi-nn (`--nn-backend`).
-    WasiNn,
-}
-
-/// The component stock Spin composes in (`spin.toml`), and the one this host
-/// substitutes when it runs models through wasi-nn.
-const PORTABLE_INFERENCE: &str = "inference-portable";
-const WASI_NN_INFERENCE: &str = "inference-wasi-nn";
-
 /// A loaded application; dropping it stops the epoch ticker.
 pub struct LoadedApp {
     pub http: HttpApp,
@@ -63,43 +50,18 @@ pub struct LoadedApp {
     _ticker: EpochTicker,
 }
 
-/// The runtime config used when none is given: `runtime-config.toml` beside the manifest, if present.
-fn runtime_config_path(opts: &LoadOptions, manifest: &AppManifest) -> Option<PathBuf> {
-    opts.runtime_config.clone().or_else(|| {
-        let beside = manifest.base_dir.join("runtime-config.toml");
-        beside.is_file().then_some(beside)
-    })
-}
-
 pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
     let manifest = AppManifest::from_file(&opts.manifest)
         .with_context(|| format!("loading {}", opts.manifest.display()))?;
     let router = Router::build(&manifest.http_triggers).context("building the route table")?;
-    // Application variables: `SPIN_VARIABLE_<NAME>` or the default, read once.
-    let variables = AppVariables::from_env(&manifest.variables)?;
-
-    let config_path = runtime_config_path(opts, &manifest);
-    let runtime_config = match &config_path {
-        Some(path) => RuntimeConfig::from_file(path)?,
-        None => RuntimeConfig::default(),
-    };
-    let paths = StatePaths {
-        state_dir: opts
-            .state_dir
-            .clone()
-            .unwrap_or_else(|| manifest.base_dir.join(".spin")),
-        config_dir: config_path
-            .as_ref()
-            .and_then(|p| p.parent().map(|d| d.to_path_buf())),
-    };
-    let stores = StoreManager::build(&runtime_config.key_value, &manifest.labels_in_use(), &paths)
-        .await
-        .context("opening key-value stores")?;
-    for label in manifest.labels_in_use() {
-        if let Some(summary) = stores.summary(&label) {
-            tracing::info!(label, store = %summary, "key-value store");
-        }
-    }
+    let (runtime_config, paths) = runtime_config(opts, &manifest)?;
+    let capabilities = Capabilities::configure(&AppContext {
+        manifest: &manifest,
+        runtime_config: &runtime_config,
+        paths: &paths,
+        options: opts,
+    })
+    .await?;
 
     let (engine, allocator) = engine::build(
         &EngineLimits {
@@ -109,147 +71,19 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
         opts.cache_dir.as_deref(),
     )?;
     tracing::info!(%allocator, "engine ready");
-    let linker = build_linker(&engine)?;
-    // Models load when the first component importing wasi:nn shows up; the
-    // runtime libraries are searched from the manifest's and the current dir.
-    let mut search_roots = vec![manifest.base_dir.clone()];
-    search_roots.extend(std::env::current_dir().ok());
-    let nn = NnLoader::new(
-        opts.nn,
-        manifest.base_dir.join("models"),
-        search_roots.clone(),
-    );
-    let use_wasi_nn = match opts.inference {
-        InferenceChoice::Portable => false,
-        InferenceChoice::WasiNn => true,
-        InferenceChoice::Auto => {
-            let found = match opts.nn.backend {
-                crate::wasi_nn::NnBackend::Onnx => {
-                    crate::wasi_nn::find_onnxruntime(&search_roots).is_ok()
-                }
-                crate::wasi_nn::NnBackend::Openvino => {
-                    crate::wasi_nn::find_openvino(&search_roots).is_ok()
-                }
-            };
-            found && manifest.components.contains_key(WASI_NN_INFERENCE)
-        }
+    let loader = ComponentLoader {
+        linker: build_linker(&engine)?,
+        engine,
+        swap: InferenceSwap::decide(opts.inference, &opts.nn, &manifest),
+        manifest: &manifest,
+        capabilities: &capabilities,
+        opts,
     };
-    let implementation = if use_wasi_nn {
-        format!("wasi-nn ({})", opts.nn.backend)
-    } else {
-        "portable (tract)".to_string()
-    };
-    tracing::info!(%implementation, "inference implementation");
+    let runtimes = routed_components(&manifest)
+        .map(|component| loader.load(component))
+        .collect::<Result<Vec<_>>>()?;
 
-    let mut runtimes = Vec::new();
-    // Only components a trigger routes to are served; the others exist to be
-    // composed into them as dependencies.
-    let routed: std::collections::BTreeSet<&str> = manifest
-        .http_triggers
-        .iter()
-        .filter(|t| matches!(t.route, crate::manifest::HttpRoute::Path(_)))
-        .map(|t| t.component.as_str())
-        .collect();
-    for component in manifest.components.values() {
-        if !routed.contains(component.id.as_str()) {
-            continue;
-        }
-        let started = std::time::Instant::now();
-        let bytes = read_component(&component.id, &component.source)?;
-        let bytes = if component.dependencies.is_empty() {
-            bytes
-        } else {
-            let mut dependencies = Vec::new();
-            for (name, dependency) in &component.dependencies {
-                let swapped = match dependency {
-                    DependencyDef::Component { component, .. }
-                        if use_wasi_nn && component == PORTABLE_INFERENCE =>
-                    {
-                        let wasi_nn = manifest.components.get(WASI_NN_INFERENCE).with_context(|| {
-                            format!("--inference wasi-nn needs a `{WASI_NN_INFERENCE}` component in the manifest")
-                        })?;
-                        Some(wasi_nn.source.as_path())
-                    }
-                    _ => None,
-                };
-                let Some(path) = swapped.or_else(|| manifest.dependency_path(dependency)) else {
-                    bail!(
-                        "component {:?}: dependency {name:?} is not a local file or app component; only those are supported",
-                        component.id
-                    );
-                };
-                dependencies.push(compose::Dependency {
-                    name: name.clone(),
-                    export: dependency.export().map(str::to_string),
-                    bytes: read_component(&component.id, path)?,
-                });
-            }
-            compose::compose(&component.id, bytes, dependencies)?
-        };
-        let compiled = Component::new(&engine, &bytes)
-            .map_err(anyhow::Error::from)
-            .with_context(|| {
-                format!(
-                    "component {:?}: compiling {}",
-                    component.id,
-                    component.source.display()
-                )
-            })?;
-        let nn_registry = nn
-            .registry_for(&engine, &compiled)
-            .with_context(|| format!("component {:?}: loading wasi-nn models", component.id))?;
-        let pre = linker
-            .instantiate_pre(&compiled)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("component {:?}: unsatisfied imports", component.id))?;
-        let pre = match wasmtime_wasi_http::p3::bindings::ServicePre::new(pre.clone()) {
-            Ok(p3) => ProxyPre::P3(p3),
-            Err(_) => ProxyPre::P2(
-                wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre).map_err(anyhow::Error::from).with_context(|| {
-                    format!("component {:?} exports neither wasi:http/handler@0.3 nor incoming-handler@0.2", component.id)
-                })?,
-            ),
-        };
-        let outbound = variables
-            .outbound_policy(&component.allowed_outbound_hosts)
-            .map_err(|e| anyhow::anyhow!("component {:?}: {e}", component.id))?;
-        let component_variables = variables
-            .component(&component.variables)
-            .with_context(|| format!("component {:?}: variables", component.id))?;
-        tracing::info!(
-            component = %component.id,
-            ms = started.elapsed().as_millis() as u64,
-            "component ready"
-        );
-        runtimes.push(ComponentRuntime::new(
-            component.id.clone(),
-            engine.clone(),
-            pre,
-            component.key_value_stores.iter().cloned().collect(),
-            stores.clone(),
-            component
-                .environment
-                .iter()
-                .map(|(k, v)| {
-                    if k == "INFERENCE_IMPLEMENTATION" {
-                        (k.clone(), implementation.clone())
-                    } else {
-                        (k.clone(), v.clone())
-                    }
-                })
-                .collect(),
-            outbound,
-            RequestLimits {
-                max_memory_bytes: opts.max_memory_bytes,
-                timeout: opts.request_timeout,
-            },
-            opts.reuse,
-            nn_registry,
-            component_variables,
-        ));
-    }
-
-    let ticker = EpochTicker::start(engine.clone());
+    let ticker = EpochTicker::start(loader.engine.clone());
     Ok(LoadedApp {
         http: HttpApp::new(
             router,
@@ -263,7 +97,147 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
     })
 }
 
-fn read_component(component_id: &str, path: &std::path::Path) -> Result<Vec<u8>> {
+/// The runtime config (`--runtime-config-file`, else `runtime-config.toml`
+/// beside the manifest, else none) and where local state lives.
+fn runtime_config(
+    opts: &LoadOptions,
+    manifest: &AppManifest,
+) -> Result<(RuntimeConfig, StatePaths)> {
+    let config_path = opts.runtime_config.clone().or_else(|| {
+        let beside = manifest.base_dir.join("runtime-config.toml");
+        beside.is_file().then_some(beside)
+    });
+    let runtime_config = match &config_path {
+        Some(path) => RuntimeConfig::from_file(path)?,
+        None => RuntimeConfig::default(),
+    };
+    let paths = StatePaths {
+        state_dir: opts
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| manifest.base_dir.join(".spin")),
+        config_dir: config_path
+            .as_ref()
+            .and_then(|p| p.parent().map(Path::to_path_buf)),
+    };
+    Ok((runtime_config, paths))
+}
+
+/// Only components a trigger routes to are served; the others exist to be
+/// composed into them as dependencies.
+fn routed_components(manifest: &AppManifest) -> impl Iterator<Item = &ComponentDef> {
+    let routed: BTreeSet<&str> = manifest
+        .http_triggers
+        .iter()
+        .filter(|t| matches!(t.route, HttpRoute::Path(_)))
+        .map(|t| t.component.as_str())
+        .collect();
+    manifest
+        .components
+        .values()
+        .filter(move |component| routed.contains(component.id.as_str()))
+}
+
+/// What turns one manifest component into a [`ComponentRuntime`].
+struct ComponentLoader<'a> {
+    engine: Engine,
+    linker: Linker<HostState>,
+    swap: InferenceSwap,
+    manifest: &'a AppManifest,
+    capabilities: &'a Capabilities,
+    opts: &'a LoadOptions,
+}
+
+impl ComponentLoader<'_> {
+    fn load(&self, component: &ComponentDef) -> Result<ComponentRuntime> {
+        let started = Instant::now();
+        let compiled = Component::new(&self.engine, self.composed(component)?)
+            .map_err(anyhow::Error::from)
+            .with_context(|| {
+                format!(
+                    "component {:?}: compiling {}",
+                    component.id,
+                    component.source.display()
+                )
+            })?;
+        let prepared = self
+            .capabilities
+            .prepare(component, &self.engine, &compiled)
+            .with_context(|| format!("component {:?}", component.id))?;
+        let pre = self.proxy_pre(component, &compiled)?;
+        let stores = StoreTemplate {
+            engine: self.engine.clone(),
+            environment: self.swap.environment(component),
+            max_memory_bytes: self.opts.max_memory_bytes,
+            capabilities: prepared,
+        };
+        tracing::info!(
+            component = %component.id,
+            ms = started.elapsed().as_millis() as u64,
+            "component ready"
+        );
+        Ok(ComponentRuntime::new(
+            component.id.clone(),
+            pre,
+            stores,
+            RequestPolicy {
+                timeout: self.opts.request_timeout,
+                reuse: self.opts.reuse,
+            },
+        ))
+    }
+
+    /// The component's bytes with its `dependencies` composed in.
+    fn composed(&self, component: &ComponentDef) -> Result<Vec<u8>> {
+        let bytes = read_component(&component.id, &component.source)?;
+        if component.dependencies.is_empty() {
+            return Ok(bytes);
+        }
+        let mut dependencies = Vec::new();
+        for (name, dependency) in &component.dependencies {
+            let swapped = self.swap.dependency(self.manifest, dependency)?;
+            let Some(path) = swapped.or_else(|| self.manifest.dependency_path(dependency)) else {
+                bail!(
+                    "component {:?}: dependency {name:?} is not a local file or app component; only those are supported",
+                    component.id
+                );
+            };
+            dependencies.push(compose::Dependency {
+                name: name.clone(),
+                export: dependency.export().map(str::to_string),
+                bytes: read_component(&component.id, path)?,
+            });
+        }
+        compose::compose(&component.id, bytes, dependencies)
+    }
+
+    /// Pre-instantiates the component as a wasi:http P3 service, else P2 proxy.
+    fn proxy_pre(
+        &self,
+        component: &ComponentDef,
+        compiled: &Component,
+    ) -> Result<ProxyPre<HostState>> {
+        let pre = self
+            .linker
+            .instantiate_pre(compiled)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("component {:?}: unsatisfied imports", component.id))?;
+        if let Ok(p3) = wasmtime_wasi_http::p3::bindings::ServicePre::new(pre.clone()) {
+            return Ok(ProxyPre::P3(p3));
+        }
+        let p2 = wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre)
+            .map_err(anyhow::Error::from)
+            .with_context(|| {
+                format!(
+                    "component {:?} exports neither wasi:http/handler@0.3 nor incoming-handler@0.2",
+                    component.id
+                )
+            })?;
+        Ok(ProxyPre::P2(p2))
+    }
+}
+
+fn read_component(component_id: &str, path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| {
         format!(
             "component {component_id:?}: cannot read {} (run `fbposts build` first?)",
@@ -273,18 +247,11 @@ fn read_component(component_id: &str, path: &std::path::Path) -> Result<Vec<u8>>
 }
 
 /// Every import a component may use: WASI P2 and P3 (CLI, clocks, random,
-/// filesystem-less), wasi:http both versions (outgoing requests filtered by
-/// [`crate::http::outbound::OutboundPolicy`]), Spin's key-value and variables,
-/// and wasi-nn (`wasi:nn@0.2.0-rc-2024-10-28`, models from the shared registry
-/// only).
+/// filesystem-less), then every capability's interfaces.
 fn build_linker(engine: &Engine) -> Result<Linker<HostState>> {
     let mut linker: Linker<HostState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     wasmtime_wasi::p3::add_to_linker(&mut linker)?;
-    wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
-    crate::key_value::host::add_to_linker(&mut linker, |state| &mut state.key_value)?;
-    crate::variables::add_to_linker(&mut linker, |state| &mut state.variables)?;
-    crate::wasi_nn::add_to_linker(&mut linker, HostState::nn)?;
+    Capabilities::link(&mut linker)?;
     Ok(linker)
 }

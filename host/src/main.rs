@@ -1,121 +1,32 @@
 //! `fbposts`: the facebook-posts host. Builds and serves a Spin manifest on
-//! wasmtime (`build`, `up`) and measures it (`bench`).
+//! wasmtime (`build`, `up`) and measures it (`bench`, `bench-nn`).
+//!
+//! This file only wires the command line ([`cli`]) to the loader ([`app`])
+//! and the HTTP trigger ([`http`]); the host's capabilities are listed in
+//! [`capability`].
 
 mod app;
 mod bench;
 mod build;
+mod capability;
+mod cli;
 mod compose;
 mod engine;
+mod host_state;
 mod http;
+mod inference_swap;
 mod key_value;
 mod manifest;
+mod outbound_http;
 mod routing;
 mod runtime_config;
 mod variables;
 mod wasi_nn;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use clap::Parser;
+use cli::{Cli, Command, UpArgs};
 use std::sync::Arc;
-use std::time::Duration;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "fbposts",
-    version,
-    about = "Serve the facebook-posts Spin app on wasmtime"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run every component's `[component.X.build]` command, like `spin build`.
-    Build(BuildArgs),
-    /// Serve the app over HTTP, like `spin up`.
-    Up(UpArgs),
-    /// Load-test a route of a running server and print requests/s and latency.
-    Bench(bench::BenchArgs),
-    /// Time raw inference of the engagement model per row (native wasi-nn backends, inference components).
-    BenchNn(bench::BenchNnArgs),
-}
-
-#[derive(Debug, Args)]
-struct BuildArgs {
-    /// The application manifest.
-    #[arg(short = 'f', long = "from", default_value = "spin.toml")]
-    manifest: PathBuf,
-    /// Only build these components (repeatable).
-    #[arg(short = 'c', long = "component-id")]
-    components: Vec<String>,
-}
-
-#[derive(Debug, Args)]
-struct UpArgs {
-    /// The application manifest.
-    #[arg(short = 'f', long = "from", default_value = "spin.toml")]
-    manifest: PathBuf,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:3000")]
-    listen: SocketAddr,
-    /// Spin runtime configuration (key-value stores); default: runtime-config.toml beside the manifest, if any.
-    #[arg(long = "runtime-config-file")]
-    runtime_config: Option<PathBuf>,
-    /// Where the embedded SQLite store and caches live; default: `.spin` beside the manifest.
-    #[arg(long)]
-    state_dir: Option<PathBuf>,
-    /// Build the components before serving.
-    #[arg(long)]
-    build: bool,
-    /// Requests one instance may serve before it is dropped (1 = fresh store per request).
-    #[arg(long, default_value_t = 1)]
-    instance_reuse: usize,
-    /// Requests one reused (P3) instance may serve at the same time.
-    #[arg(long, default_value_t = 16)]
-    instance_concurrency: usize,
-    /// Deadline for one request, in seconds.
-    #[arg(long, default_value_t = 30.0)]
-    request_timeout: f64,
-    /// Linear memory cap of one instance, in MiB.
-    #[arg(long, default_value_t = 256)]
-    max_memory_mb: usize,
-    /// Instances alive at once (pooling allocator slots).
-    #[arg(long, default_value_t = 1000)]
-    max_instances: u32,
-    /// Requests handled at once; further requests wait.
-    #[arg(long, default_value_t = 1000)]
-    max_concurrent_requests: usize,
-    /// Compiled-component cache; default: $XDG_CACHE_HOME/fbposts or ~/.cache/fbposts.
-    #[arg(long)]
-    cache_dir: Option<PathBuf>,
-    /// Do not cache compiled components.
-    #[arg(long)]
-    no_cache: bool,
-    /// Inference implementation composed into the steps: auto (wasi-nn when its library is found), portable, wasi-nn.
-    #[arg(long, value_enum, default_value_t = app::InferenceChoice::Auto)]
-    inference: app::InferenceChoice,
-    /// wasi-nn inference engine for the models in `models/<name>/` beside the manifest.
-    #[arg(long, value_enum, default_value_t = wasi_nn::NnBackend::Onnx)]
-    nn_backend: wasi_nn::NnBackend,
-    /// wasi-nn device (gpu: CUDA for onnx, needs `--features cuda`; OpenVINO's GPU plugin).
-    #[arg(long, value_enum, default_value_t = wasi_nn::NnDevice::Cpu)]
-    nn_device: wasi_nn::NnDevice,
-    /// Requests that can run one model at the same time (ONNX Runtime sessions,
-    /// OpenVINO streams); default: one per core.
-    #[arg(long)]
-    nn_sessions: Option<usize>,
-}
-
-fn default_cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
-    Some(base.join("fbposts"))
-}
 
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -154,46 +65,7 @@ fn main() -> Result<()> {
 }
 
 async fn up(args: UpArgs) -> Result<()> {
-    anyhow::ensure!(
-        args.instance_reuse >= 1,
-        "--instance-reuse must be at least 1"
-    );
-    anyhow::ensure!(
-        args.instance_concurrency >= 1,
-        "--instance-concurrency must be at least 1"
-    );
-    anyhow::ensure!(
-        args.nn_sessions != Some(0),
-        "--nn-sessions must be at least 1"
-    );
-    anyhow::ensure!(
-        args.request_timeout > 0.0,
-        "--request-timeout must be positive"
-    );
-    let options = app::LoadOptions {
-        manifest: args.manifest,
-        runtime_config: args.runtime_config,
-        state_dir: args.state_dir,
-        reuse: http::instance::ReusePolicy {
-            max_requests: args.instance_reuse,
-            max_concurrent: args.instance_concurrency,
-        },
-        request_timeout: Duration::from_secs_f64(args.request_timeout),
-        max_memory_bytes: args.max_memory_mb << 20,
-        max_instances: args.max_instances,
-        max_concurrent_requests: args.max_concurrent_requests,
-        cache_dir: if args.no_cache {
-            None
-        } else {
-            args.cache_dir.or_else(default_cache_dir)
-        },
-        inference: args.inference,
-        nn: wasi_nn::NnOptions {
-            backend: args.nn_backend,
-            device: args.nn_device,
-            sessions: args.nn_sessions,
-        },
-    };
+    let options = args.load_options()?;
     let loaded = app::load(&options).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

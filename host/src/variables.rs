@@ -13,8 +13,10 @@
 //! Values never reach the logs: the types holding them print names only, and
 //! errors name variables and templates, never what they expand to.
 
-use crate::http::outbound::OutboundPolicy;
+use crate::capability::{AppContext, Capability, ComponentContext, HasState};
+use crate::host_state::HostState;
 use crate::manifest::VariableDef;
+use anyhow::Context as _;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -170,29 +172,6 @@ impl AppVariables {
         }
         Ok(ComponentVariables { values })
     }
-
-    /// A component's outbound policy, with templates in its
-    /// `allowed_outbound_hosts` expanded. An entry that is invalid once
-    /// expanded is reported as written when a secret went into it.
-    pub fn outbound_policy(&self, entries: &[String]) -> Result<OutboundPolicy, String> {
-        let mut rendered = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let (value, secret) = self.render(entry).map_err(|e| e.to_string())?;
-            if let Err(err) = OutboundPolicy::parse(std::slice::from_ref(&value)) {
-                return Err(if secret {
-                    format!(
-                        "invalid allowed_outbound_hosts entry {entry:?} (its value is not shown: it uses a secret variable)"
-                    )
-                } else if value != *entry {
-                    format!("{err} (expanded from {entry:?})")
-                } else {
-                    err
-                });
-            }
-            rendered.push(value);
-        }
-        OutboundPolicy::parse(&rendered)
-    }
 }
 
 /// One component's variables, rendered; shared by its requests.
@@ -259,19 +238,58 @@ impl VariablesHost {
     }
 }
 
-/// Marker for the linker: the data the bindings see is `&mut VariablesHost`.
-pub struct Variables;
+/// The variables capability: the application variables, resolved once; also
+/// the bindings' marker (their data is `&mut VariablesHost`).
+pub struct Variables {
+    app: AppVariables,
+}
+
+impl Variables {
+    /// The resolved application variables, for capabilities that render
+    /// templates (outbound HTTP's `allowed_outbound_hosts`).
+    pub fn app(&self) -> &AppVariables {
+        &self.app
+    }
+}
 
 impl HasData for Variables {
     type Data<'a> = &'a mut VariablesHost;
 }
 
-/// Adds `spin:variables/variables@3.0.0` to `linker`.
-pub fn add_to_linker<T: Send + 'static>(
-    linker: &mut Linker<T>,
-    get: fn(&mut T) -> &mut VariablesHost,
-) -> wasmtime::Result<()> {
-    bindings::add_to_linker::<T, Variables>(linker, get)
+impl Capability for Variables {
+    type Prepared = VariablesHost;
+    type InstanceState = VariablesHost;
+
+    /// Adds `spin:variables/variables@3.0.0`.
+    fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+        bindings::add_to_linker::<HostState, Variables>(
+            linker,
+            <HostState as HasState<Self>>::state,
+        )
+    }
+
+    /// Resolves `[variables]`: a required variable without a value fails here.
+    async fn configure_app(ctx: &AppContext<'_>) -> anyhow::Result<Self> {
+        Ok(Self {
+            app: AppVariables::from_env(&ctx.manifest.variables)?,
+        })
+    }
+
+    /// Renders the component's `variables` templates.
+    fn prepare(&self, ctx: &ComponentContext<'_>) -> anyhow::Result<VariablesHost> {
+        let values = self
+            .app
+            .component(&ctx.component.variables)
+            .context("variables")?;
+        Ok(VariablesHost::new(
+            ctx.component.id.as_str().into(),
+            Arc::new(values),
+        ))
+    }
+
+    fn instance(prepared: &VariablesHost) -> VariablesHost {
+        prepared.clone()
+    }
 }
 
 impl bindings::Host for VariablesHost {
@@ -362,22 +380,5 @@ mod tests {
                 "{bad:?}"
             );
         }
-    }
-
-    #[test]
-    fn outbound_templates_hide_secrets() {
-        let vars = AppVariables::resolve(
-            &defs(),
-            env(&[("SPIN_VARIABLE_API_KEY", "not a host at all")]),
-        )
-        .unwrap();
-        let policy = vars
-            .outbound_policy(&["https://{{ region }}.example.com".to_string()])
-            .unwrap();
-        assert!(policy.allows("https", "eu.example.com", 443));
-        let err = vars
-            .outbound_policy(&["https://{{ api_key }}/x".to_string()])
-            .unwrap_err();
-        assert!(!err.contains("not a host"), "{err}");
     }
 }

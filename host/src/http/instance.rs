@@ -1,69 +1,23 @@
 //! One component's request path: a pre-instantiated component (`InstancePre`,
-//! built once at start-up) and, per request, a fresh `Store` with its own
-//! WASI context, memory limit, epoch deadline and key-value grants.
+//! built once at start-up) and, per request, a fresh `Store` made from the
+//! component's [`StoreTemplate`] (WASI context, memory limit, epoch deadline
+//! and every capability's state).
 //!
 //! The path is built on wasmtime-wasi-http's `ProxyHandler`, whose workers own
 //! one store each. `max_requests = 1` gives every request its own store, as
 //! Spin does; a larger `max_requests` lets a P3 instance serve several requests
 //! (as `wasmtime serve` does) without changing anything else.
 
-use crate::http::outbound::OutboundPolicy;
-use crate::key_value::StoreManager;
-use crate::key_value::host::KeyValueHost;
-use crate::variables::{ComponentVariables, VariablesHost};
-use crate::wasi_nn::NnRegistry;
-use std::collections::BTreeSet;
+use crate::host_state::{HostState, StoreTemplate};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use wasmtime::component::{GuestTaskId, ResourceTable};
-use wasmtime::{Engine, Store, StoreContextMut, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime::component::GuestTaskId;
+use wasmtime::{Store, StoreContextMut};
+use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::handler::{
     HandlerState, Instance, ProxyPre, ShouldAccept, WorkerExpiration, WorkerState, WorkerStatus,
 };
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
-use wasmtime_wasi_nn::wit::{WasiNnCtx, WasiNnView};
-
-/// Everything a request's `Store` holds.
-pub struct HostState {
-    table: ResourceTable,
-    wasi: WasiCtx,
-    http: WasiHttpCtx,
-    outbound: OutboundPolicy,
-    limits: StoreLimits,
-    pub key_value: KeyValueHost,
-    pub variables: VariablesHost,
-    nn: WasiNnCtx,
-}
-
-impl HostState {
-    /// What wasi-nn's host functions work on: this store's resource table and
-    /// its view of the shared model registry.
-    pub fn nn(&mut self) -> WasiNnView<'_> {
-        WasiNnView::new(&mut self.table, &mut self.nn)
-    }
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl WasiHttpView for HostState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.outbound,
-        }
-    }
-}
 
 /// How many requests one instance may serve.
 #[derive(Debug, Clone, Copy)]
@@ -74,86 +28,36 @@ pub struct ReusePolicy {
     pub max_concurrent: usize,
 }
 
-/// Per-request limits.
+/// How a component's requests are served.
 #[derive(Debug, Clone, Copy)]
-pub struct RequestLimits {
-    pub max_memory_bytes: usize,
+pub struct RequestPolicy {
+    /// Deadline for one request.
     pub timeout: Duration,
+    pub reuse: ReusePolicy,
 }
 
 /// The immutable, shared description of one component, from which each
 /// request's store and instance are made.
 pub struct ComponentRuntime {
     pub id: String,
-    engine: Engine,
     pre: ProxyPre<HostState>,
-    granted_stores: Arc<BTreeSet<String>>,
-    stores: StoreManager,
-    environment: Vec<(String, String)>,
-    outbound: OutboundPolicy,
-    limits: RequestLimits,
-    reuse: ReusePolicy,
-    nn: NnRegistry,
-    variables: VariablesHost,
+    stores: StoreTemplate,
+    policy: RequestPolicy,
 }
 
 impl ComponentRuntime {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: String,
-        engine: Engine,
         pre: ProxyPre<HostState>,
-        granted_stores: BTreeSet<String>,
-        stores: StoreManager,
-        environment: Vec<(String, String)>,
-        outbound: OutboundPolicy,
-        limits: RequestLimits,
-        reuse: ReusePolicy,
-        nn: NnRegistry,
-        variables: ComponentVariables,
+        stores: StoreTemplate,
+        policy: RequestPolicy,
     ) -> Self {
-        let variables = VariablesHost::new(id.as_str().into(), Arc::new(variables));
         Self {
             id,
-            engine,
             pre,
-            granted_stores: Arc::new(granted_stores),
             stores,
-            environment,
-            outbound,
-            limits,
-            reuse,
-            nn,
-            variables,
+            policy,
         }
-    }
-
-    fn new_store(&self) -> Store<HostState> {
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.inherit_stdout().inherit_stderr();
-        for (key, value) in &self.environment {
-            wasi.env(key, value);
-        }
-        let state = HostState {
-            table: ResourceTable::new(),
-            wasi: wasi.build(),
-            http: WasiHttpCtx::new(),
-            outbound: self.outbound.clone(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.limits.max_memory_bytes)
-                .instances(64)
-                .build(),
-            key_value: KeyValueHost::new(self.granted_stores.clone(), self.stores.clone()),
-            variables: self.variables.clone(),
-            nn: self.nn.ctx(),
-        };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limits);
-        // A guest that never yields is still interrupted every tick, so the
-        // request deadline (below) can fire and drop the instance.
-        store.epoch_deadline_async_yield_and_update(1);
-        store.set_epoch_deadline(1);
-        store
     }
 }
 
@@ -165,7 +69,7 @@ impl HandlerState for ComponentRuntime {
     async fn instantiate(
         &self,
     ) -> wasmtime::Result<Instance<HostState, Self::WorkerExpiration, Self::WorkerState>> {
-        let mut store = self.new_store();
+        let mut store = self.stores.new_store();
         let proxy = self.pre.instantiate_async(&mut store).await?;
         Ok(Instance {
             store,
@@ -173,12 +77,12 @@ impl HandlerState for ComponentRuntime {
             view: WasiHttpView::http,
             expiration: Deadline {
                 idle: Duration::from_secs(10),
-                busy: self.limits.timeout,
+                busy: self.policy.timeout,
                 sleep: Box::pin(tokio::time::sleep(Duration::from_secs(86_400))),
             },
             state: Worker {
-                reuse: self.reuse,
-                timeout: self.limits.timeout,
+                reuse: self.policy.reuse,
+                timeout: self.policy.timeout,
             },
         })
     }

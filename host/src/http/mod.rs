@@ -4,7 +4,6 @@
 //! into JSON errors, logs one line per request, and shuts down gracefully.
 
 pub mod instance;
-pub mod outbound;
 
 use crate::routing::{Router, spin_headers};
 use bytes::Bytes;

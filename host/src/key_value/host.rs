@@ -1,4 +1,4 @@
-//! The guest side of the key-value capability: implements
+//! The key-value capability ([`KeyValue`]): implements
 //! `spin:key-value/key-value@3.0.0` for components on top of [`StoreManager`].
 //!
 //! Each request's `Store` gets a [`KeyValueHost`] holding the labels the
@@ -8,6 +8,9 @@
 //! backend sees them.
 
 use super::{Store, StoreError, StoreManager, check_key, check_value};
+use crate::capability::{AppContext, Capability, ComponentContext, HasState};
+use crate::host_state::HostState;
+use anyhow::Context as _;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use wasmtime::component::{Accessor, FutureReader, HasData, Linker, Resource, StreamReader};
@@ -67,19 +70,57 @@ impl KeyValueHost {
     }
 }
 
-/// Marker for the linker: the data the bindings see is `&mut KeyValueHost`.
-pub struct KeyValue;
+/// The key-value capability: every store of the runtime config, opened once
+/// at start-up; also the bindings' marker (their data is `&mut KeyValueHost`).
+pub struct KeyValue {
+    manager: StoreManager,
+}
 
 impl HasData for KeyValue {
     type Data<'a> = &'a mut KeyValueHost;
 }
 
-/// Adds `spin:key-value/key-value@3.0.0` to `linker`.
-pub fn add_to_linker<T: Send + 'static>(
-    linker: &mut Linker<T>,
-    get: fn(&mut T) -> &mut KeyValueHost,
-) -> wasmtime::Result<()> {
-    bindings::add_to_linker::<T, KeyValue>(linker, get)
+/// One component's key-value grants.
+pub struct Grants {
+    granted: Arc<BTreeSet<String>>,
+    manager: StoreManager,
+}
+
+impl Capability for KeyValue {
+    type Prepared = Grants;
+    type InstanceState = KeyValueHost;
+
+    /// Adds `spin:key-value/key-value@3.0.0`.
+    fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+        bindings::add_to_linker::<HostState, KeyValue>(linker, <HostState as HasState<Self>>::state)
+    }
+
+    /// Opens every store the runtime config names and the implicit `default`
+    /// if a component uses it; an undefined label fails here.
+    async fn configure_app(ctx: &AppContext<'_>) -> anyhow::Result<Self> {
+        let labels = ctx.manifest.labels_in_use();
+        let manager = StoreManager::build(&ctx.runtime_config.key_value, &labels, ctx.paths)
+            .await
+            .context("opening key-value stores")?;
+        for label in &labels {
+            if let Some(summary) = manager.summary(label) {
+                tracing::info!(label, store = %summary, "key-value store");
+            }
+        }
+        Ok(Self { manager })
+    }
+
+    /// The component's `key_value_stores`.
+    fn prepare(&self, ctx: &ComponentContext<'_>) -> anyhow::Result<Grants> {
+        Ok(Grants {
+            granted: Arc::new(ctx.component.key_value_stores.iter().cloned().collect()),
+            manager: self.manager.clone(),
+        })
+    }
+
+    fn instance(grants: &Grants) -> KeyValueHost {
+        KeyValueHost::new(grants.granted.clone(), grants.manager.clone())
+    }
 }
 
 fn to_wit(err: StoreError) -> WitError {

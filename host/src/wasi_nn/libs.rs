@@ -16,6 +16,14 @@ use super::NnError;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+/// Where the libraries are searched from when serving an app: the
+/// manifest's directory and the current directory (and their ancestors).
+pub fn search_roots(manifest_dir: &Path) -> Vec<PathBuf> {
+    let mut roots = vec![manifest_dir.to_path_buf()];
+    roots.extend(std::env::current_dir().ok());
+    roots
+}
+
 /// System directories searched last.
 const SYSTEM_LIB_DIRS: &[&str] = &[
     "/usr/local/lib",

@@ -1,6 +1,6 @@
-//! The wasi-nn capability: `wasi:nn@0.2.0-rc-2024-10-28` (world `ml` of
-//! wasmtime-wasi-nn's `wit/wasi-nn.wit`) for components, backed by ONNX
-//! Runtime or OpenVINO.
+//! The wasi-nn capability ([`WasiNn`]): `wasi:nn@0.2.0-rc-2024-10-28` (world
+//! `ml` of wasmtime-wasi-nn's `wit/wasi-nn.wit`) for components, backed by
+//! ONNX Runtime or OpenVINO.
 //!
 //! # Models
 //!
@@ -37,7 +37,7 @@
 //! # Layout (as wasmtime-wasi-nn's `src/backend/`)
 //!
 //! - this module: options, errors, the shared model registry, the per-request
-//!   context and the linker;
+//!   context, the linker and the capability;
 //! - [`libs`]: finding and loading the runtime libraries;
 //! - [`tensor`]: model ports and the tensor checks both backends share;
 //! - [`onnx`] and [`openvino`]: the two backends.
@@ -51,8 +51,11 @@ mod tests;
 
 pub use self::onnx::OrtBackend;
 pub use self::openvino::OvBackend;
-pub use libs::{find_onnxruntime, find_openvino};
+pub use libs::{find_onnxruntime, find_openvino, search_roots};
 
+use crate::capability::{AppContext, Capability, ComponentContext, HasState};
+use crate::host_state::HostState;
+use anyhow::Context as _;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -365,6 +368,48 @@ impl NnLoader {
         }
         let registry = NnRegistry::load(&self.models_dir, &self.options, &self.search_roots)?;
         Ok(self.loaded.get_or_init(|| registry).clone())
+    }
+}
+
+/// The wasi-nn capability: models from `models/` beside the manifest, loaded
+/// when the first component importing `wasi:nn` is prepared.
+pub struct WasiNn {
+    loader: NnLoader,
+}
+
+impl Capability for WasiNn {
+    type Prepared = NnRegistry;
+    type InstanceState = WasiNnCtx;
+
+    fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+        add_to_linker(linker, |state: &mut HostState| {
+            let (nn, table) = HasState::<WasiNn>::state_and_table(state);
+            WasiNnView::new(table, nn)
+        })
+    }
+
+    /// `--nn-backend`, `--nn-device` and `--nn-sessions`; the runtime
+    /// libraries are searched from the manifest's and the current directory.
+    async fn configure_app(ctx: &AppContext<'_>) -> anyhow::Result<Self> {
+        let base_dir = &ctx.manifest.base_dir;
+        Ok(Self {
+            loader: NnLoader::new(
+                ctx.options.nn,
+                base_dir.join("models"),
+                search_roots(base_dir),
+            ),
+        })
+    }
+
+    fn prepare(&self, ctx: &ComponentContext<'_>) -> anyhow::Result<NnRegistry> {
+        self.loader
+            .registry_for(ctx.engine, ctx.compiled)
+            .context("loading wasi-nn models")
+    }
+
+    /// One small box per store: the shared models, no backend.
+    fn instance(registry: &NnRegistry) -> WasiNnCtx {
+        registry.ctx()
     }
 }
 

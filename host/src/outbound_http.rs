@@ -1,14 +1,77 @@
-//! Outgoing HTTP from guests: requests are allowed only to the hosts listed in
-//! the component's `allowed_outbound_hosts`, like Spin. Everything else gets
-//! `HttpRequestDenied` before any connection is made.
+//! The outbound-HTTP capability ([`OutboundHttp`]): links `wasi:http` (P2 and
+//! P3) and lets guests send requests only to the hosts listed in the
+//! component's `allowed_outbound_hosts`, like Spin. Everything else gets
+//! `HttpRequestDenied` before any connection is made. Entries may use
+//! application variables (`https://{{ region }}.example.com`); they are
+//! rendered and checked at start-up.
 //!
 //! Supported forms (Spin's): `https://api.example.com`, `http://127.0.0.1:8080`,
 //! `https://*.example.com`, `http://localhost:*`, `*://host:*`, and the catch-all
 //! `*://*:*`. A missing port means the scheme's default port.
 
+use crate::capability::{AppContext, Capability, ComponentContext};
+use crate::host_state::HostState;
+use crate::variables::{AppVariables, Variables};
 use http::Request;
 use std::sync::Arc;
+use wasmtime::component::Linker;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// The outbound-HTTP capability. Its per-request state is the component's
+/// [`OutboundPolicy`], which `HostState` hands to wasi:http as its hooks.
+pub struct OutboundHttp;
+
+impl Capability for OutboundHttp {
+    type Prepared = OutboundPolicy;
+    type InstanceState = OutboundPolicy;
+
+    /// Adds wasi:http, both versions (types, handler and client).
+    fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+        wasmtime_wasi_http::p3::add_to_linker(linker)
+    }
+
+    async fn configure_app(_ctx: &AppContext<'_>) -> anyhow::Result<Self> {
+        Ok(Self)
+    }
+
+    /// Renders and parses the component's `allowed_outbound_hosts`.
+    fn prepare(&self, ctx: &ComponentContext<'_>) -> anyhow::Result<OutboundPolicy> {
+        let variables = ctx.capability::<Variables>().app();
+        policy_from_templates(variables, &ctx.component.allowed_outbound_hosts)
+            .map_err(anyhow::Error::msg)
+    }
+
+    fn instance(policy: &OutboundPolicy) -> OutboundPolicy {
+        policy.clone()
+    }
+}
+
+/// A component's outbound policy, with templates in its
+/// `allowed_outbound_hosts` expanded. An entry that is invalid once expanded
+/// is reported as written when a secret went into it.
+pub fn policy_from_templates(
+    variables: &AppVariables,
+    entries: &[String],
+) -> Result<OutboundPolicy, String> {
+    let mut rendered = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let (value, secret) = variables.render(entry).map_err(|e| e.to_string())?;
+        if let Err(err) = OutboundPolicy::parse(std::slice::from_ref(&value)) {
+            return Err(if secret {
+                format!(
+                    "invalid allowed_outbound_hosts entry {entry:?} (its value is not shown: it uses a secret variable)"
+                )
+            } else if value != *entry {
+                format!("{err} (expanded from {entry:?})")
+            } else {
+                err
+            });
+        }
+        rendered.push(value);
+    }
+    OutboundPolicy::parse(&rendered)
+}
 
 /// One parsed `allowed_outbound_hosts` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +216,7 @@ impl WasiHttpHooks for OutboundPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::VariableDef;
 
     fn policy(entries: &[&str]) -> OutboundPolicy {
         OutboundPolicy::parse(&entries.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
@@ -196,5 +260,27 @@ mod tests {
                 "{entry}"
             );
         }
+    }
+
+    #[test]
+    fn outbound_templates_hide_secrets() {
+        let def = |default: &str, secret| VariableDef {
+            default: Some(default.to_string()),
+            required: false,
+            secret,
+            description: None,
+        };
+        let defs = std::collections::BTreeMap::from([
+            ("region".to_string(), def("eu", false)),
+            ("api_key".to_string(), def("not a host at all", true)),
+        ]);
+        let vars = AppVariables::resolve(&defs, |_| Ok(None)).unwrap();
+        let policy =
+            policy_from_templates(&vars, &["https://{{ region }}.example.com".to_string()])
+                .unwrap();
+        assert!(policy.allows("https", "eu.example.com", 443));
+        let err =
+            policy_from_templates(&vars, &["https://{{ api_key }}/x".to_string()]).unwrap_err();
+        assert!(!err.contains("not a host"), "{err}");
     }
 }

@@ -1,0 +1,84 @@
+//! What one request's wasmtime `Store` holds, and how it is made.
+//!
+//! [`HostState`] is the WASI base (resource table, WASI context, the
+//! wasi:http context, memory limits) plus [`CapabilityStates`], one field per
+//! capability in [`crate::capability`]. [`StoreTemplate`] is everything a
+//! component's stores are made from, built once at start-up; making a store
+//! from it clones `Arc`s and copies the component's environment into a fresh
+//! WASI context, nothing else.
+
+use crate::capability::{CapabilityStates, PreparedCapabilities};
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// Core instances one store may create (a composed component has several).
+const MAX_INSTANCES_PER_STORE: usize = 64;
+
+/// Everything a request's `Store` holds.
+pub struct HostState {
+    pub(crate) table: ResourceTable,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    limits: StoreLimits,
+    pub(crate) capabilities: CapabilityStates,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            // Outgoing requests go through the outbound-HTTP capability.
+            hooks: &mut self.capabilities.outbound_http,
+        }
+    }
+}
+
+/// One component's stores: made once at start-up, used for every request.
+pub struct StoreTemplate {
+    pub engine: Engine,
+    /// The component's `environment`, as its guests see it.
+    pub environment: Vec<(String, String)>,
+    /// Linear memory cap of one instance, in bytes.
+    pub max_memory_bytes: usize,
+    pub capabilities: PreparedCapabilities,
+}
+
+impl StoreTemplate {
+    /// A fresh store for one request (or one reused instance).
+    pub fn new_store(&self) -> Store<HostState> {
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.inherit_stdout().inherit_stderr();
+        for (key, value) in &self.environment {
+            wasi.env(key, value);
+        }
+        let state = HostState {
+            table: ResourceTable::new(),
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.max_memory_bytes)
+                .instances(MAX_INSTANCES_PER_STORE)
+                .build(),
+            capabilities: self.capabilities.instance(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        // A guest that never yields is still interrupted every tick, so the
+        // request deadline can fire and drop the instance.
+        store.epoch_deadline_async_yield_and_update(1);
+        store.set_epoch_deadline(1);
+        store
+    }
+}
