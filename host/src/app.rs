@@ -8,7 +8,7 @@ use crate::engine::{self, Allocator, EngineLimits, EpochTicker};
 use crate::http::HttpApp;
 use crate::http::instance::{ComponentRuntime, HostState, RequestLimits, ReusePolicy};
 use crate::key_value::StoreManager;
-use crate::manifest::{AppManifest, DependencyDef};
+use crate::manifest::AppManifest;
 use crate::routing::Router;
 use crate::runtime_config::{RuntimeConfig, StatePaths};
 use crate::variables::AppVariables;
@@ -35,25 +35,26 @@ pub struct LoadOptions {
     pub cache_dir: Option<PathBuf>,
     /// wasi-nn: backend, device and sessions for `models/` beside the manifest.
     pub nn: NnOptions,
-    /// Which `fbposts:ml/inference` implementation steps get.
+    /// Which inference implementation runs, as a manifest profile.
     pub inference: InferenceChoice,
+    /// The manifest profile to run (`--profile`); wins over `inference`.
+    pub profile: Option<String>,
 }
 
-/// The implementation composed into steps that depend on `inference-portable`.
+/// Which manifest profile `--inference` selects when no `--profile` is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InferenceChoice {
-    /// wasi-nn when its backend library is found, else portable.
+    /// The `wasi-nn` profile when the manifest defines it and the backend
+    /// library is found, else the default profile.
     Auto,
-    /// Pure Wasm (tract), as on stock Spin.
+    /// The default profile (pure-Wasm inference, as on stock Spin).
     Portable,
-    /// The host's wasi-nn (`--nn-backend`).
+    /// The `wasi-nn` profile (the host's wasi-nn, `--nn-backend`).
     WasiNn,
 }
 
-/// The component stock Spin composes in (`spin.toml`), and the one this host
-/// substitutes when it runs models through wasi-nn.
-const PORTABLE_INFERENCE: &str = "inference-portable";
-const WASI_NN_INFERENCE: &str = "inference-wasi-nn";
+/// The manifest profile that composes the wasi-nn inference implementation.
+pub const WASI_NN_PROFILE: &str = "wasi-nn";
 
 /// A loaded application; dropping it stops the epoch ticker.
 pub struct LoadedApp {
@@ -71,9 +72,47 @@ fn runtime_config_path(opts: &LoadOptions, manifest: &AppManifest) -> Option<Pat
     })
 }
 
+/// Where the wasi-nn runtime libraries are searched: the manifest's and the current directory.
+fn library_search_roots(manifest: &AppManifest) -> Vec<PathBuf> {
+    let mut roots = vec![manifest.base_dir.clone()];
+    roots.extend(std::env::current_dir().ok());
+    roots
+}
+
+/// The manifest with the profile `--profile` or `--inference` selects.
+fn load_manifest(opts: &LoadOptions) -> Result<AppManifest> {
+    let load = |profile: Option<&str>| {
+        AppManifest::from_file(&opts.manifest, profile)
+            .with_context(|| format!("loading {}", opts.manifest.display()))
+    };
+    let profile = match (&opts.profile, opts.inference) {
+        (Some(profile), _) => Some(profile.as_str()),
+        (None, InferenceChoice::Portable) => None,
+        (None, InferenceChoice::WasiNn) => Some(WASI_NN_PROFILE),
+        (None, InferenceChoice::Auto) => {
+            let default = load(None)?;
+            let roots = library_search_roots(&default);
+            let found = match opts.nn.backend {
+                crate::wasi_nn::NnBackend::Onnx => crate::wasi_nn::find_onnxruntime(&roots).is_ok(),
+                crate::wasi_nn::NnBackend::Openvino => {
+                    crate::wasi_nn::find_openvino(&roots).is_ok()
+                }
+            };
+            if !(found && default.defined_profiles.contains(WASI_NN_PROFILE)) {
+                return Ok(default);
+            }
+            Some(WASI_NN_PROFILE)
+        }
+    };
+    load(profile)
+}
+
 pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
-    let manifest = AppManifest::from_file(&opts.manifest)
-        .with_context(|| format!("loading {}", opts.manifest.display()))?;
+    let manifest = load_manifest(opts)?;
+    tracing::info!(
+        profile = manifest.profile.as_deref().unwrap_or("default"),
+        "manifest profile"
+    );
     let router = Router::build(&manifest.http_triggers).context("building the route table")?;
     // Application variables: `SPIN_VARIABLE_<NAME>` or the default, read once.
     let variables = AppVariables::from_env(&manifest.variables)?;
@@ -112,34 +151,11 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
     let linker = build_linker(&engine)?;
     // Models load when the first component importing wasi:nn shows up; the
     // runtime libraries are searched from the manifest's and the current dir.
-    let mut search_roots = vec![manifest.base_dir.clone()];
-    search_roots.extend(std::env::current_dir().ok());
     let mut nn = NnLoader::new(
         opts.nn,
         manifest.base_dir.join("models"),
-        search_roots.clone(),
+        library_search_roots(&manifest),
     );
-    let use_wasi_nn = match opts.inference {
-        InferenceChoice::Portable => false,
-        InferenceChoice::WasiNn => true,
-        InferenceChoice::Auto => {
-            let found = match opts.nn.backend {
-                crate::wasi_nn::NnBackend::Onnx => {
-                    crate::wasi_nn::find_onnxruntime(&search_roots).is_ok()
-                }
-                crate::wasi_nn::NnBackend::Openvino => {
-                    crate::wasi_nn::find_openvino(&search_roots).is_ok()
-                }
-            };
-            found && manifest.components.contains_key(WASI_NN_INFERENCE)
-        }
-    };
-    let implementation = if use_wasi_nn {
-        format!("wasi-nn ({})", opts.nn.backend)
-    } else {
-        "portable (tract)".to_string()
-    };
-    tracing::info!(%implementation, "inference implementation");
 
     let mut runtimes = Vec::new();
     // Only components a trigger routes to are served; the others exist to be
@@ -161,18 +177,7 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
         } else {
             let mut dependencies = Vec::new();
             for (name, dependency) in &component.dependencies {
-                let swapped = match dependency {
-                    DependencyDef::Component { component, .. }
-                        if use_wasi_nn && component == PORTABLE_INFERENCE =>
-                    {
-                        let wasi_nn = manifest.components.get(WASI_NN_INFERENCE).with_context(|| {
-                            format!("--inference wasi-nn needs a `{WASI_NN_INFERENCE}` component in the manifest")
-                        })?;
-                        Some(wasi_nn.source.as_path())
-                    }
-                    _ => None,
-                };
-                let Some(path) = swapped.or_else(|| manifest.dependency_path(dependency)) else {
+                let Some(path) = manifest.dependency_path(dependency) else {
                     bail!(
                         "component {:?}: dependency {name:?} is not a local file or app component; only those are supported",
                         component.id
@@ -227,17 +232,7 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
             pre,
             component.key_value_stores.iter().cloned().collect(),
             stores.clone(),
-            component
-                .environment
-                .iter()
-                .map(|(k, v)| {
-                    if k == "INFERENCE_IMPLEMENTATION" {
-                        (k.clone(), implementation.clone())
-                    } else {
-                        (k.clone(), v.clone())
-                    }
-                })
-                .collect(),
+            component.environment.clone().into_iter().collect(),
             outbound,
             RequestLimits {
                 max_memory_bytes: opts.max_memory_bytes,

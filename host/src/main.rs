@@ -52,6 +52,9 @@ struct BuildArgs {
     /// Only build these components (repeatable).
     #[arg(short = 'c', long = "component-id")]
     components: Vec<String>,
+    /// Build with this component profile's build commands (`[component.X.profile.NAME]`).
+    #[arg(long)]
+    profile: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -95,7 +98,10 @@ struct UpArgs {
     /// Do not cache compiled components.
     #[arg(long)]
     no_cache: bool,
-    /// Inference implementation composed into the steps: auto (wasi-nn when its library is found), portable, wasi-nn.
+    /// Run this component profile (`[component.X.profile.NAME]`); wins over `--inference`.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Inference implementation, as a profile: auto (`wasi-nn` when the manifest defines it and the library is found), portable (no profile), wasi-nn (`--profile wasi-nn`).
     #[arg(long, value_enum, default_value_t = app::InferenceChoice::Auto)]
     inference: app::InferenceChoice,
     /// wasi-nn inference engine for the models in `models/<name>/` beside the manifest.
@@ -129,15 +135,17 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Build(args) => {
-            let manifest = manifest::AppManifest::from_file(&args.manifest)
-                .with_context(|| format!("loading {}", args.manifest.display()))?;
+            let manifest =
+                manifest::AppManifest::from_file(&args.manifest, args.profile.as_deref())
+                    .with_context(|| format!("loading {}", args.manifest.display()))?;
             build::build_components(&manifest, &args.components)?;
             Ok(())
         }
         Command::Up(args) => {
             if args.build {
-                let manifest = manifest::AppManifest::from_file(&args.manifest)
-                    .with_context(|| format!("loading {}", args.manifest.display()))?;
+                let manifest =
+                    manifest::AppManifest::from_file(&args.manifest, args.profile.as_deref())
+                        .with_context(|| format!("loading {}", args.manifest.display()))?;
                 build::build_components(&manifest, &[])?;
             }
             tokio::runtime::Builder::new_multi_thread()
@@ -188,6 +196,7 @@ async fn up(args: UpArgs) -> Result<()> {
             args.cache_dir.or_else(default_cache_dir)
         },
         inference: args.inference,
+        profile: args.profile,
         nn: wasi_nn::NnOptions {
             backend: args.nn_backend,
             device: args.nn_device,
