@@ -54,7 +54,7 @@ pub enum InferenceChoice {
 }
 
 /// The manifest profile that composes the wasi-nn inference implementation.
-pub const WASI_NN_PROFILE: &str = "wasi-nn";
+const WASI_NN_PROFILE: &str = "wasi-nn";
 
 /// A loaded application; dropping it stops the epoch ticker.
 pub struct LoadedApp {

@@ -1,19 +1,17 @@
 //! Component dependencies (`[component.<id>.dependencies]`): how a
-//! component-model import is satisfied, and Spin's rules about them — exactly
-//! one source per dependency, which keys go with which source, plain names
-//! need a package, whole packages cannot pick an export, and
-//! `dependencies_inherit_configuration` excludes per-dependency
-//! `inherit_configuration`. References to other components are handed back
-//! to be checked once every component is known.
+//! component-model import is satisfied, read from a version string or a
+//! table with Spin's rules — exactly one source per dependency, and which
+//! keys go with which source. The rules that need the dependency's name
+//! (plain names need a package, whole packages cannot pick an export) are
+//! [`DependencyDef::check_name`]; those that need the component are in
+//! [`super::lower`].
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
-use toml::Spanned;
+use serde::de::{self, Deserializer};
 
-use super::error::{Location, ManifestError, join};
-use super::ids::{DependencyName, DependencyNameKind};
+use super::ids::DependencyNameKind;
 use super::schema::StringOr;
 
 /// How a component dependency (a component-model import) is satisfied.
@@ -76,7 +74,8 @@ impl DependencyDef {
         }
     }
 
-    fn set_inherit(&mut self, value: InheritConfig) {
+    /// Sets what the dependency inherits (`dependencies_inherit_configuration = true`).
+    pub fn set_inherit(&mut self, value: InheritConfig) {
         match self {
             DependencyDef::Package { inherit, .. }
             | DependencyDef::Local { inherit, .. }
@@ -99,17 +98,14 @@ pub enum InheritConfig {
     Only(Vec<String>),
 }
 
-/// A dependency as written: a version requirement or a table.
-pub type DependencySchema = StringOr<DependencyTable>;
-
-/// A dependency table; which keys may appear together is checked in [`lower`].
+/// A dependency table as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DependencyTable {
+struct DependencyTable {
     version: Option<String>,
     registry: Option<String>,
     package: Option<String>,
-    path: Option<String>,
+    path: Option<PathBuf>,
     url: Option<String>,
     digest: Option<String>,
     component: Option<String>,
@@ -127,210 +123,114 @@ enum InheritSchema {
     Only(Vec<String>),
 }
 
-/// A `{ component = "..." }` dependency, checked once every component is known.
-#[derive(Debug)]
-pub struct ComponentReference {
-    /// The component that depends on it.
-    pub depender: String,
-    /// The TOML path of the `component` key.
-    pub path: String,
-    /// Where the dependency is.
-    pub location: Location,
-    /// The referenced id.
-    pub component: String,
-}
+/// The keys each kind of dependency table may have.
+const PACKAGE_KEYS: &[&str] = &[
+    "version",
+    "registry",
+    "package",
+    "export",
+    "inherit_configuration",
+];
+const LOCAL_KEYS: &[&str] = &["path", "export", "inherit_configuration"];
+const HTTP_KEYS: &[&str] = &["url", "digest", "export", "inherit_configuration"];
+const COMPONENT_KEYS: &[&str] = &["component", "export", "inherit_configuration"];
 
-/// Where dependencies are lowered: the manifest text (for positions), its
-/// directory (for paths), and the references found so far.
-pub struct DependencyContext<'a> {
-    pub src: &'a str,
-    pub base_dir: &'a Path,
-    pub references: &'a mut Vec<ComponentReference>,
-}
-
-/// One `dependencies` table (a component's or a profile's) at `path`;
-/// `inherit_all` is the component's `dependencies_inherit_configuration`.
-pub fn lower_all(
-    depender: &str,
-    dependencies: BTreeMap<DependencyName, Spanned<DependencySchema>>,
-    inherit_all: Option<bool>,
-    path: &str,
-    cx: &mut DependencyContext<'_>,
-) -> Result<BTreeMap<String, DependencyDef>, ManifestError> {
-    let mut out = BTreeMap::new();
-    for (name, spanned) in dependencies {
-        let dpath = join(path, name.as_str());
-        let location = Location::of(cx.src, spanned.span());
-        let per_dependency_inherit = matches!(
-            spanned.get_ref(),
-            StringOr::Table(DependencyTable {
-                inherit_configuration: Some(_),
-                ..
-            })
-        );
-        if inherit_all.is_some() && per_dependency_inherit {
-            return Err(ManifestError::Invalid {
-                path: dpath,
-                location,
-                message: format!(
-                    "component `{depender}` sets both `dependencies_inherit_configuration` and a per-dependency `inherit_configuration`; use one or the other"
-                ),
-            });
+impl<'de> Deserialize<'de> for DependencyDef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match StringOr::<DependencyTable>::deserialize(deserializer)? {
+            StringOr::String(version) => Ok(DependencyDef::Package {
+                version,
+                registry: None,
+                package: None,
+                export: None,
+                inherit: InheritConfig::Nothing,
+            }),
+            StringOr::Table(table) => table.into_dependency(),
         }
-        let mut dependency = lower(depender, &name, spanned.into_inner(), &dpath, location, cx)?;
-        if inherit_all == Some(true) {
-            dependency.set_inherit(InheritConfig::All);
-        }
-        out.insert(name.into(), dependency);
-    }
-    Ok(out)
-}
-
-fn lower(
-    depender: &str,
-    name: &DependencyName,
-    schema: DependencySchema,
-    path: &str,
-    location: Location,
-    cx: &mut DependencyContext<'_>,
-) -> Result<DependencyDef, ManifestError> {
-    let invalid = |message: String| ManifestError::Invalid {
-        path: path.to_string(),
-        location,
-        message,
-    };
-    let dependency = match schema {
-        StringOr::String(version) => DependencyDef::Package {
-            version,
-            registry: None,
-            package: None,
-            export: None,
-            inherit: InheritConfig::Nothing,
-        },
-        StringOr::Table(table) => from_table(depender, table, path, location, cx)?,
-    };
-    let export_chosen = matches!(
-        &dependency,
-        DependencyDef::Package {
-            export: Some(_),
-            ..
-        } | DependencyDef::Local {
-            export: Some(_),
-            ..
-        }
-    );
-    match name.kind() {
-        DependencyNameKind::Plain
-            if matches!(&dependency, DependencyDef::Package { package: None, .. }) =>
-        {
-            Err(invalid(format!(
-                "dependency {name:?} must specify a package name (`package = \"ns:name\"`)",
-                name = name.as_str()
-            )))
-        }
-        DependencyNameKind::Package if export_chosen => Err(invalid(format!(
-            "using an export to satisfy the package dependency {name:?} is not permitted",
-            name = name.as_str()
-        ))),
-        _ => Ok(dependency),
     }
 }
 
-/// The keys each kind of dependency table may have besides its own.
-const SHARED_KEYS: [&str; 2] = ["export", "inherit_configuration"];
-
-fn from_table(
-    depender: &str,
-    table: DependencyTable,
-    path: &str,
-    location: Location,
-    cx: &mut DependencyContext<'_>,
-) -> Result<DependencyDef, ManifestError> {
-    let present: Vec<&str> = [
-        ("version", table.version.is_some()),
-        ("registry", table.registry.is_some()),
-        ("package", table.package.is_some()),
-        ("path", table.path.is_some()),
-        ("url", table.url.is_some()),
-        ("digest", table.digest.is_some()),
-        ("component", table.component.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(key, set)| set.then_some(key))
-    .collect();
-    let kinds: Vec<&str> = present
-        .iter()
-        .copied()
-        .filter(|k| ["version", "path", "url", "component"].contains(k))
-        .collect();
-    let [kind] = kinds[..] else {
-        return Err(ManifestError::Invalid {
-            path: path.to_string(),
-            location,
-            message: "a dependency table needs exactly one of `version` (registry package), `path` (local Wasm file), `url` (download) or `component` (another component of this app)".into(),
-        });
-    };
-    let allowed: &[&str] = match kind {
-        "version" => &["version", "registry", "package"],
-        "url" => &["url", "digest"],
-        "path" => &["path"],
-        _ => &["component"],
-    };
-    if let Some(extra) = present.iter().copied().find(|k| !allowed.contains(k)) {
-        let expected: Vec<String> = allowed
-            .iter()
-            .chain(&SHARED_KEYS)
-            .map(|k| format!("`{k}`"))
-            .collect();
-        return Err(ManifestError::UnknownKey {
-            path: join(path, extra),
-            location,
-            expected: format!("one of {}", expected.join(", ")),
-        });
-    }
-    let export = table.export;
-    let inherit = match table.inherit_configuration {
-        None | Some(InheritSchema::All(false)) => InheritConfig::Nothing,
-        Some(InheritSchema::All(true)) => InheritConfig::All,
-        Some(InheritSchema::Only(keys)) => InheritConfig::Only(keys),
-    };
-    Ok(
-        match (table.version, table.path, table.url, table.component) {
+impl DependencyTable {
+    fn into_dependency<E: de::Error>(self) -> Result<DependencyDef, E> {
+        let present = [
+            ("registry", self.registry.is_some()),
+            ("package", self.package.is_some()),
+            ("digest", self.digest.is_some()),
+        ];
+        let allowed = match (&self.version, &self.path, &self.url, &self.component) {
+            (Some(_), None, None, None) => PACKAGE_KEYS,
+            (None, Some(_), None, None) => LOCAL_KEYS,
+            (None, None, Some(_), None) => HTTP_KEYS,
+            (None, None, None, Some(_)) => COMPONENT_KEYS,
+            _ => {
+                return Err(E::custom(
+                    "a dependency table needs exactly one of `version` (registry package), `path` (local Wasm file), `url` (download) or `component` (another component of this app)",
+                ));
+            }
+        };
+        if let Some((extra, _)) = present.iter().find(|(k, set)| *set && !allowed.contains(k)) {
+            return Err(E::unknown_field(extra, allowed));
+        }
+        let export = self.export;
+        let inherit = match self.inherit_configuration {
+            None | Some(InheritSchema::All(false)) => InheritConfig::Nothing,
+            Some(InheritSchema::All(true)) => InheritConfig::All,
+            Some(InheritSchema::Only(keys)) => InheritConfig::Only(keys),
+        };
+        Ok(match (self.version, self.path, self.url, self.component) {
             (Some(version), ..) => DependencyDef::Package {
                 version,
-                registry: table.registry,
-                package: table.package,
+                registry: self.registry,
+                package: self.package,
                 export,
                 inherit,
             },
-            (_, Some(file), ..) => DependencyDef::Local {
-                path: cx.base_dir.join(file),
+            (_, Some(path), ..) => DependencyDef::Local {
+                path,
                 export,
                 inherit,
             },
             (_, _, Some(url), _) => DependencyDef::Http {
                 url,
-                digest: table.digest.ok_or_else(|| ManifestError::MissingKey {
-                    path: join(path, "digest"),
-                    location,
-                })?,
+                digest: self.digest.ok_or_else(|| E::missing_field("digest"))?,
                 export,
                 inherit,
             },
-            (_, _, _, component) => {
-                let component = component.unwrap_or_default();
-                cx.references.push(ComponentReference {
-                    depender: depender.to_string(),
-                    path: join(path, "component"),
-                    location,
-                    component: component.clone(),
-                });
-                DependencyDef::Component {
-                    component,
-                    export,
-                    inherit,
-                }
+            (.., component) => DependencyDef::Component {
+                component: component.unwrap_or_default(),
+                export,
+                inherit,
+            },
+        })
+    }
+}
+
+impl DependencyDef {
+    /// Spin's rules tying a dependency to its name: a plain name must say
+    /// which package it is, and a whole package cannot pick one export.
+    pub fn check_name(&self, name: &str) -> Result<(), String> {
+        let exports = matches!(
+            self,
+            DependencyDef::Package {
+                export: Some(_),
+                ..
+            } | DependencyDef::Local {
+                export: Some(_),
+                ..
             }
-        },
-    )
+        );
+        match DependencyNameKind::of(name) {
+            DependencyNameKind::Plain
+                if matches!(self, DependencyDef::Package { package: None, .. }) =>
+            {
+                Err(format!(
+                    "dependency {name:?} must specify a package name (`package = \"ns:name\"`)"
+                ))
+            }
+            DependencyNameKind::Package if exports => Err(format!(
+                "using an export to satisfy the package dependency {name:?} is not permitted"
+            )),
+            _ => Ok(()),
+        }
+    }
 }

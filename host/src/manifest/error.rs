@@ -147,6 +147,10 @@ impl ManifestError {
     /// anything else [`ManifestError::Invalid`].
     pub fn from_serde(err: serde_path_to_error::Error<toml::de::Error>, src: &str) -> Self {
         let path = toml_path(err.path());
+        let last_key = match err.path().iter().next_back() {
+            Some(Segment::Map { key }) => key.clone(),
+            _ => String::new(),
+        };
         let inner = err.into_inner();
         let location = Location::of(src, inner.span().unwrap_or(0..0));
         let message = inner.message();
@@ -158,11 +162,17 @@ impl ManifestError {
             };
         }
         if let Some(rest) = message.strip_prefix("unknown field `") {
+            let (key, rest) = rest.split_once('`').unwrap_or((rest, ""));
             let expected = rest
                 .split_once(", expected ")
                 .map_or("no key here", |(_, e)| e);
             return ManifestError::UnknownKey {
-                path,
+                // Keys checked after reading a table are not in the path yet.
+                path: if key == last_key {
+                    path
+                } else {
+                    join(&path, key)
+                },
                 location,
                 expected: expected.to_string(),
             };

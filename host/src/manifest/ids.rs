@@ -137,10 +137,10 @@ pub enum DependencyNameKind {
     Interface,
 }
 
-impl DependencyName {
-    /// Whether the name is plain, a package or an interface.
-    pub fn kind(&self) -> DependencyNameKind {
-        parse_dependency_name(&self.0).unwrap_or(DependencyNameKind::Plain)
+impl DependencyNameKind {
+    /// Whether a (valid) dependency name is plain, a package or an interface.
+    pub fn of(name: &str) -> DependencyNameKind {
+        parse_dependency_name(name).unwrap_or(DependencyNameKind::Plain)
     }
 }
 
@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn dependency_names_know_their_kind() {
-        let kind = |n: &str| DependencyName::try_from(n.to_string()).unwrap().kind();
+        let kind = DependencyNameKind::of;
         assert_eq!(kind("my-dep"), DependencyNameKind::Plain);
         assert_eq!(kind("wasi:nn@0.2.0"), DependencyNameKind::Package);
         assert_eq!(

@@ -26,11 +26,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 use toml::de::{DeTable, DeValue};
+
+use ids::{DependencyName, StoreLabel, VariableName};
 
 pub use dependencies::{DependencyDef, InheritConfig};
 pub use error::{Location, ManifestError};
-pub use profile::ProfileOverride;
+pub use profile::{ProfileBuild, ProfileOverride};
 
 /// The only manifest schema version this host understands.
 pub const MANIFEST_VERSION: i64 = 2;
@@ -63,7 +67,7 @@ pub struct AppManifest {
 }
 
 /// An application variable (`[variables] name = { ... }`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VariableDef {
     /// The value used when no provider supplies one. Absent iff `required`.
@@ -79,7 +83,8 @@ pub struct VariableDef {
 }
 
 /// One `[[trigger.http]]` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "schema::HttpTriggerSchema")]
 pub struct HttpTrigger {
     /// The optional trigger `id`.
     pub id: Option<String>,
@@ -107,33 +112,63 @@ impl fmt::Display for HttpRoute {
     }
 }
 
-/// A `[component.<id>]` table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A `[component.<id>]` table. The `()` fields are keys that are checked
+/// (and refused when this host cannot honour them) but not kept.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ComponentDef {
     /// The component id (kebab-case).
+    #[serde(skip)]
     pub id: String,
     /// The Wasm file, resolved against the manifest directory.
+    #[serde(deserialize_with = "schema::local_source")]
     pub source: PathBuf,
     /// `allowed_outbound_hosts`, as written (may contain `{{ variable }}` templates).
+    #[serde(default, deserialize_with = "schema::outbound_hosts")]
     pub allowed_outbound_hosts: Vec<String>,
     /// Key-value store labels the component may open.
+    #[serde(default, deserialize_with = "schema::names::<_, StoreLabel>")]
     pub key_value_stores: Vec<String>,
     /// Component variables: name to template (`"{{ app_var }}"` or literal).
+    #[serde(default, deserialize_with = "schema::keyed::<_, VariableName, _>")]
     pub variables: BTreeMap<String, String>,
     /// Environment variables for the guest.
+    #[serde(default)]
     pub environment: BTreeMap<String, String>,
     /// `[component.<id>.build]`, if any.
     pub build: Option<BuildDef>,
     /// `[component.<id>.dependencies]`: import name to how it is satisfied.
+    #[serde(default, deserialize_with = "schema::keyed::<_, DependencyName, _>")]
     pub dependencies: BTreeMap<String, DependencyDef>,
     /// Human-readable description.
     pub description: Option<String>,
     /// `[component.<id>.profile.<name>]`: the overrides of each profile.
+    #[serde(default, rename = "profile")]
     pub profiles: BTreeMap<String, ProfileOverride>,
+    /// `dependencies_inherit_configuration`, folded into each dependency.
+    #[serde(rename = "dependencies_inherit_configuration")]
+    inherit_all: Option<bool>,
+    #[serde(default, deserialize_with = "schema::refuse_files")]
+    files: (),
+    #[serde(default, deserialize_with = "schema::refuse_allowed_http_hosts")]
+    allowed_http_hosts: (),
+    #[serde(default, deserialize_with = "schema::refuse_sqlite_databases")]
+    sqlite_databases: (),
+    #[serde(default, deserialize_with = "schema::refuse_ai_models")]
+    ai_models: (),
+    #[serde(default, deserialize_with = "schema::check::<_, Vec<String>>")]
+    exclude_files: (),
+    #[serde(default, deserialize_with = "schema::check::<_, Vec<IgnoredAny>>")]
+    targets: (),
+    #[serde(
+        default,
+        deserialize_with = "schema::check::<_, BTreeMap<String, IgnoredAny>>"
+    )]
+    tool: (),
 }
 
 /// A component's `build` table.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BuildDef {
     /// Commands to run in order (Spin allows one string or an array of strings).
@@ -190,11 +225,11 @@ impl AppManifest {
     ) -> Result<Self, ManifestError> {
         let root = DeTable::parse(toml).map_err(|e| ManifestError::Syntax(Box::new(e)))?;
         check_version(toml, &root)?;
-        let order = component_order(root.get_ref());
-        let deserializer = toml::de::Deserializer::from(root);
-        let schema = serde_path_to_error::deserialize(deserializer)
+        let deserializer =
+            toml::de::Deserializer::parse(toml).map_err(|e| ManifestError::Syntax(Box::new(e)))?;
+        let document = serde_path_to_error::deserialize(deserializer)
             .map_err(|e| ManifestError::from_serde(e, toml))?;
-        lower::Lowering::new(toml, base_dir, order).manifest(schema, profile)
+        lower::Lowering::new(toml, base_dir, &root).manifest(document, profile)
     }
 
     /// Every key-value store label some component uses.
@@ -247,14 +282,4 @@ fn check_version(src: &str, root: &toml::Spanned<DeTable<'_>>) -> Result<(), Man
         found: src[version.span()].to_string(),
         location: Location::of(src, version.span()),
     })
-}
-
-/// The `[component.<id>]` ids in document order (maps deserialize sorted).
-fn component_order(root: &DeTable<'_>) -> Vec<String> {
-    let Some(DeValue::Table(components)) = root.get("component").map(|c| c.get_ref()) else {
-        return Vec::new();
-    };
-    let mut keys: Vec<_> = components.keys().collect();
-    keys.sort_by_key(|k| k.span().start);
-    keys.into_iter().map(|k| k.get_ref().to_string()).collect()
 }

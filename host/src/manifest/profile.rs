@@ -3,50 +3,41 @@
 //! `environment`, other `dependencies`, another build `command`. Running with
 //! `--profile NAME` applies each component's `NAME` overrides (components
 //! without one keep their defaults); a name no component defines is an error,
-//! like Spin's `ensure_profile`.
+//! like Spin's `ensure_profile` ([`super::lower`]).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use toml::Spanned;
 
-use super::dependencies::{DependencyDef, DependencySchema};
+use super::dependencies::DependencyDef;
 use super::ids::DependencyName;
-use super::schema::SourceSchema;
-use super::{BuildDef, ComponentDef};
+use super::{BuildDef, ComponentDef, schema};
 
-/// `[component.<id>.profile.<name>]` as written.
-#[derive(Debug, Deserialize)]
+/// One component's overrides for one profile.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ProfileSchema {
-    pub source: Option<Spanned<SourceSchema>>,
+pub struct ProfileOverride {
+    /// Replaces the component's `source` (resolved against the manifest directory).
+    #[serde(default, deserialize_with = "schema::optional_local_source")]
+    pub source: Option<PathBuf>,
+    /// Added to (and overriding) the component's environment.
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
-    #[serde(default)]
-    pub dependencies: BTreeMap<DependencyName, Spanned<DependencySchema>>,
-    pub build: Option<ProfileBuildSchema>,
+    /// Added to (and overriding, per import name) the component's dependencies.
+    #[serde(default, deserialize_with = "schema::keyed::<_, DependencyName, _>")]
+    pub dependencies: BTreeMap<String, DependencyDef>,
+    /// Replaces the build commands (creating a build if there was none).
+    pub build: Option<ProfileBuild>,
 }
 
 /// `[component.<id>.profile.<name>.build]`: only the command can change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ProfileBuildSchema {
-    #[serde(deserialize_with = "super::schema::commands")]
+pub struct ProfileBuild {
+    /// The commands, in order.
+    #[serde(deserialize_with = "schema::commands")]
     pub command: Vec<String>,
-}
-
-/// One component's overrides for one profile, validated and resolved.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ProfileOverride {
-    /// Replaces the component's `source`.
-    pub source: Option<PathBuf>,
-    /// Added to (and overriding) the component's environment.
-    pub environment: BTreeMap<String, String>,
-    /// Added to (and overriding, per import name) the component's dependencies.
-    pub dependencies: BTreeMap<String, DependencyDef>,
-    /// Replaces the build commands (creating a build if there was none).
-    pub build_command: Option<Vec<String>>,
 }
 
 impl ComponentDef {
@@ -61,16 +52,17 @@ impl ComponentDef {
         }
         self.environment.extend(overrides.environment);
         self.dependencies.extend(overrides.dependencies);
-        if let Some(command) = overrides.build_command {
-            match &mut self.build {
-                Some(build) => build.command = command,
-                None => {
-                    self.build = Some(BuildDef {
-                        command,
-                        workdir: None,
-                        watch: Vec::new(),
-                    })
-                }
+        let Some(ProfileBuild { command }) = overrides.build else {
+            return;
+        };
+        match &mut self.build {
+            Some(build) => build.command = command,
+            None => {
+                self.build = Some(BuildDef {
+                    command,
+                    workdir: None,
+                    watch: Vec::new(),
+                })
             }
         }
     }
