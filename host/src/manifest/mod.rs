@@ -1,14 +1,16 @@
 //! The application manifest: loading and validating `spin.toml`.
 //!
 //! This module owns the host's model of a Spin application manifest
-//! (`spin_manifest_version = 2`) and nothing else. [`schema`] says what the
-//! TOML may contain as serde types (unknown keys rejected, names checked by
-//! the newtypes in [`ids`]); [`lower`] turns that into the [`AppManifest`]
-//! below, checking the rules that span keys (triggers and dependencies name
-//! defined components, templates name defined variables, ...), refusing the
-//! Spin features this host cannot honour (remote sources, non-HTTP triggers,
-//! file mounts, ...) and applying a component [`profile`]. It does not touch
-//! wasmtime; the runtime, the router and `fbposts build` consume the result.
+//! (`spin_manifest_version = 2`) and nothing else. The model types below
+//! deserialize directly with serde: [`schema`] holds the document's shape and
+//! the conversions that run while deserializing (unknown keys rejected, names
+//! checked by the newtypes in [`ids`], the Spin features this host cannot
+//! honour — remote sources, non-HTTP triggers, file mounts, ... — refused);
+//! [`dependencies`] reads component dependencies; [`lower`] resolves paths,
+//! checks the rules that span keys (triggers and dependencies name defined
+//! components, templates name defined variables, ...) and applies a
+//! component [`profile`]. It does not touch wasmtime; the runtime, the router
+//! and `fbposts build` consume the result.
 //!
 //! Every error names the TOML path (`component.api.build.command`) and the
 //! line/column it comes from ([`error`]).
@@ -34,7 +36,7 @@ use ids::{DependencyName, StoreLabel, VariableName};
 
 pub use dependencies::{DependencyDef, InheritConfig};
 pub use error::{Location, ManifestError};
-pub use profile::{ProfileBuild, ProfileOverride};
+pub use profile::ProfileOverride;
 
 /// The only manifest schema version this host understands.
 pub const MANIFEST_VERSION: i64 = 2;
