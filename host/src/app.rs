@@ -10,7 +10,7 @@ use crate::engine::{self, Allocator, EngineLimits, EpochTicker};
 use crate::host_state::{HostState, StoreTemplate};
 use crate::http::HttpApp;
 use crate::http::instance::{ComponentRuntime, RequestPolicy, ReusePolicy};
-use crate::inference_swap::{InferenceChoice, InferenceSwap};
+use crate::inference_swap::InferenceChoice;
 use crate::manifest::{AppManifest, ComponentDef, HttpRoute};
 use crate::routing::Router;
 use crate::runtime_config::{RuntimeConfig, StatePaths};
@@ -38,7 +38,9 @@ pub struct LoadOptions {
     pub cache_dir: Option<PathBuf>,
     /// wasi-nn: backend, device and sessions for `models/` beside the manifest.
     pub nn: NnOptions,
-    /// Which `fbposts:ml/inference` implementation steps get.
+    /// The manifest profile to run (`--profile`); wins over `inference`.
+    pub profile: Option<String>,
+    /// Which manifest profile runs when `profile` is not given.
     pub inference: InferenceChoice,
 }
 
@@ -51,8 +53,12 @@ pub struct LoadedApp {
 }
 
 pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
-    let manifest = AppManifest::from_file(&opts.manifest)
-        .with_context(|| format!("loading {}", opts.manifest.display()))?;
+    let manifest = crate::inference_swap::load_manifest(
+        &opts.manifest,
+        opts.profile.as_deref(),
+        opts.inference,
+        &opts.nn,
+    )?;
     let router = Router::build(&manifest.http_triggers).context("building the route table")?;
     let (runtime_config, paths) = runtime_config(opts, &manifest)?;
     let capabilities = Capabilities::configure(&AppContext {
@@ -74,7 +80,6 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
     let loader = ComponentLoader {
         linker: build_linker(&engine)?,
         engine,
-        swap: InferenceSwap::decide(opts.inference, &opts.nn, &manifest),
         manifest: &manifest,
         capabilities: &capabilities,
         opts,
@@ -142,7 +147,6 @@ fn routed_components(manifest: &AppManifest) -> impl Iterator<Item = &ComponentD
 struct ComponentLoader<'a> {
     engine: Engine,
     linker: Linker<HostState>,
-    swap: InferenceSwap,
     manifest: &'a AppManifest,
     capabilities: &'a Capabilities,
     opts: &'a LoadOptions,
@@ -167,7 +171,7 @@ impl ComponentLoader<'_> {
         let pre = self.proxy_pre(component, &compiled)?;
         let stores = StoreTemplate {
             engine: self.engine.clone(),
-            environment: self.swap.environment(component),
+            environment: component.environment.clone().into_iter().collect(),
             max_memory_bytes: self.opts.max_memory_bytes,
             capabilities: prepared,
         };
@@ -195,8 +199,7 @@ impl ComponentLoader<'_> {
         }
         let mut dependencies = Vec::new();
         for (name, dependency) in &component.dependencies {
-            let swapped = self.swap.dependency(self.manifest, dependency)?;
-            let Some(path) = swapped.or_else(|| self.manifest.dependency_path(dependency)) else {
+            let Some(path) = self.manifest.dependency_path(dependency) else {
                 bail!(
                     "component {:?}: dependency {name:?} is not a local file or app component; only those are supported",
                     component.id

@@ -240,7 +240,7 @@ mod tests {
 
     fn app(dir: &Path, components: &str) -> AppManifest {
         std::fs::write(dir.join("spin.toml"), format!("{HEAD}{components}")).unwrap();
-        AppManifest::from_file(&dir.join("spin.toml")).unwrap()
+        AppManifest::from_file(&dir.join("spin.toml"), None).unwrap()
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub struct BuildArgs {
     /// Only build these components (repeatable).
     #[arg(short = 'c', long = "component-id")]
     pub components: Vec<String>,
+    /// Build with this component profile's build commands (`[component.X.profile.NAME]`).
+    #[arg(long)]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -86,7 +89,10 @@ pub struct UpArgs {
     /// Do not cache compiled components.
     #[arg(long)]
     no_cache: bool,
-    /// Inference implementation composed into the steps: auto (wasi-nn when its library is found), portable, wasi-nn.
+    /// Run this component profile (`[component.X.profile.NAME]`); wins over `--inference`.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Inference implementation, as a profile: auto (`wasi-nn` when the manifest defines it and the library is found), portable (no profile), wasi-nn (`--profile wasi-nn`).
     #[arg(long, value_enum, default_value_t = InferenceChoice::Auto)]
     inference: InferenceChoice,
     /// wasi-nn inference engine for the models in `models/<name>/` beside the manifest.
@@ -144,6 +150,7 @@ impl UpArgs {
             } else {
                 self.cache_dir.clone().or_else(default_cache_dir)
             },
+            profile: self.profile.clone(),
             inference: self.inference,
             nn: NnOptions {
                 backend: self.nn_backend,

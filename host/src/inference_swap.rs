@@ -1,98 +1,65 @@
-//! `--inference`: which `fbposts:ml/inference` implementation the steps get.
+//! `--inference`: which manifest profile runs, when no `--profile` is given.
 //!
-//! Host policy kept apart so that it can go: the manifest's component
-//! profiles replace it. It names two app components, composes
-//! `inference-wasi-nn` where the manifest says `inference-portable`, and
-//! rewrites the guests' `INFERENCE_IMPLEMENTATION` environment variable.
+//! The host does not name app components or rewrite their environment: the
+//! app's `spin.toml` says, with a component profile (`wasi-nn`), which
+//! components compose the wasi-nn inference implementation. This module only
+//! decides whether to select that profile.
 
-use crate::manifest::{AppManifest, ComponentDef, DependencyDef};
+use crate::manifest::AppManifest;
 use crate::wasi_nn::{NnBackend, NnOptions};
 use anyhow::{Context, Result};
 use std::path::Path;
 
-/// The implementation composed into steps that depend on `inference-portable`.
+/// Which manifest profile `--inference` selects when no `--profile` is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InferenceChoice {
-    /// wasi-nn when its backend library is found, else portable.
+    /// The `wasi-nn` profile when the manifest defines it and the backend
+    /// library is found, else the default profile.
     Auto,
-    /// Pure Wasm (tract), as on stock Spin.
+    /// The default profile (pure-Wasm inference, as on stock Spin).
     Portable,
-    /// The host's wasi-nn (`--nn-backend`).
+    /// The `wasi-nn` profile (the host's wasi-nn, `--nn-backend`).
     WasiNn,
 }
 
-/// The component stock Spin composes in (`spin.toml`), and the one this host
-/// substitutes when it runs models through wasi-nn.
-const PORTABLE_INFERENCE: &str = "inference-portable";
-const WASI_NN_INFERENCE: &str = "inference-wasi-nn";
+/// The manifest profile that composes the wasi-nn inference implementation.
+pub const WASI_NN_PROFILE: &str = "wasi-nn";
 
-/// What `--inference` decided for this app.
-#[derive(Debug, Clone)]
-pub struct InferenceSwap {
-    use_wasi_nn: bool,
-    /// What the guests' `INFERENCE_IMPLEMENTATION` says.
-    implementation: String,
+/// The manifest with the profile `--profile` (which wins) or `--inference` selects.
+pub fn load_manifest(
+    path: &Path,
+    profile: Option<&str>,
+    choice: InferenceChoice,
+    nn: &NnOptions,
+) -> Result<AppManifest> {
+    let load = |profile: Option<&str>| {
+        AppManifest::from_file(path, profile).with_context(|| format!("loading {}", path.display()))
+    };
+    let manifest = match (profile, choice) {
+        (Some(profile), _) => load(Some(profile))?,
+        (None, InferenceChoice::Portable) => load(None)?,
+        (None, InferenceChoice::WasiNn) => load(Some(WASI_NN_PROFILE))?,
+        (None, InferenceChoice::Auto) => {
+            let default = load(None)?;
+            if default.defined_profiles.contains(WASI_NN_PROFILE) && backend_found(&default, nn) {
+                load(Some(WASI_NN_PROFILE))?
+            } else {
+                default
+            }
+        }
+    };
+    tracing::info!(
+        profile = manifest.profile.as_deref().unwrap_or("default"),
+        "manifest profile"
+    );
+    Ok(manifest)
 }
 
-impl InferenceSwap {
-    pub fn decide(choice: InferenceChoice, nn: &NnOptions, manifest: &AppManifest) -> Self {
-        let search_roots = crate::wasi_nn::search_roots(&manifest.base_dir);
-        let use_wasi_nn = match choice {
-            InferenceChoice::Portable => false,
-            InferenceChoice::WasiNn => true,
-            InferenceChoice::Auto => {
-                let found = match nn.backend {
-                    NnBackend::Onnx => crate::wasi_nn::find_onnxruntime(&search_roots).is_ok(),
-                    NnBackend::Openvino => crate::wasi_nn::find_openvino(&search_roots).is_ok(),
-                };
-                found && manifest.components.contains_key(WASI_NN_INFERENCE)
-            }
-        };
-        let implementation = if use_wasi_nn {
-            format!("wasi-nn ({})", nn.backend)
-        } else {
-            "portable (tract)".to_string()
-        };
-        tracing::info!(%implementation, "inference implementation");
-        Self {
-            use_wasi_nn,
-            implementation,
-        }
-    }
-
-    /// The file composed for `dependency` instead of the manifest's, if any.
-    pub fn dependency<'a>(
-        &self,
-        manifest: &'a AppManifest,
-        dependency: &DependencyDef,
-    ) -> Result<Option<&'a Path>> {
-        match dependency {
-            DependencyDef::Component { component, .. }
-                if self.use_wasi_nn && component == PORTABLE_INFERENCE =>
-            {
-                let wasi_nn = manifest.components.get(WASI_NN_INFERENCE).with_context(|| {
-                    format!(
-                        "--inference wasi-nn needs a `{WASI_NN_INFERENCE}` component in the manifest"
-                    )
-                })?;
-                Ok(Some(wasi_nn.source.as_path()))
-            }
-            _ => Ok(None),
-        }
-    }
-
-    /// The component's environment, with `INFERENCE_IMPLEMENTATION` rewritten.
-    pub fn environment(&self, component: &ComponentDef) -> Vec<(String, String)> {
-        component
-            .environment
-            .iter()
-            .map(|(k, v)| {
-                if k == "INFERENCE_IMPLEMENTATION" {
-                    (k.clone(), self.implementation.clone())
-                } else {
-                    (k.clone(), v.clone())
-                }
-            })
-            .collect()
+/// Whether the `--nn-backend` runtime library is found beside the app or here.
+fn backend_found(manifest: &AppManifest, nn: &NnOptions) -> bool {
+    let roots = crate::wasi_nn::search_roots(&manifest.base_dir);
+    match nn.backend {
+        NnBackend::Onnx => crate::wasi_nn::find_onnxruntime(&roots).is_ok(),
+        NnBackend::Openvino => crate::wasi_nn::find_openvino(&roots).is_ok(),
     }
 }

@@ -40,15 +40,17 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Build(args) => {
-            let manifest = manifest::AppManifest::from_file(&args.manifest)
-                .with_context(|| format!("loading {}", args.manifest.display()))?;
+            let manifest =
+                manifest::AppManifest::from_file(&args.manifest, args.profile.as_deref())
+                    .with_context(|| format!("loading {}", args.manifest.display()))?;
             build::build_components(&manifest, &args.components)?;
             Ok(())
         }
         Command::Up(args) => {
             if args.build {
-                let manifest = manifest::AppManifest::from_file(&args.manifest)
-                    .with_context(|| format!("loading {}", args.manifest.display()))?;
+                let manifest =
+                    manifest::AppManifest::from_file(&args.manifest, args.profile.as_deref())
+                        .with_context(|| format!("loading {}", args.manifest.display()))?;
                 build::build_components(&manifest, &[])?;
             }
             tokio::runtime::Builder::new_multi_thread()

@@ -174,3 +174,53 @@ fn predict_rejects_bad_input() {
     let reply = support::post_raw(&server, "/api/predict", "application/json", b"{".to_vec());
     assert_eq!(reply.status, 400);
 }
+
+/// The inference implementation is a manifest profile: `--profile wasi-nn`
+/// (which wins over `--inference`) composes `inference-wasi-nn`, so the host
+/// loads the model through wasi-nn; `--inference portable` runs the default
+/// profile, where nothing imports wasi-nn and tract answers.
+#[test]
+fn the_wasi_nn_profile_selects_the_inference_implementation() {
+    let body = &contexts()[0];
+    let nn_dir = tempfile::tempdir().unwrap();
+    let nn = start(
+        nn_dir.path(),
+        &["--profile", "wasi-nn", "--inference", "portable"],
+    );
+    let reply = post_json(&nn, "/api/predict", body);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let implementation = reply.body["model"]["implementation"].as_str().unwrap();
+    assert!(implementation.starts_with("wasi-nn"), "{implementation}");
+    assert!(nn.log().contains("wasi-nn model ready"), "{}", nn.log());
+
+    let portable_dir = tempfile::tempdir().unwrap();
+    let portable = start(portable_dir.path(), &["--inference", "portable"]);
+    let reply = post_json(&portable, "/api/predict", body);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let implementation = reply.body["model"]["implementation"].as_str().unwrap();
+    assert!(implementation.starts_with("portable"), "{implementation}");
+    assert!(!portable.log().contains("wasi-nn model ready"));
+}
+
+/// Like `spin up --profile`, a profile no component defines stops start-up
+/// and names the profiles that exist.
+#[test]
+fn an_undefined_profile_stops_start_up() {
+    support::ensure_built();
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(support::fbposts_bin())
+        .current_dir(support::repo_root())
+        .args(["up", "-f", "spin.toml", "--listen", "127.0.0.1:0"])
+        .args(["--profile", "wasi-nnn", "--state-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "profile `wasi-nnn` is not defined in this application (defined profiles: wasi-nn)"
+        ),
+        "{stderr}"
+    );
+}
