@@ -130,6 +130,8 @@ fn up_once(manifest_text: &str) -> (bool, String) {
         .arg(&manifest)
         .args(["--listen", "127.0.0.1:0", "--state-dir"])
         .arg(dir.path())
+        .arg("--runtime-config-file")
+        .arg(sqlite_config(dir.path()))
         .output()
         .unwrap();
     (
