@@ -411,7 +411,8 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(built, parsed);
-        let bad_id = PredictRequest::scheduled(10, PostType::Photo, at, Some("a\u{7}b")).unwrap_err();
+        let bad_id =
+            PredictRequest::scheduled(10, PostType::Photo, at, Some("a\u{7}b")).unwrap_err();
         assert_eq!((bad_id.status, bad_id.code), (422, "invalid_field"));
     }
 

@@ -251,7 +251,13 @@ pub fn build_response(
     model: ModelInfo,
     quality: Option<Quality>,
 ) -> PredictResponse {
-    respond(req, requested, &best_times(req, requested, slots), model, quality)
+    respond(
+        req,
+        requested,
+        &best_times(req, requested, slots),
+        model,
+        quality,
+    )
 }
 
 /// Assembles the response from the requested slot's prediction and the

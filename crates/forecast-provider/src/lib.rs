@@ -52,7 +52,10 @@ pub fn answer(
     page: Option<wit::Page>,
 ) -> Result<wit::Answer, wit::Error> {
     let request = request(post).map_err(wit::Error::Contract)?;
-    let page = page.map(page_in).transpose().map_err(wit::Error::Contract)?;
+    let page = page
+        .map(page_in)
+        .transpose()
+        .map_err(wit::Error::Contract)?;
     match outlook(&request, engine, page.as_ref()) {
         Ok(outlook) => Ok(answer_out(outlook, implementation)),
         Err(EngineError::Unavailable(detail)) => Err(wit::Error::Unavailable(detail)),
@@ -220,11 +223,16 @@ mod tests {
         let answer = answer(&fake, "fake", planned(&original), None).unwrap();
         assert_eq!(answer.implementation, "fake");
         assert_eq!(answer.answered_by, linked.answered_by);
-        assert_eq!(answer.requested.p50.total_interactions, linked.requested.p50[0]);
+        assert_eq!(
+            answer.requested.p50.total_interactions,
+            linked.requested.p50[0]
+        );
         assert_eq!(answer.best_times.len(), linked.best_times.len());
         assert_eq!(
             answer.best_times[0].at,
-            linked.best_times[0].at.map(|at| at.format(&Rfc3339).unwrap())
+            linked.best_times[0]
+                .at
+                .map(|at| at.format(&Rfc3339).unwrap())
         );
     }
 

@@ -7,8 +7,8 @@
 //! page's model from its store and passes it in: the forecast is a pure
 //! function, as a Spin dependency must be.
 
-use fbposts_engagement::page::PAGE_TARGETS;
 use fbposts_core::PostType;
+use fbposts_engagement::page::PAGE_TARGETS;
 use fbposts_engagement::{
     BestTime, EngineError, Outlook, PageInfo, PageModels, PredictRequest, Prediction,
 };
@@ -36,7 +36,10 @@ pub fn implementation() -> String {
 
 /// The forecast of `request` (blended with `page` when given), through the
 /// imported step.
-pub fn outlook(request: &PredictRequest, page: Option<&PageModels>) -> Result<Outlook, EngineError> {
+pub fn outlook(
+    request: &PredictRequest,
+    page: Option<&PageModels>,
+) -> Result<Outlook, EngineError> {
     let post = planned_post(request);
     let page = page.map(page_out);
     match wit::forecast(&post, page.as_ref()) {

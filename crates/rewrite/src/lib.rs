@@ -115,9 +115,8 @@ pub fn enhance_with<E>(
     req: &EnhanceRequest,
     score: impl Fn(&AnalyzeRequest) -> Result<fbposts_core::Analysis, E>,
 ) -> Result<Enhancement, E> {
-    let score_with = |req: &EnhanceRequest, lang: Language, text: &str| {
-        score(&scoring_request(req, lang, text))
-    };
+    let score_with =
+        |req: &EnhanceRequest, lang: Language, text: &str| score(&scoring_request(req, lang, text));
     let original = fbposts_core::scoring::normalize_text(&req.text).into_owned();
     let lang = req
         .language
