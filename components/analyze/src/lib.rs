@@ -1,8 +1,11 @@
 //! `POST /api/analyze`: validates the request, answers from the response cache
-//! when it can, otherwise scores the post with `fbposts-core` and caches the
-//! answer under the SHA-256 of the canonical request and the scorer version.
+//! when it can, otherwise scores the post through the imported
+//! `fbposts:pipeline/analysis` step (the `analysis` component, composed in
+//! as a Spin dependency) and caches the answer under the SHA-256 of the
+//! canonical request and the scorer version.
 
-use fbposts_core::{AnalyzeRequest, analyze};
+use fbposts_core::AnalyzeRequest;
+use fbposts_guest_kit::analysis::analyze;
 use fbposts_guest_kit::{JsonResponse, answer_cached, error_response, read_json_post};
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
@@ -17,5 +20,5 @@ async fn handle(req: Request) -> JsonResponse {
         Ok(request) => request,
         Err(err) => return error_response(&err),
     };
-    answer_cached("analyze", &request.cache_key(), || Ok(analyze(&request))).await
+    answer_cached("analyze", &request.cache_key(), || analyze(&request)).await
 }

@@ -1,12 +1,14 @@
 //! `POST /api/enhance`: validates the request, answers from the response
 //! cache when it can, otherwise rewrites the post with `fbposts-rewrite`
-//! (form-only edits, greedy on the analyse score) and caches the answer
-//! under the SHA-256 of the canonical request, the scorer version and the
-//! rewrite version.
+//! (form-only edits, greedy on the analyse score, every version scored
+//! through the imported `fbposts:pipeline/analysis` step) and caches the
+//! answer under the SHA-256 of the canonical request, the scorer version
+//! and the rewrite version.
 
 use fbposts_core::ApiError;
+use fbposts_guest_kit::analysis::analyze;
 use fbposts_guest_kit::{JsonResponse, answer_cached, error_response, read_json_post};
-use fbposts_rewrite::{EnhanceRequest, enhance};
+use fbposts_rewrite::{EnhanceRequest, enhance_with};
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
 
@@ -20,5 +22,8 @@ async fn handle(req: Request) -> JsonResponse {
         Ok(request) => request,
         Err(err) => return error_response(&ApiError::from(err)),
     };
-    answer_cached("enhance", &request.cache_key(), || Ok(enhance(&request))).await
+    answer_cached("enhance", &request.cache_key(), || {
+        enhance_with(&request, analyze)
+    })
+    .await
 }

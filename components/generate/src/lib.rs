@@ -10,9 +10,10 @@
 //! 3. Assign variants by Thompson sampling: template structures for the
 //!    template engine, prompt variants for the LLM ([`llm`]). On LLM failure
 //!    the template engine answers and the response says so.
-//! 4. Score each candidate (`fbposts_core::analyze`), predict its engagement
-//!    (the `fbposts:ml/inference` import, blended with the page's own model
-//!    when the brief names a page), rank, store each candidate under
+//! 4. Score each candidate (the imported `fbposts:pipeline/analysis` step),
+//!    predict its engagement (the imported `fbposts:pipeline/forecast` step,
+//!    blended with the page's own model when the brief names a page), rank,
+//!    store each candidate under
 //!    `candidate/<id>` so `/api/feedback` can credit its arms, and cache.
 //!
 //! `rank_score = 0.8 × quality score + 0.2 × posterior mean reward of the
@@ -26,12 +27,13 @@ mod llm;
 use generators::{Generator, LLM, LlmGenerator, TEMPLATE, TemplateEngine};
 
 use bytes::Bytes;
-use fbposts_core::{AnalyzeRequest, ApiError, analyze};
-use fbposts_engagement::{PredictRequest, PredictResponse, predict};
-use fbposts_guest_kit::inference::{WitEngine, implementation, load_page_models};
+use fbposts_core::{AnalyzeRequest, ApiError, PostType};
+use fbposts_engagement::{PredictRequest, PredictResponse, respond};
+use fbposts_guest_kit::pages::load_page_models;
 use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::{
-    CacheStatus, JsonResponse, ResponseCache, error_response, json_bytes, read_json_post,
+    CacheStatus, JsonResponse, ResponseCache, analysis, error_response, forecast, json_bytes,
+    read_json_post,
 };
 use fbposts_learning::records::FAMILY_GENERATOR;
 use fbposts_learning::{
@@ -225,7 +227,7 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
         request.post_type = brief.post_type;
         request.tone = Some(brief.tone);
         request.audience = brief.audience.clone();
-        let analysis = analyze(&request);
+        let analysis = analysis::analyze(&request)?;
         let arm = state
             .update_arm(family, &context, &variant, ArmStats::record_pull)
             .await?;
@@ -336,26 +338,32 @@ async fn predict_for(state: &StateStore, brief: &Brief) -> Result<PredictRespons
     let now = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let at = now
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    let mut body = json!({
-        "page_likes": brief.page.as_ref().and_then(|p| p.likes).unwrap_or(DEFAULT_PAGE_LIKES),
-        "post_type": brief.post_type.map(|p| p.code()).unwrap_or("photo"),
-        "scheduled_at": at,
-    });
-    if let Some(page) = &brief.page {
-        body["page_id"] = json!(page.id);
-    }
-    let request = PredictRequest::from_json(body.to_string().as_bytes())?;
+    let request = PredictRequest::scheduled(
+        brief
+            .page
+            .as_ref()
+            .and_then(|p| p.likes)
+            .unwrap_or(DEFAULT_PAGE_LIKES),
+        brief.post_type.unwrap_or(PostType::Photo),
+        now,
+        brief.page.as_ref().map(|p| p.id.as_str()),
+    )?;
     let page = match &request.page_id {
         Some(id) => Some(load_page_models(state, id).await?),
         None => None,
     };
-    predict(&request, &WitEngine, &implementation(), page.as_ref()).map_err(|e| {
+    let outlook = forecast::outlook(&request, page.as_ref()).map_err(|e| {
         eprintln!("generate: inference failed: {e:?}");
         e.to_api_error()
-    })
+    })?;
+    let model = outlook.model_info(forecast::implementation());
+    Ok(respond(
+        &request,
+        &outlook.requested,
+        &outlook.best_times,
+        model,
+        None,
+    ))
 }
 
 fn predicted_json(p: &PredictResponse) -> Value {

@@ -1,5 +1,8 @@
-//! The WIT export: `fbposts:ml/inference@0.1.0` backed by [`crate::engine`].
-//! Only converts between the generated types and the engine's own.
+//! The WIT exports, backed by [`crate::engine`]: `fbposts:ml/inference@0.1.0`
+//! (run a named model on tensors) and `fbposts:pipeline/forecast@0.1.0` (the
+//! engagement forecast of a planned post, from `fbposts-forecast-provider`,
+//! run on the same engine in-process). Only converts between the generated
+//! types and the engine's own.
 
 #[allow(unsafe_code)]
 mod bindings {
@@ -10,8 +13,14 @@ mod bindings {
 }
 
 use bindings::exports::fbposts::ml::inference::{Error, Guest, Tensor};
+use fbposts_engagement::encoding::features_tensor;
+use fbposts_engagement::{Engine, EngineError, FeatureRow, INPUT_NAME, MODEL_NAME, Outputs};
+use fbposts_forecast_provider::wit as forecast;
 
 use crate::engine::{self, InferenceError};
+
+/// How this implementation names itself in `model.implementation`.
+const IMPLEMENTATION: &str = "portable (tract)";
 
 struct Component;
 
@@ -37,10 +46,45 @@ impl Guest for Component {
     }
 }
 
+/// The engagement model on tract, in this instance.
+struct TractEngine;
+
+impl Engine for TractEngine {
+    fn run(&self, rows: &[FeatureRow]) -> Result<Outputs, EngineError> {
+        let (shape, data) = features_tensor(rows);
+        let input = engine::Tensor::new(INPUT_NAME, shape, data);
+        match engine::run(MODEL_NAME, &[input]) {
+            Ok(outputs) => Outputs::from_tensors(
+                rows.len(),
+                outputs
+                    .iter()
+                    .map(|t| (t.name.as_str(), t.shape.as_slice(), t.data.as_slice())),
+            ),
+            Err(InferenceError::UnknownModel(name)) => Err(EngineError::UnknownModel(name)),
+            Err(InferenceError::BadShape(message)) => Err(EngineError::Contract(message)),
+            Err(InferenceError::Backend(message)) => Err(EngineError::Unavailable(message)),
+        }
+    }
+}
+
+impl forecast::Guest for Component {
+    fn implementation() -> String {
+        IMPLEMENTATION.to_string()
+    }
+
+    fn forecast(
+        post: forecast::PlannedPost,
+        page: Option<forecast::Page>,
+    ) -> Result<forecast::Answer, forecast::Error> {
+        fbposts_forecast_provider::answer(&TractEngine, IMPLEMENTATION, post, page)
+    }
+}
+
 /// The generated `cabi` export functions, which wit-bindgen writes with
 /// `unsafe` and `#[unsafe(export_name)]`.
 #[allow(unsafe_code)]
 mod export {
     use super::{Component, bindings};
     bindings::export!(Component with_types_in bindings);
+    fbposts_forecast_provider::bindings::export_forecast!(Component with_types_in fbposts_forecast_provider::bindings);
 }

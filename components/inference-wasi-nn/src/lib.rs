@@ -4,6 +4,11 @@
 //! output comes back as a named f32 tensor. Errors map onto the interface's
 //! typed errors: `not-found` → unknown model, `invalid-argument` → bad shape,
 //! anything else → backend.
+//!
+//! It also exports `fbposts:pipeline/forecast@0.1.0` (the engagement
+//! forecast of a planned post, from `fbposts-forecast-provider`) on the same
+//! wasi-nn graph, in-process, and names itself `wasi-nn` there: the host's
+//! backend (ONNX Runtime or OpenVINO) is invisible through wasi-nn.
 
 /// Generated bindings; exporting needs the `unsafe` ABI glue wit-bindgen emits
 /// (the workspace denies `unsafe` everywhere else).
@@ -16,6 +21,7 @@ mod bindings {
     });
     use super::WasiNnInference;
     export!(WasiNnInference with_types_in self);
+    fbposts_forecast_provider::bindings::export_forecast!(WasiNnInference with_types_in fbposts_forecast_provider::bindings);
 }
 
 use bindings::exports::fbposts::ml::inference::{Error, Guest, Tensor};
@@ -23,7 +29,53 @@ use bindings::wasi::nn::errors::{self, ErrorCode};
 use bindings::wasi::nn::graph;
 use bindings::wasi::nn::tensor::{Tensor as NnTensor, TensorType};
 
+use fbposts_engagement::encoding::features_tensor;
+use fbposts_engagement::{Engine, EngineError, FeatureRow, INPUT_NAME, MODEL_NAME, Outputs};
+use fbposts_forecast_provider::wit as forecast;
+
+/// How this implementation names itself in `model.implementation`.
+const IMPLEMENTATION: &str = "wasi-nn";
+
 struct WasiNnInference;
+
+/// The engagement model on the host's wasi-nn, through this component's own
+/// `run` (no component boundary in between).
+struct WasiNnEngine;
+
+impl Engine for WasiNnEngine {
+    fn run(&self, rows: &[FeatureRow]) -> Result<Outputs, EngineError> {
+        let (shape, data) = features_tensor(rows);
+        let input = Tensor {
+            name: INPUT_NAME.to_string(),
+            shape,
+            data,
+        };
+        match <WasiNnInference as Guest>::run(MODEL_NAME.to_string(), vec![input]) {
+            Ok(outputs) => Outputs::from_tensors(
+                rows.len(),
+                outputs
+                    .iter()
+                    .map(|t| (t.name.as_str(), t.shape.as_slice(), t.data.as_slice())),
+            ),
+            Err(Error::UnknownModel(name)) => Err(EngineError::UnknownModel(name)),
+            Err(Error::BadShape(message)) => Err(EngineError::Contract(message)),
+            Err(Error::Backend(message)) => Err(EngineError::Unavailable(message)),
+        }
+    }
+}
+
+impl forecast::Guest for WasiNnInference {
+    fn implementation() -> String {
+        IMPLEMENTATION.to_string()
+    }
+
+    fn forecast(
+        post: forecast::PlannedPost,
+        page: Option<forecast::Page>,
+    ) -> Result<forecast::Answer, forecast::Error> {
+        fbposts_forecast_provider::answer(&WasiNnEngine, IMPLEMENTATION, post, page)
+    }
+}
 
 fn nn_error(context: &str, err: errors::Error) -> Error {
     let message = format!("{context}: {}", err.data());

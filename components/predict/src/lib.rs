@@ -1,22 +1,24 @@
 //! `POST /api/predict`: validates the request, answers from the response
-//! cache when it can, otherwise runs the engagement model through the
-//! imported `fbposts:ml/inference@0.1.0` — one `run` call per request with
-//! the requested slot and the week's 168 weekday × hour slots — and caches
-//! the answer under the SHA-256 of the canonical request, this step's
-//! version and the model version.
+//! cache when it can, otherwise asks the imported
+//! `fbposts:pipeline/forecast` step (exported by the inference component the
+//! app composed in: portable or wasi-nn) for the engagement of the planned
+//! post and, with `text`, the imported `fbposts:pipeline/analysis` step for
+//! its quality; caches the answer under the SHA-256 of the canonical
+//! request, this step's version, the model version and the implementation.
 //!
 //! With `page_id`, the page's own models (taught by `/api/feedback`, kept in
-//! the `default` store) are blended in once they have enough observations.
+//! the `default` store) are loaded here and passed to the forecast, which
+//! blends them in once they have enough observations.
 //!
-//! This crate owns only the glue (the inference engine over the WIT import
-//! lives in `fbposts-guest-kit`).
-//! Validation, encoding, ranking and the response live in
-//! `fbposts-engagement` (natively tested). Which implementation answers the
-//! import (wasi-nn or portable) is decided when the app is composed.
+//! This crate is an adapter: validation and the response live in
+//! `fbposts-engagement` (natively tested), the calls in `fbposts-guest-kit`.
 
-use fbposts_engagement::{PredictRequest, predict};
-use fbposts_guest_kit::inference::{WitEngine, implementation, load_page_models};
-use fbposts_guest_kit::{JsonResponse, answer_cached, error_response, read_json_post};
+use fbposts_core::ApiError;
+use fbposts_engagement::{PageModels, PredictRequest, PredictResponse, Quality, respond};
+use fbposts_guest_kit::pages::load_page_models;
+use fbposts_guest_kit::{
+    JsonResponse, analysis, answer_cached, error_response, forecast, read_json_post,
+};
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
 
@@ -30,7 +32,7 @@ async fn handle(req: Request) -> JsonResponse {
         Ok(request) => request,
         Err(err) => return error_response(&err),
     };
-    let implementation = implementation();
+    let implementation = forecast::implementation();
     let page = match &request.page_id {
         Some(page_id) => match load_page(page_id).await {
             Ok(page) => Some(page),
@@ -44,18 +46,37 @@ async fn handle(req: Request) -> JsonResponse {
             .map(|p| p.models.iter().map(|m| m.observations).sum()),
     );
     answer_cached("predict", &key, || {
-        predict(&request, &WitEngine, &implementation, page.as_ref()).map_err(|err| {
-            eprintln!("predict: inference failed: {err:?}");
-            err.to_api_error()
-        })
+        predict(&request, page.as_ref(), &implementation)
     })
     .await
 }
 
+/// The forecast, the text's quality when given, and the response.
+fn predict(
+    request: &PredictRequest,
+    page: Option<&PageModels>,
+    implementation: &str,
+) -> Result<PredictResponse, ApiError> {
+    let outlook = forecast::outlook(request, page).map_err(|err| {
+        eprintln!("predict: inference failed: {err:?}");
+        err.to_api_error()
+    })?;
+    let quality = match &request.quality {
+        Some(text) => Some(Quality::from_analysis(&analysis::analyze(text)?)),
+        None => None,
+    };
+    let model = outlook.model_info(implementation);
+    Ok(respond(
+        request,
+        &outlook.requested,
+        &outlook.best_times,
+        model,
+        quality,
+    ))
+}
+
 /// The page's models, from the `default` store.
-async fn load_page(
-    page_id: &str,
-) -> Result<fbposts_engagement::PageModels, fbposts_core::ApiError> {
+async fn load_page(page_id: &str) -> Result<PageModels, ApiError> {
     let state = fbposts_guest_kit::state::StateStore::open().await?;
     load_page_models(&state, page_id).await
 }

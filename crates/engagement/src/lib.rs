@@ -26,7 +26,9 @@ pub use encoding::{FeatureRow, INPUT_NAME, MODEL_NAME, MODEL_VERSION};
 pub use engine::{Engine, EngineError, Forecast, Outputs, Prediction, SlotPrediction, forecast};
 pub use page::{PageInfo, PageModels, page_model_key};
 pub use request::PredictRequest;
-pub use response::{ModelInfo, PredictResponse, Quality, build_response, predict};
+pub use response::{
+    ModelInfo, Outlook, PredictResponse, Quality, build_response, outlook, predict, respond,
+};
 
 /// Version of this step's logic (request decoding, slot plan, ranking,
 /// response); part of every cache key with [`MODEL_VERSION`]. Bump it

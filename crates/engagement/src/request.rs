@@ -76,13 +76,17 @@ pub const MAX_PAGE_ID_CHARS: usize = 128;
 /// [`MAX_PAGE_ID_CHARS`]) or a non-negative integer (Facebook's ids are
 /// numeric). Shared by the steps that take a page.
 pub fn page_id_field(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
+    field(obj, name).map(|v| page_id_value(name, v)).transpose()
+}
+
+/// A page id given as field `name` (see [`page_id_field`]).
+fn page_id_value(name: &str, value: &Value) -> Result<String, ApiError> {
     let expected = format!(
         "a page id: a non-empty string of at most {MAX_PAGE_ID_CHARS} characters, or an integer"
     );
-    match field(obj, name) {
-        None => Ok(None),
-        Some(Value::Number(n)) if n.as_u64().is_some() => Ok(Some(n.to_string())),
-        Some(v @ Value::String(s)) => {
+    match value {
+        Value::Number(n) if n.as_u64().is_some() => Ok(n.to_string()),
+        v @ Value::String(s) => {
             let s = s.trim();
             if s.is_empty()
                 || s.chars().count() > MAX_PAGE_ID_CHARS
@@ -90,11 +94,17 @@ pub fn page_id_field(obj: &Map<String, Value>, name: &str) -> Result<Option<Stri
             {
                 Err(invalid(name, &expected, v))
             } else {
-                Ok(Some(s.to_string()))
+                Ok(s.to_string())
             }
         }
-        Some(v) => Err(invalid(name, &expected, v)),
+        v => Err(invalid(name, &expected, v)),
     }
+}
+
+/// `page_likes`: an integer from 0 to [`MAX_PAGE_LIKES`].
+fn page_likes_value(value: &Value) -> Result<u64, ApiError> {
+    let expected = format!("an integer from 0 to {MAX_PAGE_LIKES}");
+    int_in("page_likes", value, 0, MAX_PAGE_LIKES, &expected)
 }
 
 /// An integer in `min..=max` that fits a `u8` (all the calendar fields).
@@ -120,10 +130,9 @@ impl PredictRequest {
             "'page_likes', 'post_type' and 'scheduled_at' (or 'month', 'weekday', 'hour')",
         )?;
 
-        let likes_expected = format!("an integer from 0 to {MAX_PAGE_LIKES}");
         let page_likes = match field(&obj, "page_likes") {
             None => return Err(missing("page_likes", "the page's total likes, an integer")),
-            Some(v) => int_in("page_likes", v, 0, MAX_PAGE_LIKES, &likes_expected)?,
+            Some(v) => page_likes_value(v)?,
         };
 
         let post_type = match field(&obj, "post_type") {
@@ -215,6 +224,33 @@ impl PredictRequest {
             scheduled_at,
             quality,
             page_id,
+        })
+    }
+
+    /// A post of `post_type` on a page with `page_likes`, scheduled `at`,
+    /// everything else at its default (category 1, not paid): what
+    /// [`from_json`](Self::from_json) decodes from those three fields, for
+    /// steps that plan a post without a JSON body (`generate`).
+    /// Page likes and page id are checked as in a body (same errors).
+    pub fn scheduled(
+        page_likes: u64,
+        post_type: PostType,
+        at: OffsetDateTime,
+        page_id: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        Ok(PredictRequest {
+            page_likes: page_likes_value(&Value::from(page_likes))?,
+            post_type,
+            category: DEFAULT_CATEGORY,
+            paid: false,
+            month: u8::from(at.month()),
+            weekday: weekday_code(at.weekday()),
+            hour: at.hour(),
+            scheduled_at: Some(at),
+            quality: None,
+            page_id: page_id
+                .map(|id| page_id_value("page_id", &Value::from(id)))
+                .transpose()?,
         })
     }
 
@@ -352,6 +388,32 @@ mod tests {
 
     fn ok(body: &str) -> PredictRequest {
         PredictRequest::from_json(body.as_bytes()).unwrap_or_else(|e| panic!("{body}: {e}"))
+    }
+
+    #[test]
+    fn a_scheduled_post_decodes_like_its_json_body() {
+        let at = OffsetDateTime::parse("2026-12-01T18:30:00Z", &Rfc3339).unwrap();
+        let built = PredictRequest::scheduled(129_600, PostType::Photo, at, Some("acme")).unwrap();
+        let parsed = ok(
+            r#"{"page_likes":129600,"post_type":"photo","scheduled_at":"2026-12-01T18:30:00Z","page_id":"acme"}"#,
+        );
+        assert_eq!(built, parsed);
+    }
+
+    #[test]
+    fn a_scheduled_post_is_checked_like_its_json_body() {
+        let at = OffsetDateTime::parse("2026-12-01T18:30:00Z", &Rfc3339).unwrap();
+        let too_many = MAX_PAGE_LIKES + 1;
+        let built = PredictRequest::scheduled(too_many, PostType::Photo, at, None).unwrap_err();
+        let parsed = PredictRequest::from_json(
+            format!(r#"{{"page_likes":{too_many},"post_type":"photo","scheduled_at":"2026-12-01T18:30:00Z"}}"#)
+                .as_bytes(),
+        )
+        .unwrap_err();
+        assert_eq!(built, parsed);
+        let bad_id =
+            PredictRequest::scheduled(10, PostType::Photo, at, Some("a\u{7}b")).unwrap_err();
+        assert_eq!((bad_id.status, bad_id.code), (422, "invalid_field"));
     }
 
     fn err(body: &str) -> ApiError {

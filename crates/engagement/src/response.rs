@@ -251,12 +251,27 @@ pub fn build_response(
     model: ModelInfo,
     quality: Option<Quality>,
 ) -> PredictResponse {
+    respond(
+        req,
+        requested,
+        &best_times(req, requested, slots),
+        model,
+        quality,
+    )
+}
+
+/// Assembles the response from the requested slot's prediction and the
+/// ranked best times (what the `fbposts:pipeline/forecast` export answers).
+pub fn respond(
+    req: &PredictRequest,
+    requested: &Prediction,
+    best: &[BestTime],
+    model: ModelInfo,
+    quality: Option<Quality>,
+) -> PredictResponse {
     PredictResponse {
         predictions: Predictions::from_prediction(requested),
-        best_times: best_times(req, requested, slots)
-            .iter()
-            .map(BestTimeJson::from_best_time)
-            .collect(),
+        best_times: best.iter().map(BestTimeJson::from_best_time).collect(),
         input: InputEcho {
             page_likes: req.page_likes,
             post_type: req.post_type,
@@ -279,33 +294,71 @@ pub fn build_response(
     }
 }
 
-/// The whole step: one batch on `engine` (requested slot + 168 slots), the
-/// text's quality score when given, and the response. `implementation`
-/// names the inference implementation that answered.
+/// The engagement part of the step, without the text's quality: the
+/// requested slot (blended with the page's model when ready), the best
+/// times and who answered. What the `forecast` export computes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outlook {
+    pub requested: Prediction,
+    pub best_times: Vec<BestTime>,
+    /// `"global"` or `"page-blend"` (see [`ModelInfo::answered_by`]).
+    pub answered_by: &'static str,
+    pub page: Option<PageInfo>,
+}
+
+impl Outlook {
+    /// The model section of the response, for `implementation`.
+    pub fn model_info(&self, implementation: impl Into<String>) -> ModelInfo {
+        ModelInfo {
+            answered_by: self.answered_by,
+            page: self.page.clone(),
+            ..ModelInfo::new(implementation)
+        }
+    }
+}
+
+/// One batch on `engine` (requested slot + 168 slots), blended with `page`.
+pub fn outlook(
+    req: &PredictRequest,
+    engine: &impl Engine,
+    page: Option<&PageModels>,
+) -> Result<Outlook, EngineError> {
+    let mut forecast = forecast(engine, req)?;
+    let mut answered_by = "global";
+    let page = page.map(|page| {
+        let blended = blend(&mut forecast, req, page);
+        if !blended.is_empty() {
+            answered_by = "page-blend";
+        }
+        page.info(blended)
+    });
+    Ok(Outlook {
+        best_times: best_times(req, &forecast.requested, &forecast.slots),
+        requested: forecast.requested,
+        answered_by,
+        page,
+    })
+}
+
+/// The whole step: [`outlook`] on `engine`, the text's quality score when
+/// given, and the response. `implementation` names the inference
+/// implementation that answered.
 pub fn predict(
     req: &PredictRequest,
     engine: &impl Engine,
     implementation: &str,
     page: Option<&PageModels>,
 ) -> Result<PredictResponse, EngineError> {
-    let mut forecast = forecast(engine, req)?;
-    let mut model = ModelInfo::new(implementation);
-    if let Some(page) = page {
-        let blended = blend(&mut forecast, req, page);
-        if !blended.is_empty() {
-            model.answered_by = "page-blend";
-        }
-        model.page = Some(page.info(blended));
-    }
+    let outlook = outlook(req, engine, page)?;
     let quality = req
         .quality
         .as_ref()
         .map(|q| Quality::from_analysis(&analyze(q)));
-    Ok(build_response(
+    Ok(respond(
         req,
-        &forecast.requested,
-        &forecast.slots,
-        model,
+        &outlook.requested,
+        &outlook.best_times,
+        outlook.model_info(implementation),
         quality,
     ))
 }

@@ -2,11 +2,19 @@
 //! logic: method and content-type checks, a size-limited body read, JSON
 //! responses and `{ "error": { "code", "message" } }` errors, and the response
 //! cache kept in the `cache` key-value store; the learning state in the
-//! `default` store ([`state`]); and, with the `inference` feature, the
-//! engagement model behind the `fbposts:ml/inference` import ([`inference`]).
+//! `default` store ([`state`]); and the imports of the steps composed in
+//! through WIT: with the `inference` feature the engagement model behind
+//! `fbposts:ml/inference` ([`inference`]), with `analysis` and `forecast`
+//! the pipeline steps of `fbposts:pipeline` ([`analysis`], [`forecast`]).
 
+#[cfg(feature = "analysis")]
+pub mod analysis;
+#[cfg(feature = "forecast")]
+pub mod forecast;
 #[cfg(feature = "inference")]
 pub mod inference;
+#[cfg(any(feature = "inference", feature = "forecast"))]
+pub mod pages;
 pub mod state;
 
 use bytes::Bytes;

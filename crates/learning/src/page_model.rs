@@ -93,23 +93,60 @@ pub struct LogRatio {
     pub sd: f64,
 }
 
+/// The sufficient statistics of a [`PageModel`], as plain values: what
+/// crosses a WIT boundary (`fbposts:pipeline/forecast`'s `page-model`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageStatistics {
+    pub observations: u64,
+    /// Λ, row-major DIM × DIM.
+    pub precision: Vec<f64>,
+    /// η = Xᵀy, DIM values.
+    pub eta: Vec<f64>,
+    pub sum_y2: f64,
+}
+
 impl PageModel {
     /// Reads stored state, checking its dimensions and values.
     pub fn from_json(bytes: &[u8]) -> Result<Self, LearningError> {
         let model: PageModel = serde_json::from_slice(bytes)
             .map_err(|e| LearningError::InvalidState(e.to_string()))?;
-        let finite = model
+        model.checked()
+    }
+
+    /// A model from its statistics, checked like stored state.
+    pub fn from_statistics(stats: PageStatistics) -> Result<Self, LearningError> {
+        PageModel {
+            observations: stats.observations,
+            precision: stats.precision,
+            eta: stats.eta,
+            sum_y2: stats.sum_y2,
+        }
+        .checked()
+    }
+
+    /// The model's statistics (see [`PageModel::from_statistics`]).
+    pub fn statistics(&self) -> PageStatistics {
+        PageStatistics {
+            observations: self.observations,
+            precision: self.precision.clone(),
+            eta: self.eta.clone(),
+            sum_y2: self.sum_y2,
+        }
+    }
+
+    fn checked(self) -> Result<Self, LearningError> {
+        let finite = self
             .precision
             .iter()
-            .chain(&model.eta)
-            .chain(std::iter::once(&model.sum_y2))
+            .chain(&self.eta)
+            .chain(std::iter::once(&self.sum_y2))
             .all(|x| x.is_finite());
-        if model.precision.len() != DIM * DIM || model.eta.len() != DIM || !finite {
+        if self.precision.len() != DIM * DIM || self.eta.len() != DIM || !finite {
             return Err(LearningError::InvalidState(
                 "page model has the wrong shape or non-finite values".into(),
             ));
         }
-        Ok(model)
+        Ok(self)
     }
 
     pub fn to_json(&self) -> Vec<u8> {
@@ -256,6 +293,19 @@ mod tests {
         );
         m.observe(&PageFeatures::new(true, 7, 20), f64::NAN);
         assert_eq!(m.observations, 1);
+    }
+
+    #[test]
+    fn statistics_round_trip_and_bad_statistics_are_rejected() {
+        let mut m = PageModel::default();
+        m.observe(&PageFeatures::new(false, 2, 9), -0.4);
+        assert_eq!(PageModel::from_statistics(m.statistics()).unwrap(), m);
+        let mut short = m.statistics();
+        short.eta.pop();
+        assert!(PageModel::from_statistics(short).is_err());
+        let mut infinite = m.statistics();
+        infinite.sum_y2 = f64::INFINITY;
+        assert!(PageModel::from_statistics(infinite).is_err());
     }
 
     #[test]

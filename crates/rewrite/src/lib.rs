@@ -90,25 +90,40 @@ pub struct Enhancement {
     pub rewrite_version: &'static str,
 }
 
-/// Scores `text` the way the original is scored.
-fn score_with(req: &EnhanceRequest, lang: Language, text: &str) -> fbposts_core::Analysis {
-    analyze(&AnalyzeRequest {
+/// The request that scores `text` the way the original is scored.
+fn scoring_request(req: &EnhanceRequest, lang: Language, text: &str) -> AnalyzeRequest {
+    AnalyzeRequest {
         language: Some(lang),
         post_type: req.post_type,
         tone: req.tone,
         ..AnalyzeRequest::new(text)
-    })
+    }
 }
 
-/// Enhances the post (see the crate docs).
+/// Enhances the post (see the crate docs), scoring with the linked scorer.
 pub fn enhance(req: &EnhanceRequest) -> Enhancement {
+    match enhance_with(req, |r| Ok::<_, std::convert::Infallible>(analyze(r))) {
+        Ok(enhancement) => enhancement,
+        Err(never) => match never {},
+    }
+}
+
+/// Enhances the post, scoring every version with `score` (the `enhance`
+/// component passes the imported `fbposts:pipeline/analysis` step); the
+/// first scoring error ends the run.
+pub fn enhance_with<E>(
+    req: &EnhanceRequest,
+    score: impl Fn(&AnalyzeRequest) -> Result<fbposts_core::Analysis, E>,
+) -> Result<Enhancement, E> {
+    let score_with =
+        |req: &EnhanceRequest, lang: Language, text: &str| score(&scoring_request(req, lang, text));
     let original = fbposts_core::scoring::normalize_text(&req.text).into_owned();
     let lang = req
         .language
         .unwrap_or_else(|| fbposts_core::detect_language(&original));
     let mut required_facts = facts::facts(&original);
     let mut current = original.clone();
-    let mut analysis = score_with(req, lang, &current);
+    let mut analysis = score_with(req, lang, &current)?;
     let original_score = analysis.score;
     let mut edits = Vec::new();
 
@@ -129,7 +144,7 @@ pub fn enhance(req: &EnhanceRequest) -> Enhancement {
             {
                 continue;
             }
-            let a = score_with(req, lang, &cand.text);
+            let a = score_with(req, lang, &cand.text)?;
             let bar = best.as_ref().map_or(analysis.score, |(_, b)| b.score);
             if a.score > bar {
                 best = Some((cand, a));
@@ -180,7 +195,7 @@ pub fn enhance(req: &EnhanceRequest) -> Enhancement {
             }
         }
     });
-    Enhancement {
+    Ok(Enhancement {
         original: Scored {
             text: original,
             score: original_score,
@@ -196,7 +211,7 @@ pub fn enhance(req: &EnhanceRequest) -> Enhancement {
         edits,
         scorer_version: SCORER_VERSION,
         rewrite_version: REWRITE_VERSION,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -831,20 +831,22 @@ fn the_project_wasi_nn_profile_swaps_every_inference_dependency() {
     let text = include_str!("../../../spin.toml");
     let portable = parse(text).unwrap();
     let wasi_nn = parse_profile(text, "wasi-nn").unwrap();
-    let inference_of = |m: &AppManifest, id: &str| match &m.components[id].dependencies["fbposts:ml/inference@0.1.0"]
-    {
+    let target = |m: &AppManifest, id: &str, name: &str| match &m.components[id].dependencies[name] {
         DependencyDef::Component { component, .. } => component.clone(),
         other => panic!("{id}: {other:?}"),
     };
-    let users: Vec<&str> = portable
-        .components
-        .values()
-        .filter(|c| c.dependencies.contains_key("fbposts:ml/inference@0.1.0"))
-        .map(|c| c.id.as_str())
-        .collect();
-    assert!(users.contains(&"predict"), "{users:?}");
-    for id in users {
-        assert_eq!(inference_of(&portable, id), "inference-portable");
-        assert_eq!(inference_of(&wasi_nn, id), "inference-wasi-nn");
+    let mut users = Vec::new();
+    for component in portable.components.values() {
+        for (name, dependency) in &component.dependencies {
+            if matches!(dependency, DependencyDef::Component { component, .. } if component == "inference-portable")
+            {
+                let id = component.id.as_str();
+                assert_eq!(target(&wasi_nn, id, name), "inference-wasi-nn", "{id} {name}");
+                users.push(id);
+            }
+        }
+    }
+    for id in ["predict", "generate", "feedback"] {
+        assert!(users.contains(&id), "{users:?}");
     }
 }
