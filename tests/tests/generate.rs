@@ -193,6 +193,8 @@ fn generate_rejects_bad_briefs() {
         json!({"topic": "x", "budget": -1}),
         json!({"topic": "x", "length": "epic"}),
         json!({"topic": "x", "keywords": "not a list"}),
+        json!({"topic": "x", "details": 5}),
+        json!({"topic": "x", "details": [1, 2]}),
     ];
     for body in cases {
         let reply = post_json(&server, "/api/generate", &body);
@@ -206,4 +208,79 @@ fn generate_rejects_bad_briefs() {
     }
     let experiments = post_json(&server, "/api/experiments", &json!({}));
     assert_eq!(experiments.status, 405);
+}
+
+#[test]
+fn an_unknown_brand_voice_key_is_a_422_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::app(dir.path());
+    let body = json!({"topic": "pan de masa madre", "brand_voice": {"name": "La Tahona", "avoid": ["barato"]}});
+    let reply = post_json(&server, "/api/generate", &body);
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    assert_eq!(reply.body["error"]["code"], "invalid_field");
+    let message = reply.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("'brand_voice.avoid'"), "{message}");
+}
+
+/// Lowest quality score of a candidate built on the brief's details.
+const MIN_WITH_DETAILS: f64 = 0.8;
+
+#[test]
+fn details_are_carried_verbatim_into_every_candidate_and_lift_the_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::app(dir.path());
+    let cases = [
+        (
+            json!({"topic": "cata de café de especialidad", "tone": "friendly", "goal": "conversion",
+                   "language": "es", "length": "medium", "hashtags": 2, "n": 3, "seed": 21,
+                   "brand_voice": {"name": "Café Aurora"}}),
+            vec![
+                "sábado 14 de junio, 11:00",
+                "Calle Luna 5, Madrid",
+                "12 € por persona",
+            ],
+        ),
+        (
+            json!({"topic": "latte art class", "tone": "playful", "goal": "engagement",
+                   "language": "en", "length": "long", "hashtags": 1, "n": 3, "seed": 22}),
+            vec![
+                "Saturday, June 14 at 10am",
+                "Aurora Coffee, 5 Moon Street",
+                "$25 with two drinks",
+            ],
+        ),
+    ];
+    for (brief, details) in cases {
+        let generic = post_json(&server, "/api/generate", &brief);
+        assert_eq!(generic.status, 200, "{}", generic.text);
+        let notice = &generic.body["generic"];
+        assert!(notice["message"].is_string(), "{}", generic.text);
+        assert!(notice["add"].as_array().is_some_and(|a| !a.is_empty()));
+        let mut with_details = brief.clone();
+        with_details["details"] = json!(details);
+        let specific = post_json(&server, "/api/generate", &with_details);
+        assert_eq!(specific.status, 200, "{}", specific.text);
+        assert!(specific.body.get("generic").is_none(), "{}", specific.text);
+        let mean = |reply: &Value| {
+            let list = candidates(reply);
+            list.iter()
+                .map(|c| c["quality"]["score"].as_f64().unwrap())
+                .sum::<f64>()
+                / list.len() as f64
+        };
+        for c in candidates(&specific.body) {
+            let text = c["text"].as_str().unwrap();
+            for d in &details {
+                assert!(text.contains(d), "{d} missing in {text:?}");
+            }
+            let score = c["quality"]["score"].as_f64().unwrap();
+            assert!(score >= MIN_WITH_DETAILS, "{score}: {text:?}");
+        }
+        assert!(
+            mean(&specific.body) > mean(&generic.body),
+            "with details {:.3}, without {:.3}",
+            mean(&specific.body),
+            mean(&generic.body)
+        );
+    }
 }

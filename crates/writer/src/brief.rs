@@ -6,11 +6,15 @@
 //! `goal`, `language` (`es`|`en`; default: detected from the topic),
 //! `post_type`, `length`, `hashtags` (0–5, default 2), `emoji` (default
 //! true), `cta` (text, or a URL when it starts with `http://`/`https://`),
-//! `keywords` (≤ 10 strings), `brand_voice` `{name, use_words, avoid_words}`
-//! (`words_to_use`/`words_to_avoid` accepted too), `n` (1–10, default 3),
-//! `budget` (USD ≥ 0), `seed` (u64; default derived from the brief itself),
-//! `page` `{id: string|number, likes}`. `null` is absent, unknown fields
-//! are ignored, enum strings are case-insensitive.
+//! `keywords` (≤ 10 strings), `details` (the facts the post is about: the
+//! offer, product, date, place, price, link — a list of ≤ 8 strings, or
+//! free text split at line breaks and `;`), `brand_voice` `{name,
+//! use_words, avoid_words}` (`words_to_use`/`words_to_avoid` accepted too;
+//! any other key inside it is a 422 naming it, since a misspelt rule would
+//! otherwise be silently dropped), `n` (1–10, default 3), `budget` (USD ≥
+//! 0), `seed` (u64; default derived from the brief itself), `page` `{id:
+//! string|number, likes}`. `null` is absent, unknown top-level fields are
+//! ignored, enum strings are case-insensitive.
 
 use crate::WRITER_VERSION;
 use fbposts_core::json::{self, field, invalid, missing, opt_bool, opt_enum, opt_int, opt_str};
@@ -31,6 +35,18 @@ pub const MAX_KEYWORDS: usize = 10;
 pub const MAX_WORD_CHARS: usize = 50;
 /// Most `use_words` / `avoid_words`.
 pub const MAX_BRAND_WORDS: usize = 20;
+/// Most details accepted.
+pub const MAX_DETAILS: usize = 8;
+/// Longest detail, in chars.
+pub const MAX_DETAIL_CHARS: usize = 200;
+/// Keys accepted inside `brand_voice`.
+pub const BRAND_VOICE_KEYS: &[&str] = &[
+    "name",
+    "use_words",
+    "words_to_use",
+    "avoid_words",
+    "words_to_avoid",
+];
 /// Most hashtags a brief may ask for.
 pub const MAX_HASHTAGS: u8 = 5;
 /// Most drafts per request.
@@ -179,6 +195,9 @@ pub struct Brief {
     pub emoji: bool,
     pub cta: Option<Cta>,
     pub keywords: Vec<String>,
+    /// The facts the post is about (offer, product, date, place, price,
+    /// link), each carried verbatim into every candidate.
+    pub details: Vec<String>,
     pub brand_voice: Option<BrandVoice>,
     /// Drafts wanted (1–10).
     pub n: u8,
@@ -213,6 +232,7 @@ impl Brief {
             emoji: true,
             cta: None,
             keywords: Vec::new(),
+            details: Vec::new(),
             brand_voice: None,
             n: DEFAULT_N,
             budget_usd: None,
@@ -259,6 +279,7 @@ impl Brief {
         let emoji = opt_bool(&obj, "emoji")?.unwrap_or(true);
         let cta = short_text(&obj, "cta", MAX_CTA_CHARS)?.map(|s| Cta::parse(&s));
         let keywords = word_list(&obj, "keywords", MAX_KEYWORDS)?;
+        let details = details(&obj)?;
         let brand_voice = brand_voice(&obj)?;
         let n = opt_int(&obj, "n", 1, MAX_N as u64)?.map_or(DEFAULT_N, |v| v as u8);
         let budget_usd = json::opt_number(&obj, "budget", 0.0, 1e9)?;
@@ -277,6 +298,7 @@ impl Brief {
             emoji,
             cta,
             keywords,
+            details,
             brand_voice,
             n,
             budget_usd,
@@ -394,6 +416,56 @@ fn word_list(obj: &Map<String, Value>, name: &str, max: usize) -> Result<Vec<Str
     Ok(out)
 }
 
+/// `details`: a list of strings, or free text split at line breaks and
+/// `;` (trimmed, empty pieces and case-insensitive duplicates dropped).
+fn details(obj: &Map<String, Value>) -> Result<Vec<String>, ApiError> {
+    let expected = format!(
+        "a string, or an array of at most {MAX_DETAILS} strings, each of 1–{MAX_DETAIL_CHARS} characters"
+    );
+    let pieces: Vec<String> = match field(obj, "details") {
+        None => return Ok(Vec::new()),
+        Some(Value::String(s)) => s.split(['\n', ';']).map(str::to_string).collect(),
+        Some(Value::Array(items)) => {
+            let mut out = Vec::new();
+            for item in items {
+                let Value::String(s) = item else {
+                    return Err(invalid("details", &expected, item));
+                };
+                if s.trim().is_empty() {
+                    return Err(invalid("details", &expected, item));
+                }
+                out.push(s.clone());
+            }
+            out
+        }
+        Some(other) => return Err(invalid("details", &expected, other)),
+    };
+    let mut out: Vec<String> = Vec::new();
+    for p in pieces {
+        let t = p.trim().trim_end_matches(['.', ',']).trim();
+        if t.is_empty() {
+            continue;
+        }
+        if t.chars().count() > MAX_DETAIL_CHARS {
+            return Err(invalid("details", &expected, &Value::String(t.to_string())));
+        }
+        if !out.iter().any(|o| o.to_lowercase() == t.to_lowercase()) {
+            out.push(t.to_string());
+        }
+    }
+    if out.len() > MAX_DETAILS {
+        return Err(ApiError::new(
+            422,
+            "invalid_field",
+            format!(
+                "field 'details' must be {expected} (got {} items)",
+                out.len()
+            ),
+        ));
+    }
+    Ok(out)
+}
+
 fn brand_voice(obj: &Map<String, Value>) -> Result<Option<BrandVoice>, ApiError> {
     let Some(v) = field(obj, "brand_voice") else {
         return Ok(None);
@@ -405,6 +477,16 @@ fn brand_voice(obj: &Map<String, Value>) -> Result<Option<BrandVoice>, ApiError>
             v,
         ));
     };
+    if let Some(key) = bv.keys().find(|k| !BRAND_VOICE_KEYS.contains(&k.as_str())) {
+        return Err(ApiError::new(
+            422,
+            "invalid_field",
+            format!(
+                "field 'brand_voice.{key}' is not accepted; brand_voice takes {}",
+                json::quote_list(BRAND_VOICE_KEYS.iter().copied())
+            ),
+        ));
+    }
     let name = short_text(bv, "name", 100).map_err(|e| prefix(e, "brand_voice."))?;
     let pick = |a: &str, b: &str| -> Result<Vec<String>, ApiError> {
         let key = if field(bv, a).is_some() { a } else { b };
@@ -597,6 +679,24 @@ mod tests {
             (r#""page":{"id":"p","likes":-3}"#, "'page.likes'", "integer"),
             (r#""page":[1]"#, "'page'", "object"),
             (r#""audience":["a"]"#, "'audience'", "string"),
+            (
+                r#""brand_voice":{"avoid":["barato"]}"#,
+                "'brand_voice.avoid'",
+                "\"avoid_words\"",
+            ),
+            (
+                r#""brand_voice":{"name":"X","use_word":["a"]}"#,
+                "'brand_voice.use_word'",
+                "\"use_words\"",
+            ),
+            (r#""details":5"#, "'details'", "array"),
+            (r#""details":[3]"#, "'details'", "array"),
+            (r#""details":["  "]"#, "'details'", "array"),
+            (
+                r#""details":["a","b","c","d","e","f","g","h","i"]"#,
+                "'details'",
+                "9 items",
+            ),
         ];
         for (extra, field, hint) in cases {
             let body = r#"{"topic":"coffee","#.to_string() + extra + "}";
@@ -607,6 +707,44 @@ mod tests {
                 "{body}: {}",
                 e.message
             );
+        }
+    }
+
+    #[test]
+    fn details_are_a_list_or_free_text() {
+        let b = Brief::from_json(
+            r#"{"topic":"cata de café","details":["sábado 14 de junio, 11:00"," Calle Luna 5 ","12 €."]}"#
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            b.details,
+            vec!["sábado 14 de junio, 11:00", "Calle Luna 5", "12 €"]
+        );
+        let b = Brief::from_json(
+            br#"{"topic":"latte art class","details":"Saturday 10am\nElm Street studio; $25; $25"}"#,
+        )
+        .unwrap();
+        assert_eq!(b.details, vec!["Saturday 10am", "Elm Street studio", "$25"]);
+        assert!(
+            Brief::from_json(br#"{"topic":"x"}"#)
+                .unwrap()
+                .details
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn an_unknown_brand_voice_key_is_named_in_a_422() {
+        let e = err(r#"{"topic":"pan","brand_voice":{"name":"La Tahona","avoid":["barato"]}}"#);
+        assert_eq!((e.status, e.code), (422, "invalid_field"));
+        assert!(e.message.contains("'brand_voice.avoid'"), "{}", e.message);
+        // Both spellings of the word lists stay accepted.
+        for body in [
+            r#"{"topic":"pan","brand_voice":{"use_words":["a"],"avoid_words":["b"]}}"#,
+            r#"{"topic":"pan","brand_voice":{"words_to_use":["a"],"words_to_avoid":["b"]}}"#,
+        ] {
+            assert!(Brief::from_json(body.as_bytes()).is_ok(), "{body}");
         }
     }
 
@@ -627,6 +765,7 @@ mod tests {
             r#""seed":1,"language":"es""#,
             r#""seed":1,"goal":"traffic""#,
             r#""seed":1,"keywords":["beans"]"#,
+            r#""seed":1,"details":["June 14"]"#,
             r#""seed":1,"budget":1"#,
         ] {
             let body = format!(r#"{{"topic":"coffee tasting",{extra}}}"#);
