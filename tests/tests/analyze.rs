@@ -199,3 +199,59 @@ fn identical_requests_hit_the_cache() {
     let after_restart = post_json(&server, "/api/analyze", &body);
     assert_eq!(after_restart.cache.as_deref(), Some("hit"));
 }
+
+/// The held-out third of the ordering set (`crates/core/data/`, never used
+/// to tune the scorer), through the real host: the preferred post scores
+/// higher in ≥ 95 % of pairs and by ≥ 0.2 in ≥ 80 %, in both languages;
+/// posts of fewer than four content words are graded F.
+#[test]
+fn held_out_editor_pairs_are_ordered_and_clearly_apart_and_short_posts_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::app(dir.path());
+    let set: Value =
+        serde_json::from_str(include_str!("../../crates/core/data/ordering_pairs.json")).unwrap();
+    for lang in ["es", "en"] {
+        let (mut agree, mut clear, mut n) = (0, 0, 0);
+        for pair in set["pairs"].as_array().unwrap() {
+            if pair["split"] != "holdout" || pair["lang"] != lang {
+                continue;
+            }
+            let scored = |side: &str| {
+                let mut body = json!({ "text": pair[side], "language": lang });
+                if let Some(t) = pair.get("post_type") {
+                    body["post_type"] = t.clone();
+                }
+                let reply = post_json(&server, "/api/analyze", &body);
+                assert_eq!(reply.status, 200, "{}", reply.text);
+                let content_words = reply.body["features"]["substance"]["content_words"]
+                    .as_u64()
+                    .unwrap();
+                let score = reply.body["score"].as_f64().unwrap();
+                if content_words < 4 {
+                    assert!(score <= 0.35, "{}: {score}", pair[side]);
+                    assert_eq!(reply.body["grade"], "F");
+                }
+                score
+            };
+            let gap = scored("better") - scored("worse");
+            n += 1;
+            agree += usize::from(gap > 0.0);
+            clear += usize::from(gap >= 0.2);
+        }
+        assert!(n >= 30, "{lang}: {n} held-out pairs");
+        let (agreement, clear_share) = (agree as f64 / n as f64, clear as f64 / n as f64);
+        assert!(agreement >= 0.95, "{lang}: agreement {agreement:.3}");
+        assert!(clear_share >= 0.8, "{lang}: gap ≥ 0.2 in {clear_share:.3}");
+    }
+    for (text, lang) in [
+        ("hola", "es"),
+        ("Menú", "es"),
+        ("ok", "en"),
+        ("New post", "en"),
+        ("😍🔥", "en"),
+        ("https://example.com", "en"),
+    ] {
+        let (score, body) = score(&server, text, Some(lang));
+        assert!(score <= 0.35 && body["grade"] == "F", "{text}: {score}");
+    }
+}

@@ -40,7 +40,7 @@ use fbposts_learning::{
     ArmStats, CandidateRecord, GeneratorOption, assign_distinct, choose_generator, context_key,
     rng_from_seed,
 };
-use fbposts_writer::{Brief, WRITER_VERSION};
+use fbposts_writer::{Brief, GenericNotice, WRITER_VERSION, generic_notice};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -86,6 +86,10 @@ struct GenerateResponse {
     generator: GeneratorReport,
     language: &'static str,
     context: String,
+    /// Present when the brief has no `details`: the candidates are generic,
+    /// and what to add.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generic: Option<GenericNotice>,
     cache: &'static str,
     writer_version: &'static str,
 }
@@ -284,6 +288,7 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
         },
         language,
         context,
+        generic: generic_notice(&brief),
         cache: "miss",
         writer_version: WRITER_VERSION,
     };

@@ -49,6 +49,7 @@ pub const PATTERNS: &[&str] = &[
     "tap the link",
     "link in bio",
     "follow us",
+    "follow our page|account",
     "^ subscribe",
     "save this|your",
     "save the date",

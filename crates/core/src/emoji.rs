@@ -79,10 +79,11 @@ pub fn signal(count: usize, chars: usize, lang: Language) -> Signal {
             "Sin emojis. De uno a tres emojis relevantes hacen la publicación más expresiva y fácil de leer."
         )
     } else if count <= max {
+        let plural = if count == 1 { "" } else { "s" };
         tr!(
             lang,
             "{count} emoji: within the sweet spot (1–{max}).",
-            "{count} emojis: dentro del punto óptimo (1–{max})."
+            "{count} emoji{plural}: dentro del punto óptimo (1–{max})."
         )
     } else {
         tr!(

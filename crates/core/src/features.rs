@@ -10,6 +10,7 @@ use crate::question::{self, Questions};
 use crate::readability::{self, Readability};
 use crate::sentiment::{self, SentimentScores};
 use crate::style::{self, Caps, Exclamations, RepeatedWord};
+use crate::substance::{self, Substance};
 use crate::text::{Doc, TokKind};
 use crate::tone::{self, ToneScores};
 use crate::{Language, PostType, Tone, cta, links, round3};
@@ -69,6 +70,8 @@ pub struct Features {
     pub tone_scores: ToneScores,
     pub bait_matches: Vec<BaitMatch>,
     pub cta_matches: Vec<String>,
+    /// Concrete information in the post (feeds the substance gate).
+    pub substance: Substance,
     /// The post type used for scoring.
     pub post_type: PostType,
     /// True when the request did not give a post type and it was inferred
@@ -134,6 +137,8 @@ pub(crate) fn extract_doc(
         .map(String::from)
         .collect();
 
+    let substance = substance::measure(doc, lang, cta_matches.len(), q.count);
+
     let own = |v: Vec<&str>| {
         v.into_iter()
             .take(MAX_LIST)
@@ -190,6 +195,7 @@ pub(crate) fn extract_doc(
         },
         bait_matches: bait_matches.into_iter().take(MAX_LIST).collect(),
         cta_matches: cta_matches.into_iter().take(MAX_LIST).collect(),
+        substance,
         post_type,
         post_type_inferred,
     };

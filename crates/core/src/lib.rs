@@ -44,6 +44,7 @@ pub mod request;
 pub mod scoring;
 pub mod sentiment;
 pub mod style;
+pub mod substance;
 pub mod text;
 pub mod tone;
 
@@ -53,7 +54,7 @@ pub use scoring::{Analysis, Signal, analyze};
 
 /// Version of the scoring model; part of every cache key. Bump it whenever
 /// a change to this crate can change an [`Analysis`].
-pub const SCORER_VERSION: &str = "analyze-1.0.0";
+pub const SCORER_VERSION: &str = "analyze-2.0.0";
 
 /// Facebook's maximum post length, counted in chars (Unicode scalar values).
 pub const MAX_POST_CHARS: usize = 63_206;

@@ -658,19 +658,6 @@ pub const LINK_CTAS_EN: &[(Goal, &str)] = &[
 pub const LINK_LINE_ES: &str = "Más información: {url}";
 pub const LINK_LINE_EN: &str = "More details: {url}";
 
-/// Generic hashtags by goal, used when the topic and keywords give fewer
-/// tags than asked for.
-pub const FALLBACK_TAGS_ES: &[&str] = &[
-    "Ideas",
-    "Consejos",
-    "Comunidad",
-    "Novedades",
-    "Inspiracion",
-    "Hoy",
-];
-pub const FALLBACK_TAGS_EN: &[&str] =
-    &["Ideas", "Tips", "Community", "News", "Inspiration", "Today"];
-
 /// The bank for a language (a small accessor so callers don't match).
 #[derive(Debug, Clone, Copy)]
 pub struct Bank {
@@ -685,7 +672,6 @@ pub struct Bank {
     pub ctas: &'static [(Goal, &'static str)],
     pub link_ctas: &'static [(Goal, &'static str)],
     pub link_line: &'static str,
-    pub fallback_tags: &'static [&'static str],
 }
 
 pub const ES: Bank = Bank {
@@ -700,7 +686,6 @@ pub const ES: Bank = Bank {
     ctas: CTAS_ES,
     link_ctas: LINK_CTAS_ES,
     link_line: LINK_LINE_ES,
-    fallback_tags: FALLBACK_TAGS_ES,
 };
 
 pub const EN: Bank = Bank {
@@ -715,7 +700,6 @@ pub const EN: Bank = Bank {
     ctas: CTAS_EN,
     link_ctas: LINK_CTAS_EN,
     link_line: LINK_LINE_EN,
-    fallback_tags: FALLBACK_TAGS_EN,
 };
 
 pub fn bank(lang: Language) -> &'static Bank {

@@ -6,11 +6,15 @@
 //! `goal`, `language` (`es`|`en`; default: detected from the topic),
 //! `post_type`, `length`, `hashtags` (0–5, default 2), `emoji` (default
 //! true), `cta` (text, or a URL when it starts with `http://`/`https://`),
-//! `keywords` (≤ 10 strings), `brand_voice` `{name, use_words, avoid_words}`
-//! (`words_to_use`/`words_to_avoid` accepted too), `n` (1–10, default 3),
-//! `budget` (USD ≥ 0), `seed` (u64; default derived from the brief itself),
-//! `page` `{id: string|number, likes}`. `null` is absent, unknown fields
-//! are ignored, enum strings are case-insensitive.
+//! `keywords` (≤ 10 strings), `details` (the facts the post is about: the
+//! offer, product, date, place, price, link — a list of ≤ 8 strings, or
+//! free text split at line breaks and `;`), `brand_voice` `{name,
+//! use_words, avoid_words}` (`words_to_use`/`words_to_avoid` accepted too;
+//! any other key inside it is a 422 naming it, since a misspelt rule would
+//! otherwise be silently dropped), `n` (1–10, default 3), `budget` (USD ≥
+//! 0), `seed` (u64; default derived from the brief itself), `page` `{id:
+//! string|number, likes}`. `null` is absent, unknown top-level fields are
+//! ignored, enum strings are case-insensitive.
 
 use crate::WRITER_VERSION;
 use fbposts_core::json::{self, field, invalid, missing, opt_bool, opt_enum, opt_int, opt_str};
@@ -31,6 +35,18 @@ pub const MAX_KEYWORDS: usize = 10;
 pub const MAX_WORD_CHARS: usize = 50;
 /// Most `use_words` / `avoid_words`.
 pub const MAX_BRAND_WORDS: usize = 20;
+/// Most details accepted.
+pub const MAX_DETAILS: usize = 8;
+/// Longest detail, in chars.
+pub const MAX_DETAIL_CHARS: usize = 200;
+/// Keys accepted inside `brand_voice`.
+pub const BRAND_VOICE_KEYS: &[&str] = &[
+    "name",
+    "use_words",
+    "words_to_use",
+    "avoid_words",
+    "words_to_avoid",
+];
 /// Most hashtags a brief may ask for.
 pub const MAX_HASHTAGS: u8 = 5;
 /// Most drafts per request.
@@ -179,6 +195,9 @@ pub struct Brief {
     pub emoji: bool,
     pub cta: Option<Cta>,
     pub keywords: Vec<String>,
+    /// The facts the post is about (offer, product, date, place, price,
+    /// link), each carried verbatim into every candidate.
+    pub details: Vec<String>,
     pub brand_voice: Option<BrandVoice>,
     /// Drafts wanted (1–10).
     pub n: u8,
@@ -213,6 +232,7 @@ impl Brief {
             emoji: true,
             cta: None,
             keywords: Vec::new(),
+            details: Vec::new(),
             brand_voice: None,
             n: DEFAULT_N,
             budget_usd: None,
@@ -259,6 +279,7 @@ impl Brief {
         let emoji = opt_bool(&obj, "emoji")?.unwrap_or(true);
         let cta = short_text(&obj, "cta", MAX_CTA_CHARS)?.map(|s| Cta::parse(&s));
         let keywords = word_list(&obj, "keywords", MAX_KEYWORDS)?;
+        let details = details(&obj)?;
         let brand_voice = brand_voice(&obj)?;
         let n = opt_int(&obj, "n", 1, MAX_N as u64)?.map_or(DEFAULT_N, |v| v as u8);
         let budget_usd = json::opt_number(&obj, "budget", 0.0, 1e9)?;
@@ -277,6 +298,7 @@ impl Brief {
             emoji,
             cta,
             keywords,
+            details,
             brand_voice,
             n,
             budget_usd,
@@ -394,6 +416,56 @@ fn word_list(obj: &Map<String, Value>, name: &str, max: usize) -> Result<Vec<Str
     Ok(out)
 }
 
+/// `details`: a list of strings, or free text split at line breaks and
+/// `;` (trimmed, empty pieces and case-insensitive duplicates dropped).
+fn details(obj: &Map<String, Value>) -> Result<Vec<String>, ApiError> {
+    let expected = format!(
+        "a string, or an array of at most {MAX_DETAILS} strings, each of 1–{MAX_DETAIL_CHARS} characters"
+    );
+    let pieces: Vec<String> = match field(obj, "details") {
+        None => return Ok(Vec::new()),
+        Some(Value::String(s)) => s.split(['\n', ';']).map(str::to_string).collect(),
+        Some(Value::Array(items)) => {
+            let mut out = Vec::new();
+            for item in items {
+                let Value::String(s) = item else {
+                    return Err(invalid("details", &expected, item));
+                };
+                if s.trim().is_empty() {
+                    return Err(invalid("details", &expected, item));
+                }
+                out.push(s.clone());
+            }
+            out
+        }
+        Some(other) => return Err(invalid("details", &expected, other)),
+    };
+    let mut out: Vec<String> = Vec::new();
+    for p in pieces {
+        let t = p.trim().trim_end_matches(['.', ',']).trim();
+        if t.is_empty() {
+            continue;
+        }
+        if t.chars().count() > MAX_DETAIL_CHARS {
+            return Err(invalid("details", &expected, &Value::String(t.to_string())));
+        }
+        if !out.iter().any(|o| o.to_lowercase() == t.to_lowercase()) {
+            out.push(t.to_string());
+        }
+    }
+    if out.len() > MAX_DETAILS {
+        return Err(ApiError::new(
+            422,
+            "invalid_field",
+            format!(
+                "field 'details' must be {expected} (got {} items)",
+                out.len()
+            ),
+        ));
+    }
+    Ok(out)
+}
+
 fn brand_voice(obj: &Map<String, Value>) -> Result<Option<BrandVoice>, ApiError> {
     let Some(v) = field(obj, "brand_voice") else {
         return Ok(None);
@@ -405,6 +477,16 @@ fn brand_voice(obj: &Map<String, Value>) -> Result<Option<BrandVoice>, ApiError>
             v,
         ));
     };
+    if let Some(key) = bv.keys().find(|k| !BRAND_VOICE_KEYS.contains(&k.as_str())) {
+        return Err(ApiError::new(
+            422,
+            "invalid_field",
+            format!(
+                "field 'brand_voice.{key}' is not accepted; brand_voice takes {}",
+                json::quote_list(BRAND_VOICE_KEYS.iter().copied())
+            ),
+        ));
+    }
     let name = short_text(bv, "name", 100).map_err(|e| prefix(e, "brand_voice."))?;
     let pick = |a: &str, b: &str| -> Result<Vec<String>, ApiError> {
         let key = if field(bv, a).is_some() { a } else { b };
@@ -467,174 +549,5 @@ fn prefix(mut e: ApiError, parent: &str) -> ApiError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn err(body: &str) -> ApiError {
-        Brief::from_json(body.as_bytes()).unwrap_err()
-    }
-
-    #[test]
-    fn defaults_and_detection() {
-        let b = Brief::from_json(br#"{"topic":"  yoga for beginners at home  "}"#).unwrap();
-        assert_eq!(b.topic, "yoga for beginners at home");
-        assert_eq!(b.language, Language::En);
-        assert_eq!(
-            (b.tone, b.goal, b.length),
-            (Tone::Friendly, Goal::Engagement, Length::Medium)
-        );
-        assert_eq!((b.hashtags, b.emoji, b.n), (2, true, 3));
-        assert_eq!(b.seed, b.derived_seed());
-        let b = Brief::from_json(r#"{"topic":"café de especialidad para la oficina"}"#.as_bytes())
-            .unwrap();
-        assert_eq!(b.language, Language::Es);
-        // Identical briefs, identical seeds; another topic, another seed.
-        let c =
-            Brief::from_json(r#"{ "topic" : "café de especialidad para la oficina" }"#.as_bytes())
-                .unwrap();
-        assert_eq!(b.seed, c.seed);
-        assert_eq!(b.cache_key(), c.cache_key());
-        assert_ne!(b.seed, Brief::new("otro tema distinto").seed);
-    }
-
-    #[test]
-    fn parses_every_field() {
-        let b = Brief::from_json(
-            r#"{"topic":"Pan de masa madre","audience":"familias","tone":"Playful","goal":"TRAFFIC",
-                "language":"es-MX","post_type":"photo","length":"long","hashtags":4,"emoji":false,
-                "cta":"https://example.com/pan","keywords":["horno de leña"," artesanal "],
-                "brand_voice":{"name":"La Tahona","words_to_use":["hecho a mano"],"words_to_avoid":["barato"]},
-                "n":5,"budget":0.5,"seed":42,"page":{"id":12345,"likes":800},"unknown":1}"#
-                .as_bytes(),
-        )
-        .unwrap();
-        assert_eq!(b.audience.as_deref(), Some("familias"));
-        assert_eq!(
-            (b.tone, b.goal, b.language),
-            (Tone::Playful, Goal::Traffic, Language::Es)
-        );
-        assert_eq!(
-            (b.post_type, b.length),
-            (Some(PostType::Photo), Length::Long)
-        );
-        assert_eq!((b.hashtags, b.emoji, b.n, b.seed), (4, false, 5, 42));
-        assert_eq!(b.cta, Some(Cta::Url("https://example.com/pan".into())));
-        assert_eq!(b.keywords, vec!["horno de leña", "artesanal"]);
-        let bv = b.brand_voice.as_ref().unwrap();
-        assert_eq!(bv.name.as_deref(), Some("La Tahona"));
-        assert_eq!(bv.use_words, vec!["hecho a mano"]);
-        assert_eq!(bv.avoid_words, vec!["barato"]);
-        assert_eq!(b.budget_usd, Some(0.5));
-        assert_eq!(
-            b.page,
-            Some(PageRef {
-                id: "12345".into(),
-                likes: Some(800)
-            })
-        );
-        let b = Brief::from_json(br#"{"topic":"x y z","cta":"Reserva tu mesa","brand_voice":{"use_words":["a"]},"page":{"id":"pg"}}"#).unwrap();
-        assert_eq!(b.cta, Some(Cta::Text("Reserva tu mesa".into())));
-        assert_eq!(b.page.unwrap().likes, None);
-    }
-
-    #[test]
-    fn error_cases() {
-        let e = err("{nope");
-        assert_eq!((e.status, e.code), (400, "invalid_json"));
-        assert_eq!(err("[1]").code, "invalid_json");
-        let e = err(r#"{"tone":"friendly"}"#);
-        assert_eq!((e.status, e.code), (422, "missing_field"));
-        assert!(e.message.contains("'topic'"));
-        assert_eq!(err(r#"{"topic":null}"#).code, "missing_field");
-        for body in [r#"{"topic":""}"#, r#"{"topic":"   "}"#, r#"{"topic":7}"#] {
-            let e = err(body);
-            assert_eq!((e.status, e.code), (422, "invalid_field"), "{body}");
-            assert!(e.message.contains("'topic'"));
-        }
-        let long = format!(r#"{{"topic":"{}"}}"#, "a".repeat(201));
-        assert!(err(&long).message.contains("'topic'"));
-        let cases: &[(&str, &str, &str)] = &[
-            (r#""tone":"angry""#, "'tone'", "\"inspirational\""),
-            (r#""goal":"likes""#, "'goal'", "\"conversion\""),
-            (r#""language":"fr""#, "'language'", "\"es\""),
-            (r#""post_type":"reel""#, "'post_type'", "\"video\""),
-            (r#""length":"huge""#, "'length'", "\"medium\""),
-            (r#""hashtags":6"#, "'hashtags'", "0 to 5"),
-            (r#""hashtags":-1"#, "'hashtags'", "0 to 5"),
-            (r#""emoji":"yes""#, "'emoji'", "true or false"),
-            (r#""n":0"#, "'n'", "1 to 10"),
-            (r#""n":11"#, "'n'", "1 to 10"),
-            (r#""budget":-1"#, "'budget'", "number"),
-            (r#""seed":"abc""#, "'seed'", "integer"),
-            (r#""seed":1.5"#, "'seed'", "integer"),
-            (r#""cta":5"#, "'cta'", "string"),
-            (r#""keywords":"a,b""#, "'keywords'", "array"),
-            (r#""keywords":[1]"#, "'keywords'", "array"),
-            (r#""keywords":[""]"#, "'keywords'", "array"),
-            (
-                r#""keywords":["a","b","c","d","e","f","g","h","i","j","k"]"#,
-                "'keywords'",
-                "at most 10",
-            ),
-            (r#""brand_voice":"fun""#, "'brand_voice'", "object"),
-            (
-                r#""brand_voice":{"use_words":"x"}"#,
-                "'brand_voice.use_words'",
-                "array",
-            ),
-            (
-                r#""brand_voice":{"words_to_avoid":[3]}"#,
-                "'brand_voice.words_to_avoid'",
-                "array",
-            ),
-            (
-                r#""brand_voice":{"use_words":["Eco"],"avoid_words":["eco"]}"#,
-                "'brand_voice'",
-                "both",
-            ),
-            (r#""page":{"likes":3}"#, "'page.id'", "required"),
-            (r#""page":{"id":true}"#, "'page.id'", "string"),
-            (r#""page":{"id":"p","likes":-3}"#, "'page.likes'", "integer"),
-            (r#""page":[1]"#, "'page'", "object"),
-            (r#""audience":["a"]"#, "'audience'", "string"),
-        ];
-        for (extra, field, hint) in cases {
-            let body = r#"{"topic":"coffee","#.to_string() + extra + "}";
-            let e = err(&body);
-            assert_eq!(e.status, 422, "{body}");
-            assert!(
-                e.message.contains(field) && e.message.contains(hint),
-                "{body}: {}",
-                e.message
-            );
-        }
-    }
-
-    #[test]
-    fn cache_key_tracks_every_field() {
-        let base = Brief::from_json(br#"{"topic":"coffee tasting","seed":1}"#).unwrap();
-        let k = base.cache_key();
-        assert_eq!(k.len(), 64);
-        let same = Brief::from_json(br#"{"seed":1,"topic":" coffee tasting ","tone":"FRIENDLY"}"#)
-            .unwrap();
-        assert_eq!(same.cache_key(), k);
-        let mut keys = vec![k];
-        for extra in [
-            r#""seed":2"#,
-            r#""seed":1,"n":4"#,
-            r#""seed":1,"hashtags":3"#,
-            r#""seed":1,"emoji":false"#,
-            r#""seed":1,"language":"es""#,
-            r#""seed":1,"goal":"traffic""#,
-            r#""seed":1,"keywords":["beans"]"#,
-            r#""seed":1,"budget":1"#,
-        ] {
-            let body = format!(r#"{{"topic":"coffee tasting",{extra}}}"#);
-            keys.push(Brief::from_json(body.as_bytes()).unwrap().cache_key());
-        }
-        let total = keys.len();
-        keys.sort();
-        keys.dedup();
-        assert_eq!(keys.len(), total);
-    }
-}
+#[path = "brief_tests.rs"]
+mod tests;

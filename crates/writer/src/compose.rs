@@ -4,6 +4,11 @@
 //! fitting the length and running every draft through [`conform`] and
 //! [`check`].
 //!
+//! With `details`, the post is built around them (`details.rs`): the hook
+//! opens with the most striking detail, the others follow as labelled
+//! lines right after it, a link among them becomes the call to action's
+//! link, and generic body lines are only added to reach the length.
+//!
 //! Drafts in one response never share a hook template or an opening (first
 //! 5 words), and body lines and calls to action are rotated so each draft
 //! reads differently. Choices come from a SplitMix64 seeded with
@@ -12,6 +17,7 @@
 use crate::bank::{Bank, bank};
 use crate::brief::{Brief, Cta, Goal};
 use crate::conform::{brand_line, check, conform, cta_sentence};
+use crate::details::{self, DetailKind};
 use crate::emoji;
 use crate::rng::Rng;
 use crate::structure::{Closing, CtaPosition, EmojiDensity, STRUCTURES, Structure, by_id};
@@ -133,6 +139,8 @@ fn pick(rng: &mut Rng, options: &[String], used: &Used) -> Option<String> {
 /// The parts of a draft before layout.
 struct Parts {
     hook: String,
+    /// Labelled detail lines, one per line right after the hook.
+    facts: Vec<String>,
     body: Vec<String>,
     mid: Vec<String>,
     end: Vec<String>,
@@ -144,6 +152,10 @@ fn render(p: &Parts, tags: &[String], emoji: &[&str], density: EmojiDensity) -> 
         None => line.to_string(),
     };
     let mut out = with(&p.hook, emoji.first());
+    for f in &p.facts {
+        out.push('\n');
+        out.push_str(f);
+    }
     let high = density == EmojiDensity::High;
     // Paragraphs of at most two sentences; the mid-post CTA follows the
     // first one.
@@ -242,34 +254,52 @@ pub fn write_drafts(brief: &Brief, structures: &[&str], n: usize) -> Vec<Draft> 
     out
 }
 
-/// One attempt at a draft: (hook index, conformed text, lines used,
-/// whether it fitted the length before conform).
-fn build(
+/// Offset of detail hooks in [`Used::hooks`] (generic hooks are `0..25`).
+const DETAIL_HOOK_BASE: usize = 1000;
+
+/// A hook opening with `detail`: the structure's style first, any unused
+/// one otherwise. Returns (hook id, text).
+fn detail_hook(
     brief: &Brief,
-    b: &Bank,
     s: &Structure,
     rng: &mut Rng,
     used: &Used,
-) -> Option<(usize, String, Vec<String>, bool)> {
-    let lang = brief.language;
-    let url = match &brief.cta {
-        Some(Cta::Url(u)) => Some(u.as_str()),
-        _ => None,
+    detail: &str,
+) -> Option<(usize, String)> {
+    let hooks = details::hooks(brief.language);
+    let fill = |i: usize| details::fill_hook(hooks[i].1, detail, &brief.topic);
+    let fresh = |i: &usize| {
+        !used.hooks.contains(&(DETAIL_HOOK_BASE + i)) && {
+            let h = fill(*i);
+            allowed(brief, &h)
+                && text::measure(&h) <= 150
+                && !used.openings.contains(&opening(&h, OPENING_WORDS))
+        }
     };
-    let ctx = Ctx {
-        lang,
-        topic: &brief.topic,
-        audience: brief.audience.as_deref(),
-        keywords: &brief.keywords,
-        url,
-    };
-    let fill_all = |tpls: &mut dyn Iterator<Item = &&str>| -> Vec<String> {
-        tpls.map(|t| ctx.fill(t))
-            .filter(|l| allowed(brief, l))
-            .collect()
-    };
+    let mut idx: Vec<usize> = (0..hooks.len())
+        .filter(|i| hooks[*i].0 == s.hook)
+        .filter(fresh)
+        .collect();
+    if idx.is_empty() {
+        idx = (0..hooks.len()).filter(fresh).collect();
+    }
+    if idx.is_empty() {
+        return None;
+    }
+    let i = idx[rng.below(idx.len())];
+    Some((DETAIL_HOOK_BASE + i, fill(i)))
+}
 
-    // Hook: the structure's style first, any unused one otherwise.
+/// A hook from the generic bank: the structure's style first, any unused
+/// one otherwise. Returns (hook id, text).
+fn generic_hook(
+    brief: &Brief,
+    b: &Bank,
+    ctx: &Ctx<'_>,
+    s: &Structure,
+    rng: &mut Rng,
+    used: &Used,
+) -> Option<(usize, String)> {
     let fresh = |i: &usize| {
         !used.hooks.contains(i) && {
             let h = ctx.fill(b.hooks[*i].1);
@@ -286,8 +316,58 @@ fn build(
     if idx.is_empty() {
         return None;
     }
-    let hook_idx = idx[rng.below(idx.len())];
-    let hook = ctx.fill(b.hooks[hook_idx].1);
+    let i = idx[rng.below(idx.len())];
+    Some((i, ctx.fill(b.hooks[i].1)))
+}
+
+/// One attempt at a draft: (hook index, conformed text, lines used,
+/// whether it fitted the length before conform).
+fn build(
+    brief: &Brief,
+    b: &Bank,
+    s: &Structure,
+    rng: &mut Rng,
+    used: &Used,
+) -> Option<(usize, String, Vec<String>, bool)> {
+    let lang = brief.language;
+    let url = match &brief.cta {
+        Some(Cta::Url(u)) => Some(u.as_str()),
+        _ => details::link(brief),
+    };
+    // A link among the details is carried by the call to action.
+    let link_cta = url.is_some() && !matches!(brief.cta, Some(Cta::Text(_)));
+    let ctx = Ctx {
+        lang,
+        topic: &brief.topic,
+        audience: brief.audience.as_deref(),
+        keywords: &brief.keywords,
+        url,
+    };
+    let fill_all = |tpls: &mut dyn Iterator<Item = &&str>| -> Vec<String> {
+        tpls.map(|t| ctx.fill(t))
+            .filter(|l| allowed(brief, l))
+            .collect()
+    };
+
+    // Hook: from the most striking detail when there is one; else the
+    // structure's style first, any unused one otherwise.
+    let facts_list = details::classified(brief);
+    let striking = facts_list.first().filter(|d| d.kind != DetailKind::Link);
+    let (hook_idx, hook, hook_detail) = match striking.and_then(|d| {
+        detail_hook(brief, s, rng, used, &d.text).map(|(i, h)| (i, h, Some(d.text.clone())))
+    }) {
+        Some(found) => found,
+        None => {
+            let (i, h) = generic_hook(brief, b, &ctx, s, rng, used)?;
+            (i, h, None)
+        }
+    };
+    let facts: Vec<String> = facts_list
+        .iter()
+        .filter(|d| Some(&d.text) != hook_detail.as_ref())
+        .filter(|d| !(d.kind == DetailKind::Link && link_cta && url == Some(d.text.as_str())))
+        .map(|d| details::line(d, lang))
+        .collect();
     let mut lines_used = Vec::new();
 
     // Call to action.
@@ -297,7 +377,7 @@ fn build(
     let mut link_line: Option<String> = None;
     match &brief.cta {
         Some(Cta::Text(t)) => cta_lines.push(cta_sentence(t, lang)),
-        Some(Cta::Url(_)) if !question_goal => {
+        _ if link_cta && !question_goal => {
             let opts = fill_all(
                 &mut b
                     .link_ctas
@@ -308,11 +388,11 @@ fn build(
             let l = pick(rng, &opts, used).unwrap_or_else(|| ctx.fill(b.link_line));
             cta_lines.push(l);
         }
-        Some(Cta::Url(_)) => {
+        _ if link_cta => {
             cta_lines.extend(pick(rng, &goal_ctas, used));
             link_line = Some(ctx.fill(b.link_line));
         }
-        None => cta_lines.extend(pick(rng, &goal_ctas, used)),
+        _ => cta_lines.extend(pick(rng, &goal_ctas, used)),
     }
     lines_used.extend(cta_lines.iter().cloned());
 
@@ -424,6 +504,9 @@ fn build(
     // lines until the target is reached.
     let (lo, hi) = brief.length_range();
     let target = rng.range(lo + (hi - lo) / 5, lo + (hi - lo) * 3 / 5);
+    // With details the facts carry the post: generic lines only to reach
+    // the shortest length asked for.
+    let target = if brief.details.is_empty() { target } else { lo };
     let topic_uses = |t: &str| find_words(t, &brief.topic, false).len();
     let audience_uses = |t: &str| {
         brief
@@ -433,6 +516,7 @@ fn build(
     };
     let mut parts = Parts {
         hook,
+        facts,
         body,
         mid,
         end,
@@ -447,6 +531,12 @@ fn build(
         && let Some(k) = &keyword_line
     {
         parts.body.retain(|l| l != k);
+    }
+    // Details leave less room: a link line already is a call to action,
+    // so the goal's own call to action goes first.
+    if too_long(&parts) && link_line.is_some() {
+        parts.mid.retain(|l| !cta_lines.contains(l));
+        parts.end.retain(|l| !cta_lines.contains(l));
     }
     for line in optional {
         let current = render(&parts, &tags, &emoji_set, s.emoji);

@@ -2,8 +2,9 @@
 //! template engine or an LLM): [`conform`] repairs what can be repaired and
 //! [`check`] lists what is still wrong (empty = publishable).
 //!
-//! Rules: exactly `brief.hashtags` well-formed hashtags (see
-//! `hashtags.rs`), together on the last line; no emoji when `emoji` is
+//! Rules: `brief.hashtags` well-formed hashtags (fewer only when the
+//! topic, keywords and details do not give that many; see `hashtags.rs`),
+//! together on the last line; every detail verbatim; no emoji when `emoji` is
 //! false, 1 to core's sweet spot (3 + 1 per 200 chars) when true; no word
 //! to avoid (whole words, case- and accent-insensitive, also not inside a
 //! hashtag); every word to use at least once; the client's CTA (text or
@@ -13,6 +14,7 @@
 
 use crate::bank::bank;
 use crate::brief::{Brief, Cta};
+use crate::details::{self, contains_detail};
 use crate::emoji;
 use crate::hashtags;
 use crate::text::{self, contains_words, find_words, measure, sentences, tidy};
@@ -102,6 +104,13 @@ pub fn conform(brief: &Brief, text: &str) -> String {
             body.push_str(&cta_sentence(t, lang));
         }
         _ => {}
+    }
+    // Details the text lost or never had: a labelled line each.
+    for d in details::classified(brief) {
+        if !contains_detail(&body, &d.text) {
+            body.push('\n');
+            body.push_str(&details::line(&d, lang));
+        }
     }
     let missing: Vec<String> = brief
         .use_words()
@@ -267,6 +276,7 @@ fn protected(s: &str, brief: &Brief, first: bool) -> bool {
     first
         || s.split_whitespace().any(text::is_link)
         || brief.use_words().iter().any(|w| contains_words(s, w))
+        || brief.details.iter().any(|d| contains_detail(s, d))
         || matches!(&brief.cta, Some(Cta::Text(t)) if contains_words(s, t))
         || is_cta(s)
         || s.ends_with('?')
@@ -344,7 +354,8 @@ pub fn check(brief: &Brief, text: &str) -> Vec<String> {
         .split_whitespace()
         .filter(|t| t.starts_with('#'))
         .collect();
-    if tags.len() != brief.hashtags as usize {
+    let least = hashtags::choose(brief, &[]).len();
+    if tags.len() > brief.hashtags as usize || tags.len() < least {
         v.push(format!(
             "expected {} hashtags, found {}",
             brief.hashtags,
@@ -395,6 +406,12 @@ pub fn check(brief: &Brief, text: &str) -> Vec<String> {
     for w in brief.use_words() {
         if find_words(text, w, true).is_empty() {
             v.push(format!("missing the brand word \"{w}\""));
+        }
+    }
+    // Details, verbatim.
+    for d in &brief.details {
+        if !contains_detail(text, d) {
+            v.push(format!("missing the detail \"{d}\""));
         }
     }
     // CTA.

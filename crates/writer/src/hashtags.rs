@@ -8,12 +8,14 @@
 //! capitals keeps them only up to 4 letters (`SEO`, but `#Marketing` for
 //! "MARKETING"). Phrases of more than 4 words or 25 letters keep their
 //! first 3 content words. Candidates, in order: the topic, each keyword,
-//! the topic's head noun alone (its first content word of 4+ letters in
-//! Spanish, its last in English), then generic tags per language. No
-//! duplicates (case-insensitive), nothing containing a word to avoid.
+//! each detail that names something (not a date, price, place or link),
+//! then the topic's content words of 4+ letters alone, head noun first
+//! (Spanish puts it first, English last). Only the brief's own words: no
+//! generic filler tags (`#Ideas`), so a brief with little to tag gets
+//! fewer tags than it asked for. No duplicates (case-insensitive), nothing
+//! containing a word to avoid.
 
 use crate::Brief;
-use crate::bank::bank;
 use crate::text::{fold, strip_accent};
 use fbposts_core::Language;
 use fbposts_core::lang::is_stopword;
@@ -111,7 +113,7 @@ fn push(tags: &mut Vec<String>, body: &str, avoid: &[String]) {
     }
 }
 
-/// Exactly `brief.hashtags` tags: `preferred` first (normalised, e.g. the
+/// Up to `brief.hashtags` tags: `preferred` first (normalised, e.g. the
 /// tags an LLM wrote), then the derived candidates (see the module docs).
 pub fn choose(brief: &Brief, preferred: &[String]) -> Vec<String> {
     let want = brief.hashtags as usize;
@@ -125,6 +127,12 @@ pub fn choose(brief: &Brief, preferred: &[String]) -> Vec<String> {
     let mut candidates: Vec<String> = Vec::new();
     candidates.extend(tag_body(&brief.topic));
     candidates.extend(brief.keywords.iter().filter_map(|k| tag_body(k)));
+    candidates.extend(
+        crate::details::classified(brief)
+            .iter()
+            .filter(|d| d.kind == crate::details::DetailKind::Other)
+            .filter_map(|d| tag_body(&d.text)),
+    );
     // Single words of the topic, the head noun first (Spanish puts it
     // first, English last: "huertos urbanos", "specialty coffee").
     let mut singles: Vec<String> = words(&brief.topic)
@@ -135,24 +143,12 @@ pub fn choose(brief: &Brief, preferred: &[String]) -> Vec<String> {
     if brief.language == Language::En {
         singles.reverse();
     }
-    candidates.extend(singles.into_iter().take(1));
-    candidates.extend(
-        bank(brief.language)
-            .fallback_tags
-            .iter()
-            .map(|s| s.to_string()),
-    );
+    candidates.extend(singles);
     for c in &candidates {
         if tags.len() >= want {
             break;
         }
         push(&mut tags, c, avoid);
-    }
-    // Last resort (every candidate avoided or duplicated): numbered tags.
-    let mut i = 1;
-    while tags.len() < want {
-        push(&mut tags, &format!("Post{i}"), avoid);
-        i += 1;
     }
     tags.truncate(want);
     tags
@@ -198,30 +194,37 @@ mod tests {
     fn exactly_n_unique_tags_without_avoided_words() {
         let mut b = brief("Pan de masa madre", 5);
         b.keywords = vec!["pan de masa madre".into(), "horno de leña".into()];
+        b.details = vec!["pan de espelta".into(), "sábado 14 de junio".into()];
         let tags = choose(&b, &[]);
+        // Only the brief's own words: topic, keywords, the naming detail,
+        // then single words of the topic; no filler.
         assert_eq!(
             tags,
             vec![
                 "#PanDeMasaMadre",
                 "#HornoDeLena",
+                "#PanDeEspelta",
                 "#Masa",
-                "#Ideas",
-                "#Consejos"
+                "#Madre"
             ]
         );
+        b.details.clear();
         b.brand_voice = Some(crate::BrandVoice {
             avoid_words: vec!["masa".into()],
             ..Default::default()
         });
         let tags = choose(&b, &["#PanDeMasaMadre".into(), "#MiPan".into()]);
-        assert_eq!(tags.len(), 5);
         assert!(
             tags.iter().all(|t| !t.to_lowercase().contains("masa")),
             "{tags:?}"
         );
-        assert_eq!(tags[0], "#MiPan");
+        assert_eq!(tags, vec!["#MiPan", "#HornoDeLena", "#Madre"]);
         for n in 0..=5 {
-            assert_eq!(choose(&brief("x", n), &[]).len(), n as usize);
+            assert_eq!(choose(&brief("x", n), &[]).len(), 0);
+            assert_eq!(
+                choose(&brief("specialty coffee beans", n), &[]).len(),
+                usize::from(n).min(4)
+            );
         }
     }
 }

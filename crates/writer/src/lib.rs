@@ -6,7 +6,9 @@
 //! [`STRUCTURES`], the arms of the structure bandit), the prompts for an LLM
 //! generator ([`PROMPT_VARIANTS`], [`llm_messages`]) and the post-processing
 //! and validation every generated text must pass, whoever wrote it
-//! ([`conform`], [`check`]).
+//! ([`conform`], [`check`]). A brief's `details` (the facts the post is
+//! about) are carried verbatim into every draft; without them the drafts
+//! are generic and [`generic_notice`] says so.
 //!
 //! Everything is static data and plain functions: no threads, no
 //! filesystem, no lazily initialised globals, so a fresh Wasm instance per
@@ -18,6 +20,7 @@ pub mod bank;
 pub mod brief;
 pub mod compose;
 pub mod conform;
+pub mod details;
 pub mod emoji;
 pub mod hashtags;
 pub mod prompt;
@@ -28,6 +31,7 @@ pub mod text;
 pub use brief::{BrandVoice, Brief, Cta, Goal, Length, PageRef};
 pub use compose::{Draft, write_drafts};
 pub use conform::{check, conform};
+pub use details::{GenericNotice, generic_notice};
 pub use fbposts_core::{ApiError, Language, PostType, Tone};
 pub use prompt::{PROMPT_VARIANTS, PromptVariant, llm_messages};
 pub use structure::{Closing, CtaPosition, EmojiDensity, HookStyle, STRUCTURES, Structure};
@@ -35,7 +39,9 @@ pub use structure::{Closing, CtaPosition, EmojiDensity, HookStyle, STRUCTURES, S
 /// Version of the writer (phrase banks, structures, prompts, rules); part
 /// of every [`Brief::cache_key`]. Bump it whenever a change can alter the
 /// output for the same brief.
-pub const WRITER_VERSION: &str = "writer-1.0.0";
+pub const WRITER_VERSION: &str = "writer-2.0.0";
 
+#[cfg(test)]
+mod details_tests;
 #[cfg(test)]
 mod quality_tests;

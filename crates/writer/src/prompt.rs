@@ -92,7 +92,7 @@ pub fn rules(brief: &Brief) -> Vec<String> {
     r.push(match brief.hashtags {
         0 => "No hashtags.".to_string(),
         n => format!(
-            "Exactly {n} hashtag{}, all together on the last line, in CamelCase with ASCII letters only (no accents, e.g. #CafeDeOrigen).",
+            "Exactly {n} hashtag{}, made only from the topic, keywords and details (no generic tags like #Ideas), all together on the last line, in CamelCase with ASCII letters only (no accents, e.g. #CafeDeOrigen).",
             if n == 1 { "" } else { "s" }
         ),
     });
@@ -107,6 +107,15 @@ pub fn rules(brief: &Brief) -> Vec<String> {
         )),
         Some(Cta::Text(t)) => r.push(format!("Include this call to action verbatim: \"{t}\"")),
         None => {}
+    }
+    if brief.details.is_empty() {
+        r.push("No facts were given: do not invent prices, dates, places or names.".to_string());
+    } else {
+        let quoted: Vec<String> = brief.details.iter().map(|d| format!("\"{d}\"")).collect();
+        r.push(format!(
+            "Build the post around these details and include each one verbatim (same numbers, dates, names and links): {}. Open with the most striking one.",
+            quoted.join(", ")
+        ));
     }
     if !brief.keywords.is_empty() {
         r.push(format!(
