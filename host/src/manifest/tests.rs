@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::dependencies::InheritConfig;
 use super::ids::ComponentId;
 use super::*;
 
