@@ -1,8 +1,7 @@
-//! Shared end-to-end fixtures: builds the host and the components once per
-//! test process, starts `fbposts up` on a free loopback port with its own
-//! state directory, and talks to it over HTTP.
-
-#![allow(dead_code)]
+//! Shared end-to-end fixtures (the `support` library of the e2e test target):
+//! builds the host and the components once per test process, starts
+//! `fbposts up` on a free loopback port with its own state directory, and
+//! talks to it over HTTP.
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
