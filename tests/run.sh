@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # The project's one test command (README: "Run every test"): sets up what the
 # tests need on a fresh machine, idempotently, then runs every check and test.
-#   - the wasm32-wasip2 Rust target
+#   - the wasm32-wasip2 Rust target, rustfmt and clippy
 #   - redis-server (Debian package) for the Redis backend tests
 #   - a Python venv with models/requirements.txt for the model's CV gate
-# then: rustfmt and clippy (native and wasm crates), component builds, the
-# model gate, and `cargo test` (unit + end-to-end) in release mode.
+#     (installed in the background while Rust compiles)
+# then: rustfmt; one build of every native target and one build of every Wasm
+# component (scripts/wasm.sh), both with clippy as the compiler of the
+# workspace's own crates (scripts/clippy-env.sh: lints and code in one pass,
+# -D warnings); the model gate; `cargo test` (unit + end-to-end) in release
+# mode with the same environment, so it compiles nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%ss] %s\n' "$SECONDS" "$*"; }
 
-step "setup: Rust target wasm32-wasip2"
+step "setup: Rust target wasm32-wasip2, rustfmt, clippy"
 rustup target add wasm32-wasip2 >/dev/null
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
@@ -24,29 +28,46 @@ if ! command -v redis-server >/dev/null; then
 fi
 redis-server --version
 
-step "setup: Python venv for models/"
-"$root/models/setup.sh"
+step "setup: Python venv for models/ (in the background)"
+venv_log=$(mktemp)
+"$root/models/setup.sh" >"$venv_log" 2>&1 &
+venv_setup=$!
 
-step "checks: rustfmt, clippy"
+step "checks: rustfmt"
 cargo fmt --all -- --check
-cargo clippy --release --all-targets -- -D warnings
-cargo clippy --release --target wasm32-wasip2 \
-  -p analyze -p enhance -p fbposts-guest-kit -p misbehave -p kv-probe -p outbound-probe \
-  -p predict -p inference-portable -p inference-wasi-nn \
-  -p generate -p feedback -p experiments -- -D warnings
 
-# Native crates (the Wasm components are built by `fbposts build`).
-native=(--workspace --exclude analyze --exclude enhance --exclude fbposts-guest-kit --exclude misbehave --exclude kv-probe --exclude outbound-probe --exclude predict --exclude inference-wasi-nn --exclude generate --exclude feedback --exclude experiments)
+# From here on clippy compiles the workspace crates (see scripts/clippy-env.sh);
+# every cargo command below, including those `fbposts build` and the e2e
+# tests run, sees the same environment and so reuses the same artifacts.
+. scripts/clippy-env.sh
 
-step "build: host, native tests and components"
+# Native: every crate but the Wasm components (scripts/wasm.sh --list says
+# which); inference-portable is the exception that keeps its unit tests
+# native (tract runs natively; a Wasm test binary would need a Wasm runner).
+native=(--workspace)
+for package in $(scripts/wasm.sh --list); do
+  [ "$package" = inference-portable ] || native+=(--exclude "$package")
+done
+
+step "build + clippy: host, native crates and their tests"
 # One build of every native target: the host binary and the test binaries
 # share one feature resolution, so `cargo test` below compiles nothing.
 cargo build --release --all-targets "${native[@]}"
+
+step "build + clippy: Wasm components"
+# Both manifests' build commands are scripts/wasm.sh: the first run builds
+# every component in one cargo invocation, the second finds them fresh.
 target/release/fbposts build -f spin.toml
 target/release/fbposts build -f tests/spin.toml
 
 step "models: cross-validation gate"
+if ! wait "$venv_setup"; then
+  cat "$venv_log"
+  exit 1
+fi
 "$root/.venv/bin/python" models/train.py --cv-only
 
 step "tests: unit and end-to-end"
 FBPOSTS_E2E_PREBUILT=1 cargo test --release "${native[@]}"
+
+step "done"

@@ -5,8 +5,11 @@
 //! that a component providing another's dependency is built first, as Spin
 //! does), and running each `[component.<id>.build].command` through `sh -c`
 //! in the component's working directory with the terminal's stdin, stdout and
-//! stderr. It stops at the first failing command. It does not touch wasmtime.
+//! stderr. A command that several components share (same command lines, same
+//! working directory; this app's components all build with one script) runs
+//! once. It stops at the first failing command. It does not touch wasmtime.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 
@@ -64,8 +67,9 @@ pub enum BuildError {
 ///
 /// Components are built in manifest order, except that a component whose
 /// `path` or `component` dependency is another selected component's `source`
-/// is built after it (with a dependency cycle, plain manifest order).
-/// This blocks while the commands run.
+/// is built after it (with a dependency cycle, plain manifest order). A
+/// build (command lines and working directory) that already ran for an
+/// earlier component is not run again. This blocks while the commands run.
 pub fn build_components(app: &AppManifest, only: &[String]) -> Result<(), BuildError> {
     let unknown: Vec<String> = only
         .iter()
@@ -92,8 +96,9 @@ pub fn build_components(app: &AppManifest, only: &[String]) -> Result<(), BuildE
 
     let ordered = build_order(app, selected);
     ensure_rust_targets(&ordered);
+    let mut already_run = HashSet::new();
     for component in ordered {
-        build_one(app, component)?;
+        build_one(app, component, &mut already_run)?;
     }
     tracing::info!("finished building all components");
     Ok(())
@@ -144,7 +149,18 @@ fn ensure_rust_targets(components: &[&ComponentDef]) {
     }
 }
 
-fn build_one(app: &AppManifest, component: &ComponentDef) -> Result<(), BuildError> {
+/// One build as far as running it goes: where and what.
+#[derive(PartialEq, Eq, Hash)]
+struct DistinctBuild {
+    workdir: PathBuf,
+    commands: Vec<String>,
+}
+
+fn build_one(
+    app: &AppManifest,
+    component: &ComponentDef,
+    already_run: &mut HashSet<DistinctBuild>,
+) -> Result<(), BuildError> {
     let id = &component.id;
     let Some(build) = &component.build else {
         tracing::info!("component `{id}` has no build command; skipping");
@@ -156,6 +172,14 @@ fn build_one(app: &AppManifest, component: &ComponentDef) -> Result<(), BuildErr
             component: id.clone(),
             workdir,
         });
+    }
+    let distinct = DistinctBuild {
+        workdir: workdir.canonicalize().unwrap_or_else(|_| workdir.clone()),
+        commands: build.command.clone(),
+    };
+    if !already_run.insert(distinct) {
+        tracing::info!("component `{id}`: its build command already ran");
+        return Ok(());
     }
     let count = build.command.len();
     for (i, command) in build.command.iter().enumerate() {
@@ -359,6 +383,42 @@ source = "c.wasm"
         assert!(
             matches!(&err, BuildError::MissingWorkdir { component, .. } if component == "a"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_build_shared_by_components_runs_once_per_working_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let app = app(
+            dir.path(),
+            r#"
+[component.a]
+source = "a.wasm"
+build.command = "echo ran >> runs.txt"
+[component.b]
+source = "b.wasm"
+build.command = "echo ran >> runs.txt"
+[component.c]
+source = "c.wasm"
+[component.c.build]
+command = "echo ran >> runs.txt"
+workdir = "sub"
+[component.d]
+source = "d.wasm"
+[component.d.build]
+command = "echo ran >> ../runs.txt"
+workdir = "sub"
+"#,
+        );
+        build_components(&app, &[]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("runs.txt")).unwrap(),
+            "ran\nran\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("sub/runs.txt")).unwrap(),
+            "ran\n"
         );
     }
 

@@ -4,8 +4,6 @@
 //! brand-voice constraints, quality on average above the target, the cache,
 //! the experiments listing, and bad input.
 
-mod support;
-
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use support::{Server, get, post_json};

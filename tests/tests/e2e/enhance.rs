@@ -2,8 +2,6 @@
 //! their bait is gone, as `/api/analyze` confirms), strong posts are not
 //! made worse, bad input gets JSON 4xx errors, and answers are cached.
 
-mod support;
-
 use serde_json::{Value, json};
 use support::{Server, post_json, post_raw};
 

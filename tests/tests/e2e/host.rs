@@ -2,8 +2,6 @@
 //! persistence, the Redis backend, Spin's headers, and fault isolation (a
 //! guest that loops, traps or balloons fails only its own request).
 
-mod support;
-
 use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -4,8 +4,6 @@
 //! without calling the endpoint; the API key reaches the endpoint but never
 //! the logs or the responses.
 
-mod support;
-
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

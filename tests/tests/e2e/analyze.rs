@@ -1,8 +1,6 @@
 //! `POST /api/analyze` through the real host: scoring, every client error, and
 //! the response cache.
 
-mod support;
-
 use serde_json::{Value, json};
 use support::{Server, post_json, post_raw};
 

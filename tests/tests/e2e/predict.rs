@@ -3,8 +3,6 @@
 //! Runtime and with OpenVINO. All three must agree; the model must rank a
 //! known-strong context above a weak one; bad input gets a 4xx.
 
-mod support;
-
 use serde_json::{Value, json};
 use support::{Options, Server, post_json, sqlite_config};
 

@@ -3,8 +3,6 @@
 //! truly performs better; and a page whose posts consistently beat the
 //! global model, which predict learns to blend in.
 
-mod support;
-
 use serde_json::{Value, json};
 use support::{Server, get, post_json};
 

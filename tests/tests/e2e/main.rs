@@ -1,0 +1,15 @@
+//! The end-to-end suite as one test binary: each module covers one part of
+//! the app or the host through `fbposts up` and HTTP, and all of them share
+//! one process, so the host and the components are built (`ensure_built`)
+//! and this binary is linked once. Support code: the `support` library
+//! (tests/src/lib.rs).
+
+mod analyze;
+mod build_watch;
+mod composition;
+mod enhance;
+mod generate;
+mod host;
+mod learning;
+mod llm;
+mod predict;
