@@ -41,6 +41,7 @@ MODEL_VERSION = "1.0.0"
 MODEL_DIR = HERE / MODEL_NAME
 SEED = 0                       # network initialisation / committee split seed, fixed a priori
 CONFIG = MLPConfig()           # hyper-parameters, fixed a priori (see the model card)
+SHIPPED = "blend-compact"      # evaluate.CANDIDATES entry chosen by the selection rule
 TOL_NUMPY_ORT = 1e-5           # relative, ONNX Runtime vs the numpy mirror of the graph
 TOL_OV_ORT = 1e-4              # relative, OpenVINO vs ONNX Runtime
 TOL_CHECK = 1e-6               # relative, --check: new vs committed model on the probe set
@@ -200,22 +201,30 @@ def main() -> int:
 
     cv = None
     status = 0
+    shipped = SHIPPED
     if not args.skip_cv:
-        log(f"cross-validation ({evaluate.CV_FOLDS}-fold x {evaluate.CV_REPEATS}) ...")
+        log(f"validation ({evaluate.describe_schemes(ds.X)}) ...")
         t = time.perf_counter()
         cv = evaluate.run_cv(ds.X, ds.Y, CONFIG, SEED, log=log)
         log(f"  took {time.perf_counter() - t:.1f} s\n")
-        log(evaluate.format_table(cv))
-        fails = evaluate.gate(cv)
+        selected = evaluate.select(cv)
+        log(evaluate.format_table(cv, SHIPPED))
         log("")
+        if selected != SHIPPED:
+            log(f"SELECTION: the rule picks {selected!r}, but train.py ships {SHIPPED!r}")
+            status = 1
+        fails = evaluate.gate(cv, SHIPPED)
+        for s in evaluate.shortfalls(cv, SHIPPED):
+            log(f"  known shortfall (listed in the model card): {s}")
         if fails:
             log("GATE: FAIL")
             for f in fails:
                 log(f"  - {f}")
             status = 1
-        else:
-            log("GATE: PASS (p50 beats every baseline on MAE and Spearman for every target; "
-                f"80% interval coverage within {evaluate.COVERAGE_RANGE})")
+        elif status == 0:
+            log(f"GATE: PASS ({SHIPPED}: p50 ahead of every baseline on MAE and Spearman for "
+                f"every target in both schemes{' except the known shortfalls' if evaluate.KNOWN_SHORTFALLS else ''}; "
+                f"80% interval coverage ({evaluate.COVERAGE_SCHEME}) within {evaluate.COVERAGE_RANGE})")
     if args.cv_only:
         log(f"total time {time.perf_counter() - t0:.1f} s")
         return status
