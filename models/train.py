@@ -33,15 +33,15 @@ import numpy as np  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from engagement_lib import baselines, data, evaluate, export, features, model  # noqa: E402
+from engagement_lib import baselines, data, evaluate, export, features, model, trees  # noqa: E402
 from engagement_lib.mlp import MLPConfig  # noqa: E402
 
 MODEL_NAME = "engagement"
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"
 MODEL_DIR = HERE / MODEL_NAME
 SEED = 0                       # network initialisation / committee split seed, fixed a priori
 CONFIG = MLPConfig()           # hyper-parameters, fixed a priori (see the model card)
-SHIPPED = "blend-compact"      # evaluate.CANDIDATES entry chosen by the selection rule
+SHIPPED = "blend-all"          # evaluate.CANDIDATES entry chosen by the selection rule
 TOL_NUMPY_ORT = 1e-5           # relative, ONNX Runtime vs the numpy mirror of the graph
 TOL_OV_ORT = 1e-4              # relative, OpenVINO vs ONNX Runtime
 TOL_CHECK = 1e-6               # relative, --check: new vs committed model on the probe set
@@ -68,13 +68,28 @@ def log(msg: str) -> None:
 
 
 def fit_final(ds: data.Dataset) -> model.FittedEnsemble:
+    """The shipped candidate's parts on all rows (parts with weight 0 are not fitted)."""
+    blend = evaluate.CANDIDATES[SHIPPED]
+    K = ds.Y.shape[1]
     ens = model.fit_many(ds.X, ds.Y, [np.arange(len(ds.X))], CONFIG, SEED)[0]
-    ens.svr = [baselines.fit_svr(ds.X, ds.Y[:, k], seed=SEED) for k in range(ds.Y.shape[1])]
-    ens.svr_weight = model.SVR_WEIGHT
-    for m in ens.svr:  # the explicit kernel sum must equal scikit-learn's prediction
-        ref = np.log1p(baselines.predict_svr_fitted(m, ds.X))
-        if np.max(np.abs(m.predict_log(ds.X) - ref)) > 1e-9:
-            raise SystemExit("FAIL: SVR kernel re-implementation differs from scikit-learn")
+    ens.blend = blend
+    if blend.svr > 0:
+        ens.svr = [baselines.fit_svr(ds.X, ds.Y[:, k], seed=SEED) for k in range(K)]
+        for m in ens.svr:  # the explicit kernel sum must equal scikit-learn's prediction
+            ref = np.log1p(baselines.predict_svr_fitted(m, ds.X))
+            if np.max(np.abs(m.predict_log(ds.X) - ref)) > 1e-9:
+                raise SystemExit("FAIL: SVR kernel re-implementation differs from scikit-learn")
+    if blend.rf > 0:
+        ens.rf = [trees.fit_rf(ds.X, ds.Y[:, k]) for k in range(K)]
+    if blend.gbr > 0:
+        ens.gbr = [trees.fit_gbr(ds.X, ds.Y[:, k]) for k in range(K)]
+    pool = export.tree_pool(ens)
+    if pool is not None:  # the node-pool walk must equal scikit-learn's trees
+        probes = probe_set(ds.X).astype(np.float64)
+        ref = sum(w * model.component_log(ens, c, probes)
+                  for c, w in (("rf", blend.rf), ("gbr", blend.gbr)) if w > 0)
+        if np.max(np.abs(pool.predict_log(probes) - ref)) > 1e-9:
+            raise SystemExit("FAIL: tree pool walk differs from scikit-learn")
     return ens
 
 
@@ -122,9 +137,51 @@ def build_and_verify(ens: model.FittedEnsemble, ds: data.Dataset, workdir: Path)
             "diffs": {"ort_vs_numpy_rel": d_np, "ort_vs_float64_rel": d_64, "openvino_vs_ort_rel": d_ov}}
 
 
+def model_metadata(ens: model.FittedEnsemble) -> dict:
+    pool = export.tree_pool(ens)
+    return {
+        "type": "p50 = fixed-weight blend in log1p space of: committee of one-hidden-layer ReLU "
+                "MLPs (pinball loss, p10/p50/p90), RBF SVR, random forest, gradient boosting "
+                "(each on log1p(target)); p10/p90 = committee quantiles with conformal offsets, "
+                "clamped to the p50",
+        "candidate": SHIPPED,
+        "blend_weights": ens.blend.as_dict(),
+        "selection": "evaluate.py selection rule (see model card)",
+        "mlp_committee": {"members": int(ens.W1.shape[0]), "config": CONFIG.as_dict(), "seed": SEED},
+        "svr": None if ens.blend.svr <= 0 else [
+            {"target": t, "C": m.C, "gamma": m.gamma, "epsilon": m.epsilon,
+             "support_vectors": int(len(m.dual_coef))} for t, m in zip(data.TARGET_NAMES, ens.svr)],
+        "random_forest": None if ens.blend.rf <= 0 else {
+            "params": "scikit-learn RandomForestRegressor defaults, random_state "
+                      f"{trees.TREE_SEED}, raw 7 inputs, one per target",
+            "trees_per_target": len(ens.rf[0].estimators_)},
+        "gradient_boosting": None if ens.blend.gbr <= 0 else {
+            "params": "scikit-learn GradientBoostingRegressor defaults, random_state "
+                      f"{trees.TREE_SEED}, raw 7 inputs, one per target",
+            "trees_per_target": len(ens.gbr[0].estimators_)},
+        "tree_pool": None if pool is None else {
+            "trees": int(len(pool.roots)), "nodes": int(len(pool.feature)),
+            "walk_steps": pool.depth,
+            "ops": "Gather, GatherElements, LessOrEqual, Where (no ai.onnx.ml)"},
+        "conformal_offsets_log": {"c_lo": ens.c_lo.round(6).tolist(),
+                                  "c_hi": ens.c_hi.round(6).tolist()},
+    }
+
+
+def cv_metadata(ds: data.Dataset, cv: dict) -> dict:
+    return {
+        "schemes": evaluate.describe_schemes(ds.X),
+        "selection_rule": evaluate.__doc__.split("Selection rule:")[1].strip(),
+        "selected": evaluate.select(cv),
+        "known_shortfalls": sorted("/".join(k) for k in evaluate.KNOWN_SHORTFALLS),
+        "results": {sch: {t: {m: {k: round(v[0], 6) for k, v in r.items()}
+                              for m, r in res.items()} for t, res in per_t.items()}
+                    for sch, per_t in cv.items()},
+    }
+
+
 def metadata(ds: data.Dataset, ens: model.FittedEnsemble, cv: dict | None, hashes: dict,
              diffs: dict) -> dict:
-    E = ens.W1.shape[0]
     return {
         "name": MODEL_NAME,
         "version": MODEL_VERSION,
@@ -152,17 +209,7 @@ def metadata(ds: data.Dataset, ens: model.FittedEnsemble, cv: dict | None, hashe
         "targets": dict(zip(data.TARGET_NAMES, data.TARGET_COLUMNS)),
         "target_transform": "quantiles predicted for log1p(target); outputs are expm1(.) clipped at 0",
         "quantile_guarantee": "p10 <= p50 <= p90 (in-graph Min/Max)",
-        "model": {"type": "committee of one-hidden-layer ReLU MLPs (pinball loss on "
-                          "log1p(target), p10/p50/p90) + RBF SVR on log1p(target); "
-                          f"p50 = {1 - ens.svr_weight:g} * committee p50 + {ens.svr_weight:g} * SVR "
-                          "(log space); p10/p90 = committee quantiles with conformal offsets, "
-                          "clamped to the p50",
-                  "members": E, "config": CONFIG.as_dict(), "seed": SEED,
-                  "svr": [{"target": t, "C": m.C, "gamma": m.gamma, "epsilon": m.epsilon,
-                           "support_vectors": int(len(m.dual_coef))}
-                          for t, m in zip(data.TARGET_NAMES, ens.svr)],
-                  "conformal_offsets_log": {"c_lo": ens.c_lo.round(6).tolist(),
-                                            "c_hi": ens.c_hi.round(6).tolist()}},
+        "model": model_metadata(ens),
         "training_data": {"file": "dataset_Facebook.csv", "rows": int(len(ds.X)),
                           "sha256": sha256(ds.path), "paid_missing_set_to_0": ds.n_paid_missing,
                           "source": "UCI Machine Learning Repository, Facebook metrics, "
@@ -172,12 +219,7 @@ def metadata(ds: data.Dataset, ens: model.FittedEnsemble, cv: dict | None, hashe
                                       "performance metrics and evaluation of the impact on brand "
                                       "building: A data mining approach. Journal of Business "
                                       "Research 69(9), 3341-3351."},
-        "cv": None if cv is None else {
-            "scheme": f"{evaluate.CV_FOLDS}-fold x {evaluate.CV_REPEATS} repeats, KFold seeds "
-                      f"{list(evaluate.CV_SEEDS[:evaluate.CV_REPEATS])}; metrics in data units, "
-                      "mean and sd over the 15 test folds",
-            "results": {t: {m: {k: round(v[0], 6) for k, v in r.items()} for m, r in res.items()}
-                        for t, res in cv.items()}},
+        "cv": None if cv is None else cv_metadata(ds, cv),
         "verification": {k: float(f"{v:.3e}") for k, v in diffs.items()},
         "sha256": hashes,
     }

@@ -53,7 +53,15 @@ CANDIDATES = {
 SHIPPED_1_0 = model.Blend(mlp=0.5, svr=0.5)   # the model shipped as engagement 1.0.0
 BASELINES = ["mean", "median", "linreg", "rf_log", "svr_log", "gbr_log", "engagement-1.0.0"]
 # Gate conditions the shipped candidate does not meet, as (scheme, target, metric, baseline).
-KNOWN_SHORTFALLS: set[tuple[str, str, str, str]] = set()
+# Filled in after the first run (rule above); all are MAE in the time-ordered scheme, within
+# 0.3-2.5 % of the best baseline and far inside the fold-to-fold spread (model card).
+KNOWN_SHORTFALLS: set[tuple[str, str, str, str]] = {
+    ("forward", "total_interactions", "MAE", "median"),
+    ("forward", "total_interactions", "MAE", "engagement-1.0.0"),
+    ("forward", "engaged_users", "MAE", "gbr_log"),
+    ("forward", "consumers", "MAE", "gbr_log"),
+    ("forward", "reach", "MAE", "engagement-1.0.0"),
+}
 
 
 @dataclass

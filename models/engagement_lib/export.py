@@ -1,5 +1,10 @@
-"""ONNX export of a fitted committee (standard ai.onnx ops only, opset 17), a numpy mirror
-of the graph, and runtime checks with ONNX Runtime and OpenVINO."""
+"""ONNX export of a fitted model (standard ai.onnx ops only, opset 17), a numpy mirror of the
+graph, and runtime checks with ONNX Runtime and OpenVINO.
+
+Graph: in-graph feature encoding -> committee MLP (p10/p50/p90 heads) ; RBF SVR as an explicit
+kernel sum ; tree ensembles as a node pool walked with Gather/GatherElements/LessOrEqual/Where
+(trees.TreePool; no ai.onnx.ml operators) -> p50 = fixed-weight blend (log space) -> conformal
+tails clamped to the p50 -> expm1, clipped at 0."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +13,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from . import features
+from . import features, trees
 from .data import FEATURE_NAMES, TARGET_NAMES
 from .model import FittedEnsemble
 
@@ -17,7 +22,8 @@ IR_VERSION = 8  # opset 17 needs IR >= 8; kept low for older runtimes (tract, Op
 INPUT_NAME = "features"
 OUTPUT_NAMES = ["p10", "p50", "p90"]
 ALLOWED_OPS = {"MatMul", "Gemm", "Add", "Sub", "Mul", "Div", "Relu", "Exp", "Log", "Equal",
-               "Cast", "Concat", "Sin", "Cos", "Reshape", "Unsqueeze", "Slice", "Max", "Min"}
+               "Cast", "Concat", "Sin", "Cos", "Reshape", "Unsqueeze", "Slice", "Max", "Min",
+               "Gather", "GatherElements", "LessOrEqual", "Where"}
 
 F32 = np.float32
 
@@ -49,14 +55,48 @@ def folded_constants(ens: FittedEnsemble) -> dict[str, np.ndarray]:
         "c_hi": ens.c_hi.reshape(1, K).astype(F32),
         "one": np.array([[1.0]], F32),
         "zero": np.array([[0.0]], F32),
+        "w_mlp": np.array([[ens.blend.mlp]], F32),
         **svr_constants(ens, D),
+        **tree_constants(ens),
+    }
+
+
+def tree_pool(ens: FittedEnsemble) -> trees.TreePool | None:
+    """The blend's forest and boosting parts as one node pool (weights folded in)."""
+    if ens.blend.rf <= 0 and ens.blend.gbr <= 0:
+        return None
+    return trees.compile_pool(ens.rf, ens.blend.rf, ens.gbr, ens.blend.gbr)
+
+
+def tree_constants(ens: FittedEnsemble) -> dict[str, np.ndarray]:
+    """Tree block. The first step (every tree's root) is a MatMul with a one-hot column
+    selector, which also gives the [N, T] shape the later Gather steps keep."""
+    pool = tree_pool(ens)
+    if pool is None:
+        return {}
+    r = pool.roots
+    select = np.zeros((len(FEATURE_NAMES), len(r)), F32)
+    select[pool.feature[r], np.arange(len(r))] = 1.0
+    return {
+        "tree_root_select": select,                                   # [7, T]
+        "tree_root_threshold": pool.threshold[r][None, :],            # [1, T]
+        "tree_root_left": pool.left[r][None, :],                      # [1, T] int32
+        "tree_root_right": pool.right[r][None, :],
+        "tree_feature": pool.feature,                                 # [G] int32
+        "tree_threshold": pool.threshold,                             # [G] float32
+        "tree_left": pool.left,
+        "tree_right": pool.right,
+        "tree_value": pool.value.astype(F32),                         # [G]
+        "tree_assign": pool.assign().astype(F32),                     # [T, K]
+        "tree_bias": pool.bias[None, :].astype(F32),                  # [1, K]
+        "tree_steps": np.array([pool.depth], np.int64),               # walking steps (metadata)
     }
 
 
 def svr_constants(ens: FittedEnsemble, D: int) -> dict[str, np.ndarray]:
     """RBF SVR block: f = exp(2g x.s - g|x|^2 - g|s|^2) @ dual + b, one column per target."""
-    if ens.svr is None or ens.svr_weight <= 0:
-        raise ValueError("the exported model expects the SVR component")
+    if ens.blend.svr <= 0:
+        return {}
     K = len(ens.svr)
     for m in ens.svr:
         assert m.likes_mu == ens.likes_mu and m.likes_sd == ens.likes_sd
@@ -74,8 +114,7 @@ def svr_constants(ens: FittedEnsemble, D: int) -> dict[str, np.ndarray]:
         "svr_gss": (g * (sv ** 2).sum(axis=1))[None, :].astype(F32),      # [1, S]
         "svr_dual": dual.astype(F32),                                     # [S, K]
         "svr_b": np.array([[m.intercept for m in ens.svr]], F32),         # [1, K]
-        "w_mlp": np.array([[1.0 - ens.svr_weight]], F32),
-        "w_svr": np.array([[ens.svr_weight]], F32),
+        "w_svr": np.array([[ens.blend.svr]], F32),
     }
 
 
@@ -96,10 +135,14 @@ def numpy_forward(c: dict[str, np.ndarray], raw: np.ndarray) -> dict[str, np.nda
     q = h @ c["W2"] + c["b2"]
     K = c["c_lo"].shape[1]
     q10, q50, q90 = q[:, :K], q[:, K:2 * K], q[:, 2 * K:]
-    xx = (enc * enc) @ c["ones_d"]
-    kern = np.exp(enc @ c["svr_W"] - xx * c["svr_gamma"] - c["svr_gss"])
-    f = kern @ c["svr_dual"] + c["svr_b"]
-    p50 = q50 * c["w_mlp"] + f * c["w_svr"]
+    p50 = q50 * c["w_mlp"]
+    if "svr_W" in c:
+        xx = (enc * enc) @ c["ones_d"]
+        kern = np.exp(enc @ c["svr_W"] - xx * c["svr_gamma"] - c["svr_gss"])
+        f = kern @ c["svr_dual"] + c["svr_b"]
+        p50 = p50 + f * c["w_svr"]
+    if "tree_feature" in c:
+        p50 = p50 + numpy_trees(c, x)
     l10 = np.minimum(np.minimum(q10, q50) - c["c_lo"], p50)
     l90 = np.maximum(np.maximum(q90, q50) + c["c_hi"], p50)
     out = {}
@@ -108,9 +151,21 @@ def numpy_forward(c: dict[str, np.ndarray], raw: np.ndarray) -> dict[str, np.nda
     return out
 
 
+def numpy_trees(c: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Mirror of the tree block: [N, 7] float32 raw -> [N, K] weighted log-space sum."""
+    go = (x @ c["tree_root_select"]) <= c["tree_root_threshold"]
+    idx = np.where(go, c["tree_root_left"], c["tree_root_right"])
+    rows = np.arange(len(x))[:, None]
+    for _ in range(int(c["tree_steps"][0]) - 1):
+        go = x[rows, c["tree_feature"][idx]] <= c["tree_threshold"][idx]
+        idx = np.where(go, c["tree_left"][idx], c["tree_right"][idx])
+    return c["tree_value"][idx] @ c["tree_assign"] + c["tree_bias"]
+
+
 def build_onnx(ens: FittedEnsemble, doc: str) -> onnx.ModelProto:
     c = folded_constants(ens)
     K = c["c_lo"].shape[1]
+    tree_steps = int(c.pop("tree_steps")[0]) if "tree_steps" in c else 0
     inits = [numpy_helper.from_array(v, name=k) for k, v in c.items()]
 
     def i64(name, vals):
@@ -150,15 +205,17 @@ def build_onnx(ens: FittedEnsemble, doc: str) -> onnx.ModelProto:
     q10 = node("Slice", [q, i64("q10_start", [0]), i64("q10_end", [K]), axis1], "q10_log_raw")
     q50 = node("Slice", [q, i64("q50_start", [K]), i64("q50_end", [2 * K]), axis1], "q50_log_mlp")
     q90 = node("Slice", [q, i64("q90_start", [2 * K]), i64("q90_end", [3 * K]), axis1], "q90_log_raw")
-    # RBF SVR (log space), one column per target
-    xx = node("MatMul", [node("Mul", [enc, enc], "enc_sq"), "ones_d"], "enc_norm2")
-    arg = node("Sub", [node("Sub", [node("MatMul", [enc, "svr_W"], "svr_cross"),
-                                    node("Mul", [xx, "svr_gamma"], "svr_gxx")], "svr_arg0"),
-                       "svr_gss"], "svr_arg")
-    f = node("Add", [node("MatMul", [node("Exp", [arg], "svr_kernel"), "svr_dual"], "svr_mm"),
-                     "svr_b"], "svr_log")
-    p50 = node("Add", [node("Mul", [q50, "w_mlp"], "p50_mlp_part"),
-                       node("Mul", [f, "w_svr"], "p50_svr_part")], "p50_log")
+    p50 = node("Mul", [q50, "w_mlp"], "p50_mlp_part")
+    if "svr_W" in c:  # RBF SVR (log space), one column per target
+        xx = node("MatMul", [node("Mul", [enc, enc], "enc_sq"), "ones_d"], "enc_norm2")
+        arg = node("Sub", [node("Sub", [node("MatMul", [enc, "svr_W"], "svr_cross"),
+                                        node("Mul", [xx, "svr_gamma"], "svr_gxx")], "svr_arg0"),
+                           "svr_gss"], "svr_arg")
+        f = node("Add", [node("MatMul", [node("Exp", [arg], "svr_kernel"), "svr_dual"],
+                                "svr_mm"), "svr_b"], "svr_log")
+        p50 = node("Add", [p50, node("Mul", [f, "w_svr"], "p50_svr_part")], "p50_mlp_svr")
+    if tree_steps:
+        p50 = node("Add", [p50, tree_nodes(node, tree_steps)], "p50_with_trees")
     s10 = node("Min", [q10, q50], "q10_log_sorted")
     s90 = node("Max", [q90, q50], "q90_log_sorted")
     l10 = node("Min", [node("Sub", [s10, "c_lo"], "q10_log_conformal"), p50], "p10_log")
@@ -186,6 +243,24 @@ def build_onnx(ens: FittedEnsemble, doc: str) -> onnx.ModelProto:
     if any(n.domain not in ("", "ai.onnx") for n in model.graph.node):
         raise RuntimeError("graph uses a non-default operator domain")
     return model
+
+
+def tree_nodes(node, steps: int) -> str:
+    """Walk every tree of the pool `steps` levels deep; -> name of the [N, K] tree sum."""
+    go = node("LessOrEqual", [node("MatMul", [INPUT_NAME, "tree_root_select"], "tree_root_x"),
+                              "tree_root_threshold"], "tree_go_left_1")
+    idx = node("Where", [go, "tree_root_left", "tree_root_right"], "tree_node_1")
+    for d in range(2, steps + 1):
+        feat = node("Gather", ["tree_feature", idx], f"tree_feature_{d}", axis=0)
+        x = node("GatherElements", [INPUT_NAME, feat], f"tree_x_{d}", axis=1)
+        thr = node("Gather", ["tree_threshold", idx], f"tree_threshold_{d}", axis=0)
+        go = node("LessOrEqual", [x, thr], f"tree_go_left_{d}")
+        idx = node("Where", [go, node("Gather", ["tree_left", idx], f"tree_left_{d}", axis=0),
+                             node("Gather", ["tree_right", idx], f"tree_right_{d}", axis=0)],
+                   f"tree_node_{d}")
+    leaf = node("Gather", ["tree_value", idx], "tree_leaf_value", axis=0)
+    return node("Add", [node("MatMul", [leaf, "tree_assign"], "tree_sum"), "tree_bias"],
+                "tree_log")
 
 
 def ort_run(model_bytes: bytes, raw: np.ndarray) -> dict[str, np.ndarray]:
