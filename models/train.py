@@ -252,6 +252,8 @@ def main() -> int:
         selected = evaluate.select(cv)
         log(evaluate.format_table(cv, SHIPPED))
         log("")
+        log(evaluate.format_summary(cv, SHIPPED))
+        log("")
         if selected != SHIPPED:
             log(f"SELECTION: the rule picks {selected!r}, but train.py ships {SHIPPED!r}")
             status = 1

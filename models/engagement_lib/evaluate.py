@@ -54,7 +54,7 @@ SHIPPED_1_0 = model.Blend(mlp=0.5, svr=0.5)   # the model shipped as engagement 
 BASELINES = ["mean", "median", "linreg", "rf_log", "svr_log", "gbr_log", "engagement-1.0.0"]
 # Gate conditions the shipped candidate does not meet, as (scheme, target, metric, baseline).
 # Filled in after the first run (rule above); all are MAE in the time-ordered scheme, within
-# 0.3-2.5 % of the best baseline and far inside the fold-to-fold spread (model card).
+# 0.2-2.5 % of the best baseline and far inside the fold-to-fold spread (model card).
 KNOWN_SHORTFALLS: set[tuple[str, str, str, str]] = {
     ("forward", "total_interactions", "MAE", "median"),
     ("forward", "total_interactions", "MAE", "engagement-1.0.0"),
@@ -237,3 +237,30 @@ def format_table(results, shipped: str) -> str:
                 label = f"**{name}**" if name == shipped else name
                 lines.append(f"| {label} | " + " | ".join(fmt(m, r[m]) for m in METRICS) + " |")
     return "\n".join(lines)
+
+
+def format_summary(results, shipped: str) -> str:
+    """One table per scheme: every model's MAE and Spearman for every target side by side;
+    a cell of the shipped model is marked † where it is not ahead of every baseline."""
+    short = {"total_interactions": "interactions", "engaged_users": "engaged users",
+             "consumers": "consumers", "reach": "reach"}
+    fails = {(k[0], k[1], k[2]) for k, ok, _ in conditions(results, shipped) if not ok}
+    lines = []
+    for scheme in SCHEMES:
+        res = results[scheme]
+        lines += ["", f"{scheme}: MAE / Spearman of the p50",
+                  "| model | " + " | ".join(short[t] for t in res) + " |",
+                  "|---|" + "---:|" * len(res)]
+        for name in res[next(iter(res))]:
+            cells = []
+            for t in res:
+                r = res[t][name]
+                mark = {m: "†" if name == shipped and (scheme, t, m) in fails else ""
+                        for m in GATED_METRICS}
+                cells.append(f"{r['MAE'][0]:,.1f}{mark['MAE']} / {r['Spearman'][0]:.3f}"
+                             f"{mark['Spearman']}")
+            label = f"**{name}**" if name == shipped else name
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        cov = " | ".join(f"{res[t][shipped]['Cov80'][0]:.3f}" for t in res)
+        lines.append(f"| {shipped} 80 % coverage | {cov} |")
+    return "\n".join(lines[1:])
