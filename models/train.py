@@ -83,13 +83,11 @@ def fit_final(ds: data.Dataset) -> model.FittedEnsemble:
         ens.rf = [trees.fit_rf(ds.X, ds.Y[:, k]) for k in range(K)]
     if blend.gbr > 0:
         ens.gbr = [trees.fit_gbr(ds.X, ds.Y[:, k]) for k in range(K)]
-    pool = export.tree_pool(ens)
-    if pool is not None:  # the node-pool walk must equal scikit-learn's trees
-        probes = probe_set(ds.X).astype(np.float64)
-        ref = sum(w * model.component_log(ens, c, probes)
-                  for c, w in (("rf", blend.rf), ("gbr", blend.gbr)) if w > 0)
+    probes = probe_set(ds.X).astype(np.float64)
+    for name, pool in export.tree_pools(ens).items():  # each walk must equal scikit-learn
+        ref = getattr(blend, name) * model.component_log(ens, name, probes)
         if np.max(np.abs(pool.predict_log(probes) - ref)) > 1e-9:
-            raise SystemExit("FAIL: tree pool walk differs from scikit-learn")
+            raise SystemExit(f"FAIL: {name} node-pool walk differs from scikit-learn")
     return ens
 
 
@@ -138,7 +136,7 @@ def build_and_verify(ens: model.FittedEnsemble, ds: data.Dataset, workdir: Path)
 
 
 def model_metadata(ens: model.FittedEnsemble) -> dict:
-    pool = export.tree_pool(ens)
+    pools = export.tree_pools(ens)
     return {
         "type": "p50 = fixed-weight blend in log1p space of: committee of one-hidden-layer ReLU "
                 "MLPs (pinball loss, p10/p50/p90), RBF SVR, random forest, gradient boosting "
@@ -159,10 +157,10 @@ def model_metadata(ens: model.FittedEnsemble) -> dict:
             "params": "scikit-learn GradientBoostingRegressor defaults, random_state "
                       f"{trees.TREE_SEED}, raw 7 inputs, one per target",
             "trees_per_target": len(ens.gbr[0].estimators_)},
-        "tree_pool": None if pool is None else {
-            "trees": int(len(pool.roots)), "nodes": int(len(pool.feature)),
-            "walk_steps": pool.depth,
-            "ops": "Gather, GatherElements, LessOrEqual, Where (no ai.onnx.ml)"},
+        "tree_pools": {name: {"trees": int(len(pool.roots)), "nodes": int(len(pool.feature)),
+                              "walk_steps": pool.depth,
+                              "ops": "MatMul (roots), GatherElements, Greater, Cast, Add, "
+                                     "Reshape; no ai.onnx.ml"} for name, pool in pools.items()},
         "conformal_offsets_log": {"c_lo": ens.c_lo.round(6).tolist(),
                                   "c_hi": ens.c_hi.round(6).tolist()},
     }
