@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """Train, evaluate and export the `engagement` model (Facebook post engagement quantiles).
 
-    python models/train.py            # CV gate + final fit + export to models/engagement/
-    python models/train.py --cv-only  # CV gate only (exit 1 if the gate fails)
+    python models/train.py            # validation gate + final fit + export to models/engagement/
+    python models/train.py --cv-only  # validation gate only (exit 1 if the gate fails)
     python models/train.py --check    # CV gate + retrain; the new ONNX must equal the
                                       # committed one (bytes, or outputs within 1e-6 rel.)
     --skip-cv                         # with the default mode or --check: no CV gate
+
+The validation gate (engagement_lib/evaluate.py): grouped and time-ordered CV with every
+baseline in the same folds; the shipped candidate (SHIPPED) must be the one the selection rule
+picks, and must beat every baseline on MAE and Spearman for every target in both schemes, except
+the conditions listed in evaluate.KNOWN_SHORTFALLS, with 80 % coverage in range.
 
 Data: models/data/uci-facebook-metrics/dataset_Facebook.csv relative to the repo root,
 or the folder in $FBPOSTS_DATA_DIR. See models/engagement/README.md (model card).
