@@ -1,5 +1,10 @@
-"""ONNX export of a fitted committee (standard ai.onnx ops only, opset 17), a numpy mirror
-of the graph, and runtime checks with ONNX Runtime and OpenVINO."""
+"""ONNX export of a fitted model (standard ai.onnx ops only, opset 17), a numpy mirror of the
+graph, and runtime checks with ONNX Runtime and OpenVINO.
+
+Graph: in-graph feature encoding -> committee MLP (p10/p50/p90 heads) ; RBF SVR as an explicit
+kernel sum ; tree ensembles as node pools walked with GatherElements/Greater
+(trees.TreePool; no ai.onnx.ml operators) -> p50 = fixed-weight blend (log space) -> conformal
+tails clamped to the p50 -> expm1, clipped at 0."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +13,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from . import features
+from . import features, trees
 from .data import FEATURE_NAMES, TARGET_NAMES
 from .model import FittedEnsemble
 
@@ -16,8 +21,10 @@ OPSET = 17
 IR_VERSION = 8  # opset 17 needs IR >= 8; kept low for older runtimes (tract, OpenVINO)
 INPUT_NAME = "features"
 OUTPUT_NAMES = ["p10", "p50", "p90"]
+POOL_NAMES = ("rf", "gbr")
 ALLOWED_OPS = {"MatMul", "Gemm", "Add", "Sub", "Mul", "Div", "Relu", "Exp", "Log", "Equal",
-               "Cast", "Concat", "Sin", "Cos", "Reshape", "Unsqueeze", "Slice", "Max", "Min"}
+               "Cast", "Concat", "Sin", "Cos", "Reshape", "Unsqueeze", "Slice", "Max", "Min",
+               "GatherElements", "Greater"}
 
 F32 = np.float32
 
@@ -49,14 +56,55 @@ def folded_constants(ens: FittedEnsemble) -> dict[str, np.ndarray]:
         "c_hi": ens.c_hi.reshape(1, K).astype(F32),
         "one": np.array([[1.0]], F32),
         "zero": np.array([[0.0]], F32),
+        "w_mlp": np.array([[ens.blend.mlp]], F32),
         **svr_constants(ens, D),
+        **tree_constants(ens),
     }
+
+
+def tree_pools(ens: FittedEnsemble) -> dict[str, trees.TreePool]:
+    """The blend's forest and boosting parts, one node pool each (weights folded in). Kept
+    apart because the walk costs (trees x depth): the forest needs ~22 steps, boosting 3."""
+    pools = {}
+    if ens.blend.rf > 0:
+        pools["rf"] = trees.compile_pool(ens.rf, ens.blend.rf, None, 0.0)
+    if ens.blend.gbr > 0:
+        pools["gbr"] = trees.compile_pool(None, 0.0, ens.gbr, ens.blend.gbr)
+    return pools
+
+
+def tree_constants(ens: FittedEnsemble) -> dict[str, np.ndarray]:
+    """Tree blocks, prefixed `<pool>_`. Node tables are [1, G] so that GatherElements can read
+    them with the flattened [1, N*T] node indices (ONNX Runtime's Gather is ~10x slower). The
+    first step (every tree's root) is a MatMul with a one-hot column selector, which also gives
+    the [N, T] shape the later steps keep."""
+    out = {}
+    for name, pool in tree_pools(ens).items():
+        r = pool.roots
+        select = np.zeros((len(FEATURE_NAMES), len(r)), F32)
+        select[pool.feature[r], np.arange(len(r))] = 1.0
+        out.update({
+            f"{name}_root_select": select,                                 # [7, T]
+            f"{name}_root_threshold": pool.threshold[r][None, :],          # [1, T]
+            f"{name}_root_slot": (2 * r)[None, :].astype(np.int32),        # [1, T]
+            f"{name}_feature": pool.feature[None, :],                      # [1, G] int32
+            f"{name}_threshold": pool.threshold[None, :],                  # [1, G] float32
+            f"{name}_children": np.stack([pool.left, pool.right], axis=1).reshape(1, -1),  # [1, 2G]
+            f"{name}_value": pool.value.astype(F32)[None, :],              # [1, G]
+            f"{name}_assign": pool.assign().astype(F32),                   # [T, K]
+            f"{name}_bias": pool.bias[None, :].astype(F32),                # [1, K]
+            f"{name}_trees": np.array([-1, len(r)], np.int64),             # reshape to [N, T]
+            f"{name}_steps": np.array([pool.depth], np.int64),             # not in the graph
+        })
+    if out:
+        out["flat_shape"] = np.array([1, -1], np.int64)
+    return out
 
 
 def svr_constants(ens: FittedEnsemble, D: int) -> dict[str, np.ndarray]:
     """RBF SVR block: f = exp(2g x.s - g|x|^2 - g|s|^2) @ dual + b, one column per target."""
-    if ens.svr is None or ens.svr_weight <= 0:
-        raise ValueError("the exported model expects the SVR component")
+    if ens.blend.svr <= 0:
+        return {}
     K = len(ens.svr)
     for m in ens.svr:
         assert m.likes_mu == ens.likes_mu and m.likes_sd == ens.likes_sd
@@ -74,8 +122,7 @@ def svr_constants(ens: FittedEnsemble, D: int) -> dict[str, np.ndarray]:
         "svr_gss": (g * (sv ** 2).sum(axis=1))[None, :].astype(F32),      # [1, S]
         "svr_dual": dual.astype(F32),                                     # [S, K]
         "svr_b": np.array([[m.intercept for m in ens.svr]], F32),         # [1, K]
-        "w_mlp": np.array([[1.0 - ens.svr_weight]], F32),
-        "w_svr": np.array([[ens.svr_weight]], F32),
+        "w_svr": np.array([[ens.blend.svr]], F32),
     }
 
 
@@ -96,10 +143,15 @@ def numpy_forward(c: dict[str, np.ndarray], raw: np.ndarray) -> dict[str, np.nda
     q = h @ c["W2"] + c["b2"]
     K = c["c_lo"].shape[1]
     q10, q50, q90 = q[:, :K], q[:, K:2 * K], q[:, 2 * K:]
-    xx = (enc * enc) @ c["ones_d"]
-    kern = np.exp(enc @ c["svr_W"] - xx * c["svr_gamma"] - c["svr_gss"])
-    f = kern @ c["svr_dual"] + c["svr_b"]
-    p50 = q50 * c["w_mlp"] + f * c["w_svr"]
+    p50 = q50 * c["w_mlp"]
+    if "svr_W" in c:
+        xx = (enc * enc) @ c["ones_d"]
+        kern = np.exp(enc @ c["svr_W"] - xx * c["svr_gamma"] - c["svr_gss"])
+        f = kern @ c["svr_dual"] + c["svr_b"]
+        p50 = p50 + f * c["w_svr"]
+    for name in POOL_NAMES:
+        if f"{name}_steps" in c:
+            p50 = p50 + numpy_trees(c, name, x)
     l10 = np.minimum(np.minimum(q10, q50) - c["c_lo"], p50)
     l90 = np.maximum(np.maximum(q90, q50) + c["c_hi"], p50)
     out = {}
@@ -108,9 +160,21 @@ def numpy_forward(c: dict[str, np.ndarray], raw: np.ndarray) -> dict[str, np.nda
     return out
 
 
+def numpy_trees(c: dict[str, np.ndarray], name: str, x: np.ndarray) -> np.ndarray:
+    """Mirror of one tree block: [N, 7] float32 raw -> [N, K] weighted log-space sum."""
+    go_right = (x @ c[f"{name}_root_select"]) > c[f"{name}_root_threshold"]
+    idx = c[f"{name}_children"][0, c[f"{name}_root_slot"] + go_right.astype(np.int32)]
+    rows = np.arange(len(x))[:, None]
+    for _ in range(int(c[f"{name}_steps"][0]) - 1):
+        go_right = x[rows, c[f"{name}_feature"][0, idx]] > c[f"{name}_threshold"][0, idx]
+        idx = c[f"{name}_children"][0, 2 * idx + go_right.astype(np.int32)]
+    return c[f"{name}_value"][0, idx] @ c[f"{name}_assign"] + c[f"{name}_bias"]
+
+
 def build_onnx(ens: FittedEnsemble, doc: str) -> onnx.ModelProto:
     c = folded_constants(ens)
     K = c["c_lo"].shape[1]
+    steps = {name: int(c.pop(f"{name}_steps")[0]) for name in POOL_NAMES if f"{name}_steps" in c}
     inits = [numpy_helper.from_array(v, name=k) for k, v in c.items()]
 
     def i64(name, vals):
@@ -150,15 +214,17 @@ def build_onnx(ens: FittedEnsemble, doc: str) -> onnx.ModelProto:
     q10 = node("Slice", [q, i64("q10_start", [0]), i64("q10_end", [K]), axis1], "q10_log_raw")
     q50 = node("Slice", [q, i64("q50_start", [K]), i64("q50_end", [2 * K]), axis1], "q50_log_mlp")
     q90 = node("Slice", [q, i64("q90_start", [2 * K]), i64("q90_end", [3 * K]), axis1], "q90_log_raw")
-    # RBF SVR (log space), one column per target
-    xx = node("MatMul", [node("Mul", [enc, enc], "enc_sq"), "ones_d"], "enc_norm2")
-    arg = node("Sub", [node("Sub", [node("MatMul", [enc, "svr_W"], "svr_cross"),
-                                    node("Mul", [xx, "svr_gamma"], "svr_gxx")], "svr_arg0"),
-                       "svr_gss"], "svr_arg")
-    f = node("Add", [node("MatMul", [node("Exp", [arg], "svr_kernel"), "svr_dual"], "svr_mm"),
-                     "svr_b"], "svr_log")
-    p50 = node("Add", [node("Mul", [q50, "w_mlp"], "p50_mlp_part"),
-                       node("Mul", [f, "w_svr"], "p50_svr_part")], "p50_log")
+    p50 = node("Mul", [q50, "w_mlp"], "p50_mlp_part")
+    if "svr_W" in c:  # RBF SVR (log space), one column per target
+        xx = node("MatMul", [node("Mul", [enc, enc], "enc_sq"), "ones_d"], "enc_norm2")
+        arg = node("Sub", [node("Sub", [node("MatMul", [enc, "svr_W"], "svr_cross"),
+                                        node("Mul", [xx, "svr_gamma"], "svr_gxx")], "svr_arg0"),
+                           "svr_gss"], "svr_arg")
+        f = node("Add", [node("MatMul", [node("Exp", [arg], "svr_kernel"), "svr_dual"],
+                                "svr_mm"), "svr_b"], "svr_log")
+        p50 = node("Add", [p50, node("Mul", [f, "w_svr"], "p50_svr_part")], "p50_mlp_svr")
+    for name, n_steps in steps.items():
+        p50 = node("Add", [p50, tree_nodes(node, name, n_steps)], f"p50_with_{name}")
     s10 = node("Min", [q10, q50], "q10_log_sorted")
     s90 = node("Max", [q90, q50], "q90_log_sorted")
     l10 = node("Min", [node("Sub", [s10, "c_lo"], "q10_log_conformal"), p50], "p10_log")
@@ -186,6 +252,36 @@ def build_onnx(ens: FittedEnsemble, doc: str) -> onnx.ModelProto:
     if any(n.domain not in ("", "ai.onnx") for n in model.graph.node):
         raise RuntimeError("graph uses a non-default operator domain")
     return model
+
+
+def tree_nodes(node, name: str, steps: int) -> str:
+    """Walk every tree of pool `name` `steps` levels deep; -> name of its [N, K] sum. Node
+    indices live flattened as [1, N*T] (GatherElements on the [1, G] node tables); only the
+    lookup of each row's feature value uses the [N, T] layout. Children are interleaved
+    ([left, right] per node), so the next node is children[2 * node + (x > threshold)]."""
+    def t(what):
+        return f"{name}_{what}"
+
+    root_x = node("MatMul", [INPUT_NAME, t("root_select")], t("root_x"))
+    go_right = node("Cast", [node("Greater", [root_x, t("root_threshold")], t("go_right_1"))],
+                    t("go_right_int_1"), to=TensorProto.INT32)
+    slot = node("Reshape", [node("Add", [t("root_slot"), go_right], t("child_slot_rows_1")),
+                            "flat_shape"], t("child_slot_1"))
+    idx = node("GatherElements", [t("children"), slot], t("node_1"), axis=1)
+    for d in range(2, steps + 1):
+        feat = node("GatherElements", [t("feature"), idx], t(f"feature_{d}"), axis=1)
+        feat2 = node("Reshape", [feat, t("trees")], t(f"feature_rows_{d}"))
+        x2 = node("GatherElements", [INPUT_NAME, feat2], t(f"x_rows_{d}"), axis=1)
+        x = node("Reshape", [x2, "flat_shape"], t(f"x_{d}"))
+        thr = node("GatherElements", [t("threshold"), idx], t(f"threshold_{d}"), axis=1)
+        go_right = node("Cast", [node("Greater", [x, thr], t(f"go_right_{d}"))],
+                        t(f"go_right_int_{d}"), to=TensorProto.INT32)
+        child = node("Add", [node("Add", [idx, idx], t(f"node_x2_{d}")), go_right],
+                     t(f"child_slot_{d}"))
+        idx = node("GatherElements", [t("children"), child], t(f"node_{d}"), axis=1)
+    leaf = node("GatherElements", [t("value"), idx], t("leaf_value"), axis=1)
+    leaf2 = node("Reshape", [leaf, t("trees")], t("leaf_value_rows"))
+    return node("Add", [node("MatMul", [leaf2, t("assign")], t("sum")), t("bias")], t("log"))
 
 
 def ort_run(model_bytes: bytes, raw: np.ndarray) -> dict[str, np.ndarray]:

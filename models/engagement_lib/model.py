@@ -1,6 +1,8 @@
 """The engagement model: a cross-validation committee of quantile MLPs on log1p(target),
 with split-conformal adjustment of the p10/p90 tails from the committee's out-of-bag rows,
-and a p50 that blends the committee's median with a tuned RBF SVR (log space).
+and a p50 that is a fixed-weight blend (log space) of the committee's median and of other
+regressors on log1p(target): a tuned RBF SVR, a random forest and gradient boosting
+(`Blend`; which weights are shipped is decided by evaluate.py's selection rule).
 
 Committee: the training rows are cut into `cfg.folds` parts (`cfg.rounds` times, with
 different shuffles); member (r, f) is trained on all rows except part f of round r. The
@@ -19,7 +21,26 @@ from . import features
 from .mlp import MLPConfig, forward_batched, train_batched
 
 ALPHA_TAIL = 0.10  # each tail: p10 and p90
-SVR_WEIGHT = 0.5   # p50_log = (1 - w) * committee p50 + w * SVR (equal-weight blend)
+COMPONENTS = ("mlp", "svr", "rf", "gbr")
+
+
+@dataclass(frozen=True)
+class Blend:
+    """Weights of the p50 components (log space); they sum to 1."""
+    mlp: float = 0.0
+    svr: float = 0.0
+    rf: float = 0.0
+    gbr: float = 0.0
+
+    def __post_init__(self):
+        if abs(sum(self.as_dict().values()) - 1.0) > 1e-12:
+            raise ValueError(f"blend weights must sum to 1: {self}")
+
+    def as_dict(self) -> dict[str, float]:
+        return {c: getattr(self, c) for c in COMPONENTS}
+
+    def describe(self) -> str:
+        return " + ".join(f"{w:.4g} * {c}" for c, w in self.as_dict().items() if w > 0)
 
 
 @dataclass
@@ -34,8 +55,10 @@ class FittedEnsemble:
     b2: np.ndarray              # [E, 1, 3K]
     c_lo: np.ndarray            # [K] conformal offsets (log space): p10 - c_lo
     c_hi: np.ndarray            # [K] p90 + c_hi
-    svr: list | None = None     # [K] baselines.SVRModel per target (None: committee only)
-    svr_weight: float = 0.0
+    svr: list | None = None     # [K] baselines.SVRModel per target
+    rf: list | None = None      # [K] fitted RandomForestRegressor on log1p, per target
+    gbr: list | None = None     # [K] fitted GradientBoostingRegressor on log1p, per target
+    blend: Blend = Blend(mlp=1.0)
 
 
 def committee_parts(train: np.ndarray, cfg: MLPConfig, seed: int) -> list[np.ndarray]:
@@ -120,18 +143,33 @@ def predict_log(ens: FittedEnsemble, raw: np.ndarray, calibrated: bool = True) -
     """-> [3, N, K] log1p-space quantiles (p10, p50, p90), float64 reference forward.
 
     Committee quantiles are sorted around the committee's p50, the tails widened/narrowed by
-    the conformal offsets, the p50 blended with the SVR, and the tails clamped to the p50."""
+    the conformal offsets, the p50 replaced by the blend, and the tails clamped to the p50."""
     X = features.encode(raw, ens.likes_mu, ens.likes_sd)
     Q = forward_batched(X[None], {"W1": ens.W1.astype(np.float64), "b1": ens.b1.astype(np.float64),
                                   "W2": ens.W2.astype(np.float64), "b2": ens.b2.astype(np.float64)})
     s10, q50, s90 = _log_quantiles(Q.mean(axis=0), ens.t_mu, ens.t_sd)
     if calibrated:
         s10, s90 = s10 - ens.c_lo, s90 + ens.c_hi
-    p50 = q50
-    if ens.svr is not None and ens.svr_weight > 0:
-        f = np.stack([m.predict_log(raw) for m in ens.svr], axis=1)
-        p50 = (1.0 - ens.svr_weight) * q50 + ens.svr_weight * f
+    p50 = blend_log(ens, raw, q50)
     return np.stack([np.minimum(s10, p50), p50, np.maximum(s90, p50)])
+
+
+def component_log(ens: FittedEnsemble, name: str, raw: np.ndarray) -> np.ndarray:
+    """[N, K] log1p-space prediction of one non-MLP component."""
+    fitted = getattr(ens, name)
+    if fitted is None:
+        raise ValueError(f"blend uses {name!r} but it was not fitted")
+    if name == "svr":
+        return np.stack([m.predict_log(raw) for m in fitted], axis=1)
+    return np.stack([m.predict(raw) for m in fitted], axis=1)
+
+
+def blend_log(ens: FittedEnsemble, raw: np.ndarray, q50: np.ndarray) -> np.ndarray:
+    p50 = ens.blend.mlp * q50
+    for name, w in ens.blend.as_dict().items():
+        if name != "mlp" and w > 0:
+            p50 = p50 + w * component_log(ens, name, raw)
+    return p50
 
 
 def predict(ens: FittedEnsemble, raw: np.ndarray, calibrated: bool = True) -> np.ndarray:
@@ -139,12 +177,6 @@ def predict(ens: FittedEnsemble, raw: np.ndarray, calibrated: bool = True) -> np
     return np.maximum(np.expm1(predict_log(ens, raw, calibrated)), 0.0)
 
 
-def cv_predict(raw, Y, splits, cfg: MLPConfig, seed: int, svrs=None, calibrate: bool = True):
-    """Out-of-fold quantiles per split; svrs[s] = per-target SVRModels fitted on split s's
-    training rows (None: committee only)."""
-    fitted = fit_many(raw, Y, [tr for tr, _ in splits], cfg, seed)
-    if svrs is not None:
-        for f, sv in zip(fitted, svrs):
-            f.svr, f.svr_weight = sv, SVR_WEIGHT
-    preds = [predict(f, raw[te], calibrate) for f, (_, te) in zip(fitted, splits)]
-    return preds, [(f.c_lo, f.c_hi) for f in fitted]
+def with_blend(ens: FittedEnsemble, blend: Blend) -> FittedEnsemble:
+    """The same fitted parts with other p50 weights."""
+    return FittedEnsemble(**{**ens.__dict__, "blend": blend})

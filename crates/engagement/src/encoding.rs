@@ -12,7 +12,7 @@ use fbposts_core::PostType;
 /// inference call.
 pub const MODEL_NAME: &str = "engagement";
 /// `version` in `models/engagement/metadata.json`.
-pub const MODEL_VERSION: &str = "1.0.0";
+pub const MODEL_VERSION: &str = "1.1.0";
 
 /// Name of the model's only input.
 pub const INPUT_NAME: &str = "features";

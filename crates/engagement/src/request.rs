@@ -761,7 +761,7 @@ mod tests {
         // MODEL_VERSION), never as a side effect of a refactor.
         assert_eq!(
             k,
-            "95d3d517e791bb98ca66cb4d42a224d54b0b5817af5158c97e2339488251a4f0"
+            "f20369252d64ed1516ffd651ce1bb12fb35c7cd4d9cba8fc15f6b0af04e125af"
         );
     }
 
