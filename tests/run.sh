@@ -15,6 +15,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 step() { printf '\n==> [%ss] %s\n' "$SECONDS" "$*"; }
+# Background jobs (venv, Wasm build) do not outlive a failed step.
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 
 step "setup: Rust target wasm32-wasip2, rustfmt, clippy"
 rustup target add wasm32-wasip2 >/dev/null
@@ -49,14 +51,24 @@ for package in $(scripts/wasm.sh --list); do
   [ "$package" = inference-portable ] || native+=(--exclude "$package")
 done
 
-step "build + clippy: host, native crates and their tests"
+step "build + clippy: Wasm components (in the background) and native crates"
+# The two builds lock different directories (target/release and
+# target/wasm32-wasip2/wasm-release), so they run side by side and each fills
+# the other's single-threaded stretches (big crates, LTO, links).
+wasm_log=$(mktemp)
+scripts/wasm.sh >"$wasm_log" 2>&1 &
+wasm_build=$!
 # One build of every native target: the host binary and the test binaries
 # share one feature resolution, so `cargo test` below compiles nothing.
 cargo build --release --all-targets "${native[@]}"
+wasm_status=0
+wait "$wasm_build" || wasm_status=$?
+sed 's/^/[wasm] /' "$wasm_log"
+[ "$wasm_status" = 0 ] || exit "$wasm_status"
 
-step "build + clippy: Wasm components"
-# Both manifests' build commands are scripts/wasm.sh: the first run builds
-# every component in one cargo invocation, the second finds them fresh.
+step "build: components through both manifests (fresh by now)"
+# Both manifests' build commands are scripts/wasm.sh: fbposts runs it once
+# per manifest and cargo finds everything built above.
 target/release/fbposts build -f spin.toml
 target/release/fbposts build -f tests/spin.toml
 
