@@ -11,6 +11,7 @@ use fbposts_core::hook::Hook;
 use fbposts_core::scoring::WEIGHTS;
 use fbposts_core::sentiment::SentimentScores;
 use fbposts_core::style::RepeatedWord;
+use fbposts_core::substance::{Gate, Substance};
 use fbposts_core::tone::ToneScores;
 use fbposts_core::{
     Analysis, AnalyzeRequest, ApiError, Language, PostType, SCORER_VERSION, Signal, Tone,
@@ -169,6 +170,44 @@ fn hook(h: wit::Hook) -> Hook {
     }
 }
 
+fn reason_in(reason: wit::ReasonToEngage) -> &'static str {
+    match reason {
+        wit::ReasonToEngage::CallToAction => "call_to_action",
+        wit::ReasonToEngage::Question => "question",
+        wit::ReasonToEngage::Offer => "offer",
+        wit::ReasonToEngage::Date => "date",
+        wit::ReasonToEngage::Link => "link",
+    }
+}
+
+fn substance(s: wit::Substance) -> Substance {
+    Substance {
+        content_words: count(s.content_words),
+        distinct_content_words: count(s.distinct_content_words),
+        numbers: count(s.numbers),
+        dates: count(s.dates),
+        relative_dates: count(s.relative_dates),
+        places: count(s.places),
+        names: count(s.names),
+        offers: count(s.offers),
+        actions: count(s.actions),
+        links: count(s.links),
+        facts: s.facts,
+        reason_to_engage: s.reason_to_engage.map(reason_in),
+        score: s.score,
+    }
+}
+
+fn gate(g: wit::Gate) -> Gate {
+    Gate {
+        factor: g.factor,
+        substance: g.substance,
+        reason_to_engage: g.reason_to_engage,
+        short_post: g.short_post,
+        detail: g.detail,
+    }
+}
+
 fn features(f: wit::Features) -> Features {
     Features {
         chars: count(f.chars),
@@ -238,6 +277,7 @@ fn features(f: wit::Features) -> Features {
             })
             .collect(),
         cta_matches: f.cta_matches,
+        substance: substance(f.substance),
         post_type: post_type_in(f.post_type),
         post_type_inferred: f.post_type_inferred,
     }
@@ -255,6 +295,7 @@ fn report(r: wit::Report) -> Result<Analysis, String> {
     Ok(Analysis {
         score: r.score,
         grade: grade_in(r.grade),
+        weighted: r.weighted,
         language: language_in(r.language),
         language_detected: r.language_detected,
         breakdown: r
@@ -262,6 +303,7 @@ fn report(r: wit::Report) -> Result<Analysis, String> {
             .into_iter()
             .map(signal)
             .collect::<Result<_, _>>()?,
+        gate: gate(r.gate),
         suggestions: r.suggestions,
         features: features(r.features),
         scorer_version: SCORER_VERSION,
