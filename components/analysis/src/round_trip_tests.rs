@@ -59,6 +59,7 @@ fn requests() -> Vec<AnalyzeRequest> {
             ..request("New post")
         },
         request("https://example.com"),
+        request("What is your favourite coffee shop in Madrid, and what do you order there?"),
     ]
 }
 
