@@ -9,6 +9,7 @@ use fbposts_core::hashtags::HashtagIssue;
 use fbposts_core::hook::Hook;
 use fbposts_core::sentiment::SentimentScores;
 use fbposts_core::style::RepeatedWord;
+use fbposts_core::substance::{Gate, Substance};
 use fbposts_core::tone::ToneScores;
 use fbposts_core::{Analysis, AnalyzeRequest, Language, PostType, Signal, Tone};
 
@@ -185,6 +186,46 @@ fn bait_match(m: BaitMatch) -> wit::BaitMatch {
     }
 }
 
+/// The scorer names its reasons `call_to_action`, `question`, `offer`,
+/// `date` and `link`.
+fn reason_out(reason: &str) -> wit::ReasonToEngage {
+    match reason {
+        "call_to_action" => wit::ReasonToEngage::CallToAction,
+        "question" => wit::ReasonToEngage::Question,
+        "offer" => wit::ReasonToEngage::Offer,
+        "date" => wit::ReasonToEngage::Date,
+        _ => wit::ReasonToEngage::Link,
+    }
+}
+
+fn substance(s: Substance) -> wit::Substance {
+    wit::Substance {
+        content_words: count(s.content_words),
+        distinct_content_words: count(s.distinct_content_words),
+        numbers: count(s.numbers),
+        dates: count(s.dates),
+        relative_dates: count(s.relative_dates),
+        places: count(s.places),
+        names: count(s.names),
+        offers: count(s.offers),
+        actions: count(s.actions),
+        links: count(s.links),
+        facts: s.facts,
+        reason_to_engage: s.reason_to_engage.map(reason_out),
+        score: s.score,
+    }
+}
+
+fn gate(g: Gate) -> wit::Gate {
+    wit::Gate {
+        factor: g.factor,
+        substance: g.substance,
+        reason_to_engage: g.reason_to_engage,
+        short_post: g.short_post,
+        detail: g.detail,
+    }
+}
+
 fn features(f: Features) -> wit::Features {
     wit::Features {
         chars: count(f.chars),
@@ -220,6 +261,7 @@ fn features(f: Features) -> wit::Features {
         tone_scores: tone_scores(f.tone_scores),
         bait_matches: f.bait_matches.into_iter().map(bait_match).collect(),
         cta_matches: f.cta_matches,
+        substance: substance(f.substance),
         post_type: post_type_out(f.post_type),
         post_type_inferred: f.post_type_inferred,
     }
@@ -230,9 +272,11 @@ pub fn report(a: Analysis) -> wit::Report {
     wit::Report {
         score: a.score,
         grade: grade_out(a.grade),
+        weighted: a.weighted,
         language: language_out(a.language),
         language_detected: a.language_detected,
         breakdown: a.breakdown.into_iter().map(signal).collect(),
+        gate: gate(a.gate),
         suggestions: a.suggestions,
         features: features(a.features),
         scorer_version: a.scorer_version.to_string(),

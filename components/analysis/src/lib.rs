@@ -9,6 +9,8 @@
 //! caching.
 
 mod convert;
+#[cfg(test)]
+mod round_trip_tests;
 
 /// Generated bindings; exporting needs the `unsafe` ABI glue wit-bindgen emits
 /// (the workspace denies `unsafe` everywhere else).
