@@ -44,11 +44,15 @@ cargo fmt --all -- --check
 . scripts/clippy-env.sh
 
 # Native: every crate but the Wasm components (scripts/wasm.sh --list says
-# which); inference-portable is the exception that keeps its unit tests
-# native (tract runs natively; a Wasm test binary would need a Wasm runner).
+# which); inference-portable and analysis are the exceptions that keep their
+# unit tests native (tract runs natively; the analysis WIT round trip runs on
+# both converters natively; a Wasm test binary would need a Wasm runner).
 native=(--workspace)
 for package in $(scripts/wasm.sh --list); do
-  [ "$package" = inference-portable ] || native+=(--exclude "$package")
+  case "$package" in
+    inference-portable | analysis) ;;
+    *) native+=(--exclude "$package") ;;
+  esac
 done
 
 step "build + clippy: Wasm components (in the background) and native crates"

@@ -832,7 +832,8 @@ fn the_project_wasi_nn_profile_swaps_every_inference_dependency() {
     let text = include_str!("../../../spin.toml");
     let portable = parse(text).unwrap();
     let wasi_nn = parse_profile(text, "wasi-nn").unwrap();
-    let target = |m: &AppManifest, id: &str, name: &str| match &m.components[id].dependencies[name] {
+    let target = |m: &AppManifest, id: &str, name: &str| match &m.components[id].dependencies[name]
+    {
         DependencyDef::Component { component, .. } => component.clone(),
         other => panic!("{id}: {other:?}"),
     };
@@ -842,7 +843,11 @@ fn the_project_wasi_nn_profile_swaps_every_inference_dependency() {
             if matches!(dependency, DependencyDef::Component { component, .. } if component == "inference-portable")
             {
                 let id = component.id.as_str();
-                assert_eq!(target(&wasi_nn, id, name), "inference-wasi-nn", "{id} {name}");
+                assert_eq!(
+                    target(&wasi_nn, id, name),
+                    "inference-wasi-nn",
+                    "{id} {name}"
+                );
                 users.push(id);
             }
         }

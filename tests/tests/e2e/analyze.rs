@@ -206,8 +206,10 @@ fn identical_requests_hit_the_cache() {
 fn held_out_editor_pairs_are_ordered_and_clearly_apart_and_short_posts_fail() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::app(dir.path());
-    let set: Value =
-        serde_json::from_str(include_str!("../../crates/core/data/ordering_pairs.json")).unwrap();
+    let set: Value = serde_json::from_str(include_str!(
+        "../../../crates/core/data/ordering_pairs.json"
+    ))
+    .unwrap();
     for lang in ["es", "en"] {
         let (mut agree, mut clear, mut n) = (0, 0, 0);
         for pair in set["pairs"].as_array().unwrap() {

@@ -5,8 +5,6 @@
 //! a step whose dependency is missing from the manifest fails at start-up,
 //! naming the import.
 
-mod support;
-
 use serde_json::{Value, json};
 use support::{Options, Server, post_json, sqlite_config};
 
