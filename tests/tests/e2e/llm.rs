@@ -34,6 +34,31 @@ const POSTS: [&str; 3] = [
     "Tres consejos para conservar el pan fresco más tiempo: guárdalo en una bolsa de tela, nunca en la nevera, y córtalo solo cuando lo vayas a comer. ¿Tienes algún truco propio?",
 ];
 
+/// Consumes an HTTP/1.1 chunked body (sizes in hex, each chunk followed by
+/// CRLF, a zero-size chunk and the trailer section at the end).
+fn read_chunked_body(reader: &mut impl BufRead) {
+    loop {
+        let mut size_line = String::new();
+        if reader.read_line(&mut size_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let size_text = size_line.trim().split(';').next().unwrap_or("");
+        let size = usize::from_str_radix(size_text, 16).unwrap_or(0);
+        if size == 0 {
+            // Trailers, up to the empty line.
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && !line.trim().is_empty() {
+                line.clear();
+            }
+            return;
+        }
+        let mut chunk = vec![0; size + 2];
+        if reader.read_exact(&mut chunk).is_err() {
+            return;
+        }
+    }
+}
+
 impl FakeLlm {
     fn start() -> FakeLlm {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -48,6 +73,7 @@ impl FakeLlm {
                 std::thread::spawn(move || {
                     let mut reader = BufReader::new(stream.try_clone().unwrap());
                     let mut length = 0;
+                    let mut chunked = false;
                     loop {
                         let mut line = String::new();
                         if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -61,14 +87,24 @@ impl FakeLlm {
                         if let Some(v) = lower.strip_prefix("content-length:") {
                             length = v.trim().parse().unwrap_or(0);
                         }
+                        if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
+                            chunked = true;
+                        }
                         if lower.starts_with("authorization:") {
                             a.lock()
                                 .unwrap()
                                 .push(line["authorization:".len()..].trim().to_string());
                         }
                     }
-                    let mut body = vec![0; length];
-                    let _ = reader.read_exact(&mut body);
+                    // Read the whole body before answering: closing a socket
+                    // with unread data makes the kernel reset the connection,
+                    // and the client would see no answer at all.
+                    if chunked {
+                        read_chunked_body(&mut reader);
+                    } else {
+                        let mut body = vec![0; length];
+                        let _ = reader.read_exact(&mut body);
+                    }
                     r.fetch_add(1, Ordering::SeqCst);
                     let mode = *m.lock().unwrap();
                     let (status, payload) = match mode {
