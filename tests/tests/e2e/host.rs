@@ -167,6 +167,22 @@ fn analyze_cache_works_on_redis() {
     );
 }
 
+/// Runs `fbposts up` on the test manifest with `config`, which must stop
+/// start-up; returns what it printed on stderr.
+fn failed_start_up(state_dir: &std::path::Path, config: &std::path::Path) -> String {
+    let output = std::process::Command::new(support::fbposts_bin())
+        .current_dir(support::repo_root())
+        .args(["up", "-f", "tests/spin.toml", "--listen", "127.0.0.1:0"])
+        .arg("--state-dir")
+        .arg(state_dir)
+        .arg("--runtime-config-file")
+        .arg(config)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 #[test]
 fn bad_runtime_config_fails_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
@@ -177,44 +193,12 @@ fn bad_runtime_config_fails_at_start_up() {
     )
     .unwrap();
     support::ensure_built();
-    let output = std::process::Command::new(support::fbposts_bin())
-        .current_dir(support::repo_root())
-        .args([
-            "up",
-            "-f",
-            "tests/spin.toml",
-            "--listen",
-            "127.0.0.1:0",
-            "--state-dir",
-        ])
-        .arg(dir.path())
-        .arg("--runtime-config-file")
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = failed_start_up(dir.path(), &config);
     assert!(stderr.contains("paht"), "names the unknown key:\n{stderr}");
 
     // A label a component uses but no store defines.
     std::fs::write(&config, "[key_value_store.default]\ntype = \"spin\"\n").unwrap();
-    let output = std::process::Command::new(support::fbposts_bin())
-        .current_dir(support::repo_root())
-        .args([
-            "up",
-            "-f",
-            "tests/spin.toml",
-            "--listen",
-            "127.0.0.1:0",
-            "--state-dir",
-        ])
-        .arg(dir.path())
-        .arg("--runtime-config-file")
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = failed_start_up(dir.path(), &config);
     assert!(
         stderr.contains("cache"),
         "names the undefined label:\n{stderr}"
