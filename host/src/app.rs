@@ -12,6 +12,7 @@ use crate::http::HttpApp;
 use crate::http::instance::{ComponentRuntime, RequestPolicy, ReusePolicy};
 use crate::inference_swap::InferenceChoice;
 use crate::manifest::{AppManifest, ComponentDef, HttpRoute};
+use crate::metrics::MetricsOptions;
 use crate::routing::Router;
 use crate::runtime_config::{RuntimeConfig, StatePaths};
 use crate::wasi_nn::NnOptions;
@@ -42,6 +43,8 @@ pub struct LoadOptions {
     pub profile: Option<String>,
     /// Which manifest profile runs when `profile` is not given.
     pub inference: InferenceChoice,
+    /// `--no-metrics`, `--metrics-path`.
+    pub metrics: MetricsOptions,
 }
 
 /// A loaded application; dropping it stops the epoch ticker.
@@ -68,6 +71,7 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
         options: opts,
     })
     .await?;
+    let metrics = capabilities.metrics.requests();
 
     let (engine, allocator) = engine::build(
         &EngineLimits {
@@ -95,6 +99,7 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
             runtimes,
             opts.max_concurrent_requests,
             opts.request_timeout,
+            metrics,
         ),
         manifest,
         allocator,

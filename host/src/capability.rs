@@ -182,4 +182,6 @@ capabilities! {
     outbound_http: crate::outbound_http::OutboundHttp,
     /// `wasi:nn`, over the models beside the manifest.
     wasi_nn: crate::wasi_nn::WasiNn,
+    /// What the host measures, served at `GET /metrics`; per-store CPU and memory.
+    metrics: crate::metrics::Metrics,
 }

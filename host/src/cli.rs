@@ -5,6 +5,7 @@ use crate::app::LoadOptions;
 use crate::bench;
 use crate::http::instance::ReusePolicy;
 use crate::inference_swap::InferenceChoice;
+use crate::metrics::MetricsOptions;
 use crate::wasi_nn::{NnBackend, NnDevice, NnOptions};
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -105,6 +106,12 @@ pub struct UpArgs {
     /// OpenVINO streams); default: one per core.
     #[arg(long)]
     nn_sessions: Option<usize>,
+    /// Where the host serves its Prometheus metrics, before routing (a manifest route of exactly this path is an error).
+    #[arg(long, default_value = crate::metrics::DEFAULT_PATH)]
+    metrics_path: String,
+    /// Measure nothing and serve no metrics (the metrics path is routed like any other).
+    #[arg(long)]
+    no_metrics: bool,
 }
 
 fn default_cache_dir() -> Option<PathBuf> {
@@ -156,6 +163,10 @@ impl UpArgs {
                 backend: self.nn_backend,
                 device: self.nn_device,
                 sessions: self.nn_sessions,
+            },
+            metrics: MetricsOptions {
+                enabled: !self.no_metrics,
+                path: self.metrics_path.clone(),
             },
         })
     }

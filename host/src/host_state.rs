@@ -1,13 +1,15 @@
 //! What one request's wasmtime `Store` holds, and how it is made.
 //!
 //! [`HostState`] is the WASI base (resource table, WASI context, the
-//! wasi:http context, memory limits) plus [`CapabilityStates`], one field per
+//! wasi:http context, memory limits, measured by [`MemoryPeak`]) plus
+//! [`CapabilityStates`], one field per
 //! capability in [`crate::capability`]. [`StoreTemplate`] is everything a
 //! component's stores are made from, built once at start-up; making a store
 //! from it clones `Arc`s and copies the component's environment into a fresh
 //! WASI context, nothing else.
 
 use crate::capability::{CapabilityStates, PreparedCapabilities};
+use crate::metrics::MemoryPeak;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -21,7 +23,7 @@ pub struct HostState {
     pub(crate) table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    limits: StoreLimits,
+    limits: MemoryPeak<StoreLimits>,
     pub(crate) capabilities: CapabilityStates,
 }
 
@@ -63,18 +65,21 @@ impl StoreTemplate {
         for (key, value) in &self.environment {
             wasi.env(key, value);
         }
+        let capabilities = self.capabilities.instance();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.max_memory_bytes)
+            .instances(MAX_INSTANCES_PER_STORE)
+            .build();
         let state = HostState {
             table: ResourceTable::new(),
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.max_memory_bytes)
-                .instances(MAX_INSTANCES_PER_STORE)
-                .build(),
-            capabilities: self.capabilities.instance(),
+            limits: capabilities.metrics.memory_peak(limits),
+            capabilities,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
+        crate::metrics::install_cpu_hook(&mut store);
         // A guest that never yields is still interrupted every tick, so the
         // request deadline can fire and drop the instance.
         store.epoch_deadline_async_yield_and_update(1);

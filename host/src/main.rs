@@ -17,6 +17,7 @@ mod http;
 mod inference_swap;
 mod key_value;
 mod manifest;
+mod metrics;
 mod outbound_http;
 mod routing;
 mod runtime_config;

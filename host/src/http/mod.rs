@@ -1,10 +1,13 @@
 //! The HTTP trigger: accepts connections with hyper, routes each request to a
 //! component like Spin does (adding Spin's `spin-*` headers), runs it through
 //! that component's [`instance::ComponentRuntime`], turns host-side failures
-//! into JSON errors, logs one line per request, and shuts down gracefully.
+//! into JSON errors, logs one line per request (and counts it in the
+//! metrics), answers the metrics path before routing, and shuts down
+//! gracefully.
 
 pub mod instance;
 
+use crate::metrics::RequestMetrics;
 use crate::routing::{Router, spin_headers};
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -33,6 +36,7 @@ pub struct HttpApp {
     handlers: HashMap<String, ProxyHandler<ComponentRuntime>>,
     in_flight: Semaphore,
     request_timeout: Duration,
+    metrics: RequestMetrics,
 }
 
 impl HttpApp {
@@ -41,6 +45,7 @@ impl HttpApp {
         components: Vec<ComponentRuntime>,
         max_concurrent_requests: usize,
         request_timeout: Duration,
+        metrics: RequestMetrics,
     ) -> Self {
         let handlers = components
             .into_iter()
@@ -51,6 +56,7 @@ impl HttpApp {
             handlers,
             in_flight: Semaphore::new(max_concurrent_requests),
             request_timeout,
+            metrics,
         }
     }
 
@@ -61,6 +67,9 @@ impl HttpApp {
         client: SocketAddr,
         local: SocketAddr,
     ) -> Response<WasiBody> {
+        if let Some(response) = self.metrics.serve(&req) {
+            return response;
+        }
         let started = Instant::now();
         let method = req.method().clone();
         let path = req.uri().path().to_string();
@@ -70,7 +79,15 @@ impl HttpApp {
                 "not_found",
                 &format!("no route matches {path}"),
             );
-            log_request(&method, &path, "-", "-", response.status(), started);
+            log_request(
+                &self.metrics,
+                &method,
+                &path,
+                "-",
+                "-",
+                response.status(),
+                started,
+            );
             return response;
         };
         let component = route.component_id.to_string();
@@ -103,6 +120,7 @@ impl HttpApp {
                 "route points at a component that is not loaded",
             );
             log_request(
+                &self.metrics,
                 &method,
                 &path,
                 &raw_route,
@@ -130,6 +148,7 @@ impl HttpApp {
             ),
         };
         log_request(
+            &self.metrics,
             &method,
             &path,
             &raw_route,
@@ -142,6 +161,7 @@ impl HttpApp {
 }
 
 fn log_request(
+    metrics: &RequestMetrics,
     method: &http::Method,
     path: &str,
     route: &str,
@@ -149,6 +169,7 @@ fn log_request(
     status: StatusCode,
     started: Instant,
 ) {
+    metrics.observe(route, component, status, started.elapsed());
     tracing::info!(
         target: "fbposts::request",
         %method,

@@ -5,11 +5,13 @@
 //! component was granted in `spin.toml` and a small table of the stores it
 //! opened. Opening a label that was not granted yields `access-denied`, as in
 //! Spin; key and value sizes are checked against Spin's limits before the
-//! backend sees them.
+//! backend sees them. Each opened store is wrapped by the metrics capability
+//! ([`KvMeter`]), which counts and times every operation.
 
 use super::{Store, StoreError, StoreManager, check_key, check_value};
 use crate::capability::{AppContext, Capability, ComponentContext, HasState};
 use crate::host_state::HostState;
+use crate::metrics::{KvMeter, Metrics};
 use anyhow::Context as _;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -37,15 +39,17 @@ const MAX_OPEN_STORES: usize = 256;
 pub struct KeyValueHost {
     granted: Arc<BTreeSet<String>>,
     manager: StoreManager,
+    meter: KvMeter,
     open: Vec<Option<Arc<dyn Store>>>,
 }
 
 impl KeyValueHost {
     /// `granted` is the component's `key_value_stores` list.
-    pub fn new(granted: Arc<BTreeSet<String>>, manager: StoreManager) -> Self {
+    pub fn new(granted: Arc<BTreeSet<String>>, manager: StoreManager, meter: KvMeter) -> Self {
         Self {
             granted,
             manager,
+            meter,
             open: Vec::new(),
         }
     }
@@ -84,6 +88,7 @@ impl HasData for KeyValue {
 pub struct Grants {
     granted: Arc<BTreeSet<String>>,
     manager: StoreManager,
+    meter: KvMeter,
 }
 
 impl Capability for KeyValue {
@@ -115,11 +120,16 @@ impl Capability for KeyValue {
         Ok(Grants {
             granted: Arc::new(ctx.component.key_value_stores.iter().cloned().collect()),
             manager: self.manager.clone(),
+            meter: ctx.capability::<Metrics>().key_value(),
         })
     }
 
     fn instance(grants: &Grants) -> KeyValueHost {
-        KeyValueHost::new(grants.granted.clone(), grants.manager.clone())
+        KeyValueHost::new(
+            grants.granted.clone(),
+            grants.manager.clone(),
+            grants.meter.clone(),
+        )
     }
 }
 
@@ -161,14 +171,20 @@ impl<T> HostStoreWithStore<T> for KeyValue {
         accessor: &Accessor<T, Self>,
         label: String,
     ) -> Result<Resource<bindings::Store>, WitError> {
-        let (granted, manager) = accessor.with(|mut access| {
+        let (granted, manager, meter) = accessor.with(|mut access| {
             let host = access.get();
-            (host.granted.contains(&label), host.manager.clone())
+            (
+                host.granted.contains(&label),
+                host.manager.clone(),
+                host.meter.clone(),
+            )
         });
         if !granted {
             return Err(WitError::AccessDenied);
         }
         let store = manager.get(&label).ok_or(WitError::NoSuchStore)?;
+        let backend = manager.backend(&label).unwrap_or("unknown");
+        let store = meter.wrap(&label, backend, store);
         let rep = accessor.with(|mut access| access.get().push(store))?;
         Ok(Resource::new_own(rep))
     }

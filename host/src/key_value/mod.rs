@@ -122,6 +122,8 @@ impl<S: Store> Store for Checked<S> {
 struct Entry {
     store: Arc<dyn Store>,
     summary: String,
+    /// `sqlite` or `redis` (the metrics' `backend` label).
+    backend: &'static str,
 }
 
 /// All configured stores by label; built once at start-up, shared (it is a
@@ -194,6 +196,10 @@ impl StoreManager {
         let mut redis_servers: HashMap<String, redis::RedisStore> = HashMap::new();
         let mut stores = BTreeMap::new();
         for (label, location) in plan {
+            let backend = match location {
+                Location::SqliteFile(_) | Location::SqliteMemory => "sqlite",
+                Location::Redis(_) => "redis",
+            };
             let (store, summary): (Arc<dyn Store>, String) = match location {
                 Location::SqliteFile(path) => {
                     let summary = format!("SQLite at {}", path.display());
@@ -231,7 +237,14 @@ impl StoreManager {
                     (Arc::new(Checked(backend)), summary)
                 }
             };
-            stores.insert(label, Entry { store, summary });
+            stores.insert(
+                label,
+                Entry {
+                    store,
+                    summary,
+                    backend,
+                },
+            );
         }
         Ok(Self {
             stores: Arc::new(stores),
@@ -241,6 +254,11 @@ impl StoreManager {
     /// The store for `label`, if it was opened by [`StoreManager::build`].
     pub fn get(&self, label: &str) -> Option<Arc<dyn Store>> {
         self.stores.get(label).map(|entry| entry.store.clone())
+    }
+
+    /// The backend of `label`'s store: `sqlite` or `redis`.
+    pub fn backend(&self, label: &str) -> Option<&'static str> {
+        self.stores.get(label).map(|entry| entry.backend)
     }
 
     /// A password-free description, e.g. "SQLite at /app/.spin/sqlite_key_value.db"

@@ -55,6 +55,7 @@ pub use libs::{find_onnxruntime, find_openvino, search_roots};
 
 use crate::capability::{AppContext, Capability, ComponentContext, HasState};
 use crate::host_state::HostState;
+use crate::metrics::{Metrics, NnMeter};
 use anyhow::Context as _;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -323,6 +324,19 @@ impl NnRegistry {
         names
     }
 
+    /// The same models, each wrapped by `meter` (inference time and batch
+    /// size per model; see [`crate::metrics`]).
+    pub fn metered(&self, meter: &NnMeter) -> Self {
+        let graphs = self
+            .graphs
+            .iter()
+            .map(|(name, graph)| (name.clone(), meter.wrap(name, graph)))
+            .collect();
+        Self {
+            graphs: Arc::new(graphs),
+        }
+    }
+
     /// The context one request's store holds: the shared models and no
     /// backend (guests cannot load models from bytes). Costs one small box.
     pub fn ctx(&self) -> WasiNnCtx {
@@ -401,10 +415,14 @@ impl Capability for WasiNn {
         })
     }
 
+    /// The shared models, measured per model by the metrics capability.
     fn prepare(&self, ctx: &ComponentContext<'_>) -> anyhow::Result<NnRegistry> {
-        self.loader
+        let registry = self
+            .loader
             .registry_for(ctx.engine, ctx.compiled)
-            .context("loading wasi-nn models")
+            .context("loading wasi-nn models")?;
+        let backend = self.loader.options.backend.to_string();
+        Ok(registry.metered(&ctx.capability::<Metrics>().nn(&backend)))
     }
 
     /// One small box per store: the shared models, no backend.

@@ -12,4 +12,5 @@ mod generate;
 mod host;
 mod learning;
 mod llm;
+mod metrics;
 mod predict;

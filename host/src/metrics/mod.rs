@@ -1,0 +1,203 @@
+//! The metrics capability ([`Metrics`]): what the host measures and
+//! `GET /metrics`, which serves it in the Prometheus text format (OpenMetrics
+//! 1.0 text, what the `prometheus-client` crate writes; Prometheus scrapes
+//! it as is).
+//!
+//! It is a capability, not only a module the app owns, because part of what
+//! it measures lives in each request's store: the instance's CPU time
+//! (accumulated by a wasmtime call hook, [`instance::InstanceMeter`]) and its
+//! peak linear memory (a `ResourceLimiter` wrapper, [`MemoryPeak`]). It links
+//! no WIT interface. The other capabilities reach it at `prepare`
+//! (`ctx.capability::<Metrics>()`), and the HTTP trigger gets
+//! [`RequestMetrics`] from it.
+//!
+//! # What is measured, and where the hook is
+//!
+//! | family | labels | hook |
+//! |---|---|---|
+//! | `fbposts_http_requests` (counter), `fbposts_http_request_duration_seconds` | route, component (+ status) | `http::HttpApp` (one call where each request is logged) |
+//! | `fbposts_instance_cpu_seconds`, `fbposts_instance_memory_peak_bytes`, `fbposts_instance_memory_peak_max_bytes` | component | the store ([`crate::host_state`]): call hook and limiter, recorded when the store is dropped |
+//! | `fbposts_kv_operations` (counter), `fbposts_kv_operation_duration_seconds` | label, backend, op (+ outcome) | `spin:key-value` `open` wraps the store ([`kv::MeteredStore`]) |
+//! | `fbposts_nn_inference_duration_seconds`, `fbposts_nn_batch_size`, `fbposts_nn_inference_failures` | model, backend | each wasi-nn graph is wrapped at `prepare` ([`nn::MeteredGraph`]) |
+//!
+//! # Not measured yet (no fake zeros)
+//!
+//! Events published, consumed and replayed (issue 12, events through Redis)
+//! and cache hits by tier (the speed issue) do not exist in the host yet.
+//! Each gets its own submodule here (`events.rs`, `cache.rs`) with its
+//! families registered in [`Families::new`] and a handle passed to the code
+//! that publishes, consumes or looks up, the way [`kv`] and [`nn`] do.
+//!
+//! With `--no-metrics` nothing is registered, no store gets a call hook,
+//! stores and graphs are not wrapped, and `/metrics` is routed like any
+//! other path.
+
+mod instance;
+mod kv;
+mod nn;
+mod requests;
+#[cfg(test)]
+mod tests;
+
+pub use instance::{InstanceMeter, MemoryPeak, install_cpu_hook};
+pub use kv::KvMeter;
+pub use nn::NnMeter;
+pub use requests::RequestMetrics;
+
+use crate::capability::{AppContext, Capability, ComponentContext};
+use crate::host_state::HostState;
+use crate::routing::Router;
+use anyhow::Context as _;
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+use wasmtime::component::Linker;
+
+/// The path `/metrics` is served at unless `--metrics-path` says otherwise.
+pub const DEFAULT_PATH: &str = "/metrics";
+
+/// `fbposts up`'s metrics flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsOptions {
+    /// `--no-metrics` turns everything off.
+    pub enabled: bool,
+    /// `--metrics-path`: where the host answers (before routing).
+    pub path: String,
+}
+
+impl Default for MetricsOptions {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            path: DEFAULT_PATH.to_string(),
+        }
+    }
+}
+
+/// Every metric family, registered once; cloning a family clones a handle to
+/// the same series.
+struct Families {
+    registry: Registry,
+    requests: requests::RequestFamilies,
+    instances: instance::InstanceFamilies,
+    kv: kv::KvFamilies,
+    nn: nn::NnFamilies,
+}
+
+impl Families {
+    fn new() -> Self {
+        let mut registry = Registry::with_prefix("fbposts");
+        Self {
+            requests: requests::RequestFamilies::register(&mut registry),
+            instances: instance::InstanceFamilies::register(&mut registry),
+            kv: kv::KvFamilies::register(&mut registry),
+            nn: nn::NnFamilies::register(&mut registry),
+            registry,
+        }
+    }
+
+    /// The whole exposition, ending with `# EOF`.
+    fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// The metrics capability; `None` inside when `--no-metrics`.
+pub struct Metrics {
+    families: Option<Arc<Families>>,
+    path: String,
+}
+
+impl Metrics {
+    /// Metrics as configured by `options`, without checking the manifest.
+    pub fn new(options: &MetricsOptions) -> Self {
+        Self {
+            families: options.enabled.then(|| Arc::new(Families::new())),
+            path: options.path.clone(),
+        }
+    }
+
+    /// What the HTTP trigger records each request in, and serves `/metrics` from.
+    pub fn requests(&self) -> RequestMetrics {
+        RequestMetrics::new(self.families.clone(), self.path.clone())
+    }
+
+    /// What `spin:key-value` wraps each opened store with.
+    pub fn key_value(&self) -> KvMeter {
+        KvMeter::new(self.families.as_ref().map(|f| f.kv.clone()))
+    }
+
+    /// What wasi-nn wraps each graph with; `backend` is e.g. `onnx`.
+    pub fn nn(&self, backend: &str) -> NnMeter {
+        NnMeter::new(self.families.as_ref().map(|f| f.nn.clone()), backend)
+    }
+
+    /// The exposition text, or `None` when metrics are off.
+    #[cfg(test)]
+    pub fn encode(&self) -> Option<String> {
+        self.families.as_ref().map(|f| f.encode())
+    }
+}
+
+/// A route of the manifest that also matches the metrics path.
+fn check_shadowing(router: &Router, path: &str) -> anyhow::Result<()> {
+    let Some(route) = router.route(path) else {
+        return Ok(());
+    };
+    let exact = !route.raw_route.contains("...") && route.params.is_empty();
+    anyhow::ensure!(
+        !exact,
+        "route {:?} of component {:?} is the host's metrics path; serve metrics elsewhere with `--metrics-path PATH` or turn them off with `--no-metrics`",
+        route.raw_route,
+        route.component_id
+    );
+    tracing::warn!(
+        path,
+        route = route.raw_route,
+        component = route.component_id,
+        "the host answers the metrics path itself; this route no longer sees it (`--metrics-path` or `--no-metrics` to change)"
+    );
+    Ok(())
+}
+
+impl Capability for Metrics {
+    /// The component's instance series, resolved once.
+    type Prepared = Option<Arc<instance::ComponentSeries>>;
+    type InstanceState = InstanceMeter;
+
+    /// No WIT interface: the guests never see it.
+    fn link(_linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+        Ok(())
+    }
+
+    /// `--no-metrics` and `--metrics-path`; a manifest route that is exactly
+    /// the metrics path fails here (the host would shadow it), a wildcard
+    /// route that matches it is warned about.
+    async fn configure_app(ctx: &AppContext<'_>) -> anyhow::Result<Self> {
+        let options = &ctx.options.metrics;
+        if options.enabled {
+            anyhow::ensure!(
+                options.path.starts_with('/'),
+                "--metrics-path must start with '/', got {:?}",
+                options.path
+            );
+            let router =
+                Router::build(&ctx.manifest.http_triggers).context("building the route table")?;
+            check_shadowing(&router, &options.path)?;
+        }
+        Ok(Self::new(options))
+    }
+
+    fn prepare(&self, ctx: &ComponentContext<'_>) -> anyhow::Result<Self::Prepared> {
+        Ok(self
+            .families
+            .as_ref()
+            .map(|f| Arc::new(f.instances.component(&ctx.component.id))))
+    }
+
+    fn instance(prepared: &Self::Prepared) -> InstanceMeter {
+        InstanceMeter::new(prepared.clone())
+    }
+}
