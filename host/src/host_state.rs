@@ -79,7 +79,7 @@ impl StoreTemplate {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
-        crate::metrics::install_cpu_hook(&mut store);
+        crate::metrics::install_time_hook(&mut store);
         // A guest that never yields is still interrupted every tick, so the
         // request deadline can fire and drop the instance.
         store.epoch_deadline_async_yield_and_update(1);

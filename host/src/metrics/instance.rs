@@ -3,13 +3,18 @@
 //! `--instance-reuse 1` a store serves one request, so these are per
 //! request; with reuse they are per instance).
 //!
-//! - CPU time: [`install_cpu_hook`] adds a wasmtime call hook that reads the
-//!   thread's CPU clock (`CLOCK_THREAD_CPUTIME_ID`) each time execution
-//!   enters or leaves the instance's Wasm code, and [`InstanceMeter`] sums
-//!   the intervals spent in Wasm. Host calls (key-value, wasi-nn, WASI) are
-//!   bracketed out, and that is also where a P3 guest suspends and may resume
-//!   on another thread, so every summed interval ran on one thread. An
-//!   interval that nonetheless ends on a different thread is dropped.
+//! - Time in Wasm: [`install_time_hook`] adds a wasmtime call hook that reads
+//!   the monotonic clock each time execution enters or leaves the instance's
+//!   Wasm code, and [`InstanceMeter`] sums the stretches spent in Wasm. Host
+//!   calls (key-value, wasi-nn, WASI) are bracketed out, and that is also
+//!   where a P3 guest suspends and may resume on another thread, so each
+//!   summed stretch ran without a break on one thread: it is the guest's CPU
+//!   time unless the OS preempted the thread mid-stretch. A stretch that
+//!   nonetheless ends on another thread is dropped. The thread's own CPU clock
+//!   (`CLOCK_THREAD_CPUTIME_ID`) would not count preemption, but it is a
+//!   system call (no vDSO), ~160 of them per `/api/analyze` cache hit; it
+//!   cost about twice the overhead of the monotonic clock (README,
+//!   Benchmarks), so the monotonic clock it is.
 //! - Peak linear memory: [`MemoryPeak`] wraps the store's limiter and adds up
 //!   what each `memory_growing` grants (memories only grow), so its peak is
 //!   the sum of every linear memory of the instance (a composed component
@@ -21,7 +26,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wasmtime::{CallHook, ResourceLimiter, Store, StoreContextMut};
 
 use super::Metrics;
@@ -34,12 +39,12 @@ type HistogramFamily = Family<ComponentLabel, Histogram, fn() -> Histogram>;
 /// The per-component instance families.
 #[derive(Clone)]
 pub(super) struct InstanceFamilies {
-    cpu: HistogramFamily,
+    wasm_time: HistogramFamily,
     memory: HistogramFamily,
     memory_max: Family<ComponentLabel, Gauge>,
 }
 
-fn cpu_histogram() -> Histogram {
+fn wasm_time_histogram() -> Histogram {
     // 10 µs … ~5.2 s
     Histogram::new(exponential_buckets(1e-5, 2.0, 20))
 }
@@ -52,15 +57,15 @@ fn memory_histogram() -> Histogram {
 impl InstanceFamilies {
     pub(super) fn register(registry: &mut Registry) -> Self {
         let families = Self {
-            cpu: Family::new_with_constructor(cpu_histogram),
+            wasm_time: Family::new_with_constructor(wasm_time_histogram),
             memory: Family::new_with_constructor(memory_histogram),
             memory_max: Family::default(),
         };
         registry.register_with_unit(
-            "instance_cpu",
-            "CPU time per request spent executing the component's Wasm code: the thread CPU clock summed over each stretch between entering and leaving Wasm; host calls (key-value, wasi-nn, I/O) and time suspended are not included",
+            "instance_wasm_time",
+            "Time per request spent executing the component's Wasm code: the monotonic clock summed over each stretch between entering and leaving Wasm, host calls (key-value, wasi-nn, I/O) and suspensions excluded; the guest's CPU time unless the OS preempted the thread mid-stretch",
             Unit::Seconds,
-            families.cpu.clone(),
+            families.wasm_time.clone(),
         );
         registry.register_with_unit(
             "instance_memory_peak",
@@ -81,7 +86,7 @@ impl InstanceFamilies {
     pub(super) fn component(&self, id: &str) -> ComponentSeries {
         let label = [("component", id.to_string())];
         ComponentSeries {
-            cpu: self.cpu.get_or_create_owned(&label),
+            wasm_time: self.wasm_time.get_or_create_owned(&label),
             memory: self.memory.get_or_create_owned(&label),
             memory_max: self.memory_max.get_or_create_owned(&label),
         }
@@ -90,7 +95,7 @@ impl InstanceFamilies {
 
 /// One component's instance series.
 pub struct ComponentSeries {
-    cpu: Histogram,
+    wasm_time: Histogram,
     memory: Histogram,
     memory_max: Gauge,
 }
@@ -101,15 +106,6 @@ impl ComponentSeries {
         self.memory.observe(bytes as f64);
         self.memory_max.inner().fetch_max(bytes, Ordering::Relaxed);
     }
-}
-
-/// The CPU clock of the calling thread.
-fn thread_cpu_time() -> Duration {
-    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    Duration::new(
-        u64::try_from(now.tv_sec).unwrap_or(0),
-        u32::try_from(now.tv_nsec).unwrap_or(0),
-    )
 }
 
 thread_local! {
@@ -125,14 +121,14 @@ fn thread_tag() -> usize {
 #[derive(Debug, Clone, Copy)]
 struct Entered {
     thread: usize,
-    cpu: Duration,
+    at: Instant,
 }
 
-/// One store's CPU account; records it for the component when dropped.
+/// One store's account of time in Wasm; records it for the component when dropped.
 pub struct InstanceMeter {
     series: Option<Arc<ComponentSeries>>,
     entered: Option<Entered>,
-    cpu: Duration,
+    wasm_time: Duration,
 }
 
 impl InstanceMeter {
@@ -140,7 +136,7 @@ impl InstanceMeter {
         Self {
             series,
             entered: None,
-            cpu: Duration::ZERO,
+            wasm_time: Duration::ZERO,
         }
     }
 
@@ -154,17 +150,17 @@ impl InstanceMeter {
         MemoryPeak::new(limits, self.series.clone())
     }
 
-    /// The CPU time spent in Wasm so far.
+    /// The time spent in Wasm so far.
     #[cfg(test)]
-    pub(super) fn cpu(&self) -> Duration {
-        self.cpu
+    pub(super) fn wasm_time(&self) -> Duration {
+        self.wasm_time
     }
 
     /// Execution enters Wasm: a call into the guest, or a host call returning.
     fn enter(&mut self) {
         self.entered = Some(Entered {
             thread: thread_tag(),
-            cpu: thread_cpu_time(),
+            at: Instant::now(),
         });
     }
 
@@ -173,7 +169,7 @@ impl InstanceMeter {
         if let Some(entered) = self.entered.take()
             && entered.thread == thread_tag()
         {
-            self.cpu += thread_cpu_time().saturating_sub(entered.cpu);
+            self.wasm_time += entered.at.elapsed();
         }
     }
 
@@ -188,14 +184,14 @@ impl InstanceMeter {
 impl Drop for InstanceMeter {
     fn drop(&mut self) {
         if let Some(series) = &self.series {
-            series.cpu.observe(self.cpu.as_secs_f64());
+            series.wasm_time.observe(self.wasm_time.as_secs_f64());
         }
     }
 }
 
-/// Adds the CPU-time call hook to `store` if metrics are on (with
+/// Adds the time-in-Wasm call hook to `store` if metrics are on (with
 /// `--no-metrics` the store has no hook at all).
-pub fn install_cpu_hook(store: &mut Store<HostState>) {
+pub fn install_time_hook(store: &mut Store<HostState>) {
     if !HasState::<Metrics>::state(store.data_mut()).is_on() {
         return;
     }

@@ -4,7 +4,7 @@
 //! it as is).
 //!
 //! It is a capability, not only a module the app owns, because part of what
-//! it measures lives in each request's store: the instance's CPU time
+//! it measures lives in each request's store: the instance's time in Wasm
 //! (accumulated by a wasmtime call hook, [`instance::InstanceMeter`]) and its
 //! peak linear memory (a `ResourceLimiter` wrapper, [`MemoryPeak`]). It links
 //! no WIT interface. The other capabilities reach it at `prepare`
@@ -16,7 +16,7 @@
 //! | family | labels | hook |
 //! |---|---|---|
 //! | `fbposts_http_requests` (counter), `fbposts_http_request_duration_seconds` | route, component (+ status) | `http::HttpApp` (one call where each request is logged) |
-//! | `fbposts_instance_cpu_seconds`, `fbposts_instance_memory_peak_bytes`, `fbposts_instance_memory_peak_max_bytes` | component | the store ([`crate::host_state`]): call hook and limiter, recorded when the store is dropped |
+//! | `fbposts_instance_wasm_time_seconds`, `fbposts_instance_memory_peak_bytes`, `fbposts_instance_memory_peak_max_bytes` | component | the store ([`crate::host_state`]): call hook and limiter, recorded when the store is dropped |
 //! | `fbposts_kv_operations` (counter), `fbposts_kv_operation_duration_seconds` | label, backend, op (+ outcome) | `spin:key-value` `open` wraps the store ([`kv::MeteredStore`]) |
 //! | `fbposts_nn_inference_duration_seconds`, `fbposts_nn_batch_size`, `fbposts_nn_inference_failures` | model, backend | each wasi-nn graph is wrapped at `prepare` ([`nn::MeteredGraph`]) |
 //!
@@ -39,7 +39,7 @@ mod requests;
 #[cfg(test)]
 mod tests;
 
-pub use instance::{InstanceMeter, MemoryPeak, install_cpu_hook};
+pub use instance::{InstanceMeter, MemoryPeak, install_time_hook};
 pub use kv::KvMeter;
 pub use nn::NnMeter;
 pub use requests::RequestMetrics;

@@ -247,21 +247,21 @@ fn burn_cpu(at_least: Duration) {
 }
 
 #[test]
-fn cpu_time_counts_wasm_stretches_and_not_host_calls() {
+fn time_in_wasm_counts_wasm_stretches_and_not_host_calls() {
     let metrics = metrics();
     let series = Arc::new(metrics.families.as_ref().unwrap().instances.component("c"));
     let mut meter = InstanceMeter::new(Some(series));
-    assert_eq!(meter.cpu(), Duration::ZERO);
+    assert_eq!(meter.wasm_time(), Duration::ZERO);
     meter.on_call(CallHook::CallingWasm);
     burn_cpu(Duration::from_millis(5));
     meter.on_call(CallHook::CallingHost);
-    let in_wasm = meter.cpu();
+    let in_wasm = meter.wasm_time();
     assert!(in_wasm > Duration::ZERO);
     // Time in a host call is not the guest's.
     burn_cpu(Duration::from_millis(5));
     meter.on_call(CallHook::ReturningFromHost);
     meter.on_call(CallHook::ReturningFromWasm);
-    let after = meter.cpu();
+    let after = meter.wasm_time();
     assert!(after >= in_wasm && after - in_wasm < Duration::from_millis(5));
     // A stretch that ends on another thread is dropped, not mixed up.
     meter.on_call(CallHook::CallingWasm);
@@ -271,13 +271,13 @@ fn cpu_time_counts_wasm_stretches_and_not_host_calls() {
     })
     .join()
     .unwrap();
-    assert_eq!(meter.cpu(), after);
+    assert_eq!(meter.wasm_time(), after);
     drop(meter);
     let text = exposition(&metrics);
     assert_eq!(
         sample(
             &text,
-            "fbposts_instance_cpu_seconds_count",
+            "fbposts_instance_wasm_time_seconds_count",
             &[("component", "c")]
         ),
         Some(1.0)

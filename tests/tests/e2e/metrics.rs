@@ -2,7 +2,7 @@
 //! exposition parsed with a Prometheus text parser (`prometheus-parse`) must
 //! count exactly those requests, per route, component and status, with
 //! matching latency histograms, key-value operations, wasi-nn inferences, and
-//! per-request memory peaks and CPU times for the component.
+//! per-request memory peaks and time in Wasm for the component.
 
 use prometheus_parse::{Sample, Scrape, Value};
 use serde_json::json;
@@ -194,7 +194,7 @@ fn metrics_count_exactly_the_requests_sent_and_what_they_did() {
         6.0
     );
     assert_eq!(
-        histogram_count(&scrape, "fbposts_instance_cpu_seconds", &component),
+        histogram_count(&scrape, "fbposts_instance_wasm_time_seconds", &component),
         6.0
     );
     let peak_max = value(
@@ -209,7 +209,13 @@ fn metrics_count_exactly_the_requests_sent_and_what_they_did() {
         &component,
     );
     assert!(peak_sum >= 6.0 * 65536.0 && peak_sum <= 6.0 * peak_max);
-    assert!(value(&scrape, "fbposts_instance_cpu_seconds_sum", &component) > 0.0);
+    assert!(
+        value(
+            &scrape,
+            "fbposts_instance_wasm_time_seconds_sum",
+            &component
+        ) > 0.0
+    );
 }
 
 #[test]
