@@ -3,8 +3,9 @@
 //! model's input/output contract ([`encoding`]), the inference seam and the
 //! one-batch plan ([`engine`]: the requested slot plus the week's 168
 //! weekday × hour slots in one call), best times to post ([`best_times`]) and
-//! the response ([`response`]), and blending with a page's own model
-//! ([`page`]); the feedback request ([`feedback`]).
+//! the response ([`response`]), blending with a page's own model
+//! ([`page`]) and the posting window ([`window`]); the feedback request
+//! ([`feedback`]).
 //!
 //! The `predict` component implements [`Engine`] over the
 //! `fbposts:ml/inference` import; tests implement it with closures. Pure Rust,
@@ -20,8 +21,9 @@ pub mod feedback;
 pub mod page;
 pub mod request;
 pub mod response;
+pub mod window;
 
-pub use best_times::{BestTime, TOP_N};
+pub use best_times::{BestTime, BestTimesBasis, BestTimesSource, TOP_N};
 pub use encoding::{FeatureRow, INPUT_NAME, MODEL_NAME, MODEL_VERSION};
 pub use engine::{Engine, EngineError, Forecast, Outputs, Prediction, SlotPrediction, forecast};
 pub use page::{PageInfo, PageModels, page_model_key};
@@ -29,8 +31,9 @@ pub use request::PredictRequest;
 pub use response::{
     ModelInfo, Outlook, PredictResponse, Quality, build_response, outlook, predict, respond,
 };
+pub use window::PostingWindow;
 
 /// Version of this step's logic (request decoding, slot plan, ranking,
 /// response); part of every cache key with [`MODEL_VERSION`]. Bump it
 /// whenever a change here can change a response.
-pub const PREDICT_VERSION: &str = "predict-1.1.0";
+pub const PREDICT_VERSION: &str = "predict-1.2.0";

@@ -1,11 +1,12 @@
 //! The predict response: the requested slot's quantiles (rounded to whole
-//! counts), the best times, the decoded input, the model that answered, the
+//! counts), the best times and what they are based on, the decoded input
+//! (with the posting window), the model that answered, the
 //! optional quality score of the text (beside the numbers, never mixed into
 //! them) and warnings where the model extrapolates. [`predict`] runs the
 //! whole step on an [`Engine`].
 
 use crate::PREDICT_VERSION;
-use crate::best_times::{BestTime, best_times};
+use crate::best_times::{BestTime, BestTimesBasis, BestTimesSource, best_times};
 use crate::encoding::{
     CATEGORY_NAMES, LOW_DATA_POSTS, MODEL_NAME, MODEL_VERSION, TRAINING_LIKES_RANGE,
     TRAINING_POSTS_BY_HOUR, TRAINING_POSTS_BY_TYPE, type_code, weekday_name,
@@ -13,7 +14,9 @@ use crate::encoding::{
 use crate::engine::{Engine, EngineError, Prediction, SlotPrediction, TargetRow, forecast};
 use crate::page::{PageInfo, PageModels, blend};
 use crate::request::PredictRequest;
+use crate::window::PostingWindow;
 use fbposts_core::{Analysis, Language, PostType, analyze};
+use fbposts_learning::MIN_HOUR_OBSERVATIONS;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
@@ -31,6 +34,8 @@ pub struct PredictResponse {
     pub predictions: Predictions,
     /// At most three slots, best first.
     pub best_times: Vec<BestTimeJson>,
+    /// Where the best times' preference among hours comes from.
+    pub best_times_basis: BasisJson,
     /// The request as the model saw it.
     pub input: InputEcho,
     pub model: ModelInfo,
@@ -73,7 +78,11 @@ pub struct BestTimeJson {
     /// RFC 3339, in `scheduled_at`'s offset; only when it was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
+    /// The model's 10th / 50th / 90th percentile of total interactions at
+    /// the slot (blended with the page's model when it answered).
+    pub total_interactions_p10: u64,
     pub total_interactions_p50: u64,
+    pub total_interactions_p90: u64,
     /// Percent vs the requested slot's p50; `null` when that is 0.
     pub uplift_pct: Option<f64>,
     pub requested: bool,
@@ -95,6 +104,81 @@ pub struct InputEcho {
     pub hour: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scheduled_at: Option<String>,
+    pub posting_window: WindowJson,
+}
+
+/// The posting window used, as sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WindowJson {
+    /// `"HH:MM"`.
+    pub start: String,
+    /// `"HH:MM"`; before `start` when the window crosses midnight.
+    pub end: String,
+    /// `scheduled_at`'s offset (`"-05:00"`, `"Z"`); absent with
+    /// `month`/`weekday`/`hour`, whose hour is in the page's own clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<String>,
+}
+
+impl WindowJson {
+    fn new(window: &PostingWindow, req: &PredictRequest) -> Self {
+        WindowJson {
+            start: window.start_text(),
+            end: window.end_text(),
+            offset: req.scheduled_at_string().map(|at| offset_of(&at)),
+        }
+    }
+}
+
+/// The offset at the end of an RFC 3339 date-time (`Z` or `±hh:mm`).
+fn offset_of(rfc3339: &str) -> String {
+    match rfc3339.strip_suffix(['Z', 'z']) {
+        Some(_) => "Z".to_string(),
+        None => rfc3339[rfc3339.len().saturating_sub(6)..].to_string(),
+    }
+}
+
+/// What the best times are based on, as sent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BasisJson {
+    /// `page_feedback` or `global_model_2014_single_page`.
+    pub source: &'static str,
+    /// Weight of the hour effect in the ranking (1 = as predicted).
+    pub hour_effect_weight: f64,
+    /// Least hours between two best times (0: no rule).
+    pub min_hour_gap: u8,
+    /// Feedback events the page's model has learned (0 without `page_id`).
+    pub page_observations: u64,
+    /// Feedback events (spread over the day) before the page's own
+    /// outcomes rank the hours.
+    pub min_page_observations: u64,
+    /// The basis and its uncertainty in plain words.
+    pub note: String,
+}
+
+impl BasisJson {
+    pub fn new(basis: &BestTimesBasis) -> Self {
+        let note = match basis.source {
+            BestTimesSource::PageFeedback => format!(
+                "Hours ranked by this page's own outcomes: the global prediction times what the page's {} feedback events taught its model for each weekday and hour; each best time's p10-p90 is the model's band.",
+                basis.page_observations
+            ),
+            BestTimesSource::GlobalModel2014SinglePage => format!(
+                "Hours come from the global model, learned from one brand page's 400 posts in 2014 in an unknown time zone (most published at 2-4 h); its hour effect is weighed at {:.0} % and the suggestions are spread across days, at least {} h apart. The p10-p90 band of each best time is wider than the differences between hours: treat them as times to try. After {} feedback events with page_id at different times of day, the page's own outcomes rank the hours.",
+                basis.hour_effect_weight * 100.0,
+                basis.min_hour_gap,
+                MIN_HOUR_OBSERVATIONS
+            ),
+        };
+        BasisJson {
+            source: basis.source.code(),
+            hour_effect_weight: basis.hour_effect_weight,
+            min_hour_gap: basis.min_hour_gap,
+            page_observations: basis.page_observations,
+            min_page_observations: MIN_HOUR_OBSERVATIONS,
+            note,
+        }
+    }
 }
 
 /// Which model answered, and through which inference implementation.
@@ -197,7 +281,9 @@ impl BestTimeJson {
             weekday_name: weekday_name(b.weekday),
             hour: b.hour,
             at: b.at.and_then(|t| t.format(&Rfc3339).ok()),
+            total_interactions_p10: count(b.total_interactions_p10),
             total_interactions_p50: count(b.total_interactions_p50),
+            total_interactions_p90: count(b.total_interactions_p90),
             uplift_pct: b.uplift_pct,
             requested: b.requested,
             low_data: b.low_data,
@@ -243,7 +329,7 @@ pub fn warnings(req: &PredictRequest) -> Vec<Warning> {
 }
 
 /// Assembles the response from the requested slot's prediction and the
-/// week's slots (best times are ranked here).
+/// week's slots (best times are ranked here on the global basis).
 pub fn build_response(
     req: &PredictRequest,
     requested: &Prediction,
@@ -251,10 +337,12 @@ pub fn build_response(
     model: ModelInfo,
     quality: Option<Quality>,
 ) -> PredictResponse {
+    let basis = BestTimesBasis::global(0);
     respond(
         req,
         requested,
-        &best_times(req, requested, slots),
+        &best_times(req, requested, slots, &basis),
+        &basis,
         model,
         quality,
     )
@@ -266,12 +354,14 @@ pub fn respond(
     req: &PredictRequest,
     requested: &Prediction,
     best: &[BestTime],
+    basis: &BestTimesBasis,
     model: ModelInfo,
     quality: Option<Quality>,
 ) -> PredictResponse {
     PredictResponse {
         predictions: Predictions::from_prediction(requested),
         best_times: best.iter().map(BestTimeJson::from_best_time).collect(),
+        best_times_basis: BasisJson::new(basis),
         input: InputEcho {
             page_likes: req.page_likes,
             post_type: req.post_type,
@@ -286,6 +376,7 @@ pub fn respond(
             weekday_name: weekday_name(req.weekday),
             hour: req.hour,
             scheduled_at: req.scheduled_at_string(),
+            posting_window: WindowJson::new(&req.posting_window, req),
         },
         model,
         quality,
@@ -301,6 +392,8 @@ pub fn respond(
 pub struct Outlook {
     pub requested: Prediction,
     pub best_times: Vec<BestTime>,
+    /// Where the best times' hour preference comes from.
+    pub best_times_basis: BestTimesBasis,
     /// `"global"` or `"page-blend"` (see [`ModelInfo::answered_by`]).
     pub answered_by: &'static str,
     pub page: Option<PageInfo>,
@@ -317,6 +410,21 @@ impl Outlook {
     }
 }
 
+/// The page's own outcomes rank the hours once its `total_interactions`
+/// model is blended in and knows its hours (`PageModel::knows_hours`:
+/// [`MIN_HOUR_OBSERVATIONS`] events with hour spread ≥
+/// [`fbposts_learning::MIN_HOUR_SPREAD`]);
+/// otherwise the global model's hour effect, weighed down.
+pub fn best_times_basis(page: &PageModels, blended: &[&'static str]) -> BestTimesBasis {
+    let model = &page.models[0];
+    let observations = model.observations;
+    if blended.contains(&"total_interactions") && model.knows_hours() {
+        BestTimesBasis::page_feedback(observations)
+    } else {
+        BestTimesBasis::global(observations)
+    }
+}
+
 /// One batch on `engine` (requested slot + 168 slots), blended with `page`.
 pub fn outlook(
     req: &PredictRequest,
@@ -325,15 +433,18 @@ pub fn outlook(
 ) -> Result<Outlook, EngineError> {
     let mut forecast = forecast(engine, req)?;
     let mut answered_by = "global";
+    let mut basis = BestTimesBasis::global(0);
     let page = page.map(|page| {
         let blended = blend(&mut forecast, req, page);
         if !blended.is_empty() {
             answered_by = "page-blend";
         }
+        basis = best_times_basis(page, &blended);
         page.info(blended)
     });
     Ok(Outlook {
-        best_times: best_times(req, &forecast.requested, &forecast.slots),
+        best_times: best_times(req, &forecast.requested, &forecast.slots, &basis),
+        best_times_basis: basis,
         requested: forecast.requested,
         answered_by,
         page,
@@ -358,6 +469,7 @@ pub fn predict(
         req,
         &outlook.requested,
         &outlook.best_times,
+        &outlook.best_times_basis,
         outlook.model_info(implementation),
         quality,
     ))
@@ -404,6 +516,7 @@ mod tests {
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         let mut want = vec![
             "best_times",
+            "best_times_basis",
             "input",
             "model",
             "predictions",
@@ -441,25 +554,44 @@ mod tests {
             json!({
                 "weekday": 4, "weekday_name": "wednesday", "hour": 10,
                 "at": "2026-12-02T10:30:00-05:00",
-                "total_interactions_p50": 150, "uplift_pct": 57.9,
+                "total_interactions_p10": 75, "total_interactions_p50": 150,
+                "total_interactions_p90": 300, "uplift_pct": 57.9,
                 "requested": false, "low_data": false
             })
         );
-        // Then Saturday and Friday at 10h (100 + 7, 100 + 6).
+        // Then Saturday and Friday (100 + 7, 100 + 6), spread at least 3 h
+        // from 10 h and from each other: Saturday 7 h (104, tied with 13 h,
+        // earlier), Friday 13 h.
         assert_eq!(
             (best[1]["weekday_name"].as_str(), best[1]["hour"].as_u64()),
-            (Some("saturday"), Some(10))
+            (Some("saturday"), Some(7))
         );
-        assert_eq!(best[1]["at"], "2026-12-05T10:30:00-05:00");
-        assert_eq!(best[2]["weekday_name"], "friday");
+        assert_eq!(best[1]["at"], "2026-12-05T07:30:00-05:00");
+        assert_eq!(
+            (best[2]["weekday_name"].as_str(), best[2]["hour"].as_u64()),
+            (Some("friday"), Some(13))
+        );
 
         assert_eq!(
             v["input"],
             json!({
                 "page_likes": 120000, "post_type": "photo", "category": 2, "category_name": "product",
                 "paid": false, "month": 12, "weekday": 3, "weekday_name": "tuesday", "hour": 18,
-                "scheduled_at": "2026-12-01T18:30:00-05:00"
+                "scheduled_at": "2026-12-01T18:30:00-05:00",
+                "posting_window": {"start": "07:00", "end": "22:00", "offset": "-05:00"}
             })
+        );
+        assert_eq!(
+            v["best_times_basis"]["source"],
+            "global_model_2014_single_page"
+        );
+        assert_eq!(v["best_times_basis"]["hour_effect_weight"], 0.5);
+        assert_eq!(v["best_times_basis"]["min_page_observations"], 20);
+        assert!(
+            v["best_times_basis"]["note"]
+                .as_str()
+                .unwrap()
+                .contains("one brand page")
         );
         assert_eq!(
             v["model"],
