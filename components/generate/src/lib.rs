@@ -366,6 +366,7 @@ async fn predict_for(state: &StateStore, brief: &Brief) -> Result<PredictRespons
         &request,
         &outlook.requested,
         &outlook.best_times,
+        &outlook.best_times_basis,
         model,
         None,
     ))
@@ -377,6 +378,7 @@ fn predicted_json(p: &PredictResponse) -> Value {
         "engaged_users": p.predictions.engaged_users,
         "reach": p.predictions.reach,
         "best_time": p.best_times.first(),
+        "best_time_basis": p.best_times_basis.source,
         "answered_by": p.model.answered_by,
     })
 }

@@ -81,16 +81,6 @@ impl BestTimesSource {
             BestTimesSource::GlobalModel2014SinglePage => "global_model_2014_single_page",
         }
     }
-
-    /// Reads [`code`](Self::code) back.
-    pub fn from_code(code: &str) -> Option<Self> {
-        [
-            BestTimesSource::PageFeedback,
-            BestTimesSource::GlobalModel2014SinglePage,
-        ]
-        .into_iter()
-        .find(|source| source.code() == code)
-    }
 }
 
 /// How the best times were chosen (see the module docs).
@@ -681,17 +671,11 @@ mod tests {
 
     #[test]
     fn sources_have_stable_codes() {
-        for source in [
-            BestTimesSource::PageFeedback,
-            BestTimesSource::GlobalModel2014SinglePage,
-        ] {
-            assert_eq!(BestTimesSource::from_code(source.code()), Some(source));
-        }
+        assert_eq!(BestTimesSource::PageFeedback.code(), "page_feedback");
         assert_eq!(
             BestTimesSource::GlobalModel2014SinglePage.code(),
             "global_model_2014_single_page"
         );
-        assert_eq!(BestTimesSource::from_code("global"), None);
         assert_eq!(hour_distance(23, 1), 2);
         assert_eq!(hour_distance(3, 15), 12);
     }
