@@ -85,6 +85,27 @@ fn three_inference_paths_agree() {
         }
         let best = p["best_times"].as_array().expect("best_times");
         assert!(!best.is_empty() && best.len() <= 3, "{best:?}");
+        // The same best times and basis from every path.
+        let times = |a: &Value| (a["best_times"].clone(), a["best_times_basis"].clone());
+        let strip = |(best, basis): (Value, Value)| {
+            let slots: Vec<(Value, Value, Value)> = best
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| (b["weekday"].clone(), b["hour"].clone(), b["at"].clone()))
+                .collect();
+            (slots, basis)
+        };
+        assert_eq!(
+            strip(times(p)),
+            strip(times(o)),
+            "context {i}: portable vs onnx"
+        );
+        assert_eq!(
+            strip(times(o)),
+            strip(times(v)),
+            "context {i}: onnx vs openvino"
+        );
     }
     // Each answer says which implementation produced it.
     assert_ne!(
