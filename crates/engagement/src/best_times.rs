@@ -19,10 +19,10 @@
 //!   page's own learned ratio for that weekday and hour, i.e. the page's own
 //!   outcomes — and the source is `page_feedback`. Until then the source is
 //!   `global_model_2014_single_page` and the hour effect is **weighed down**:
-//!   each slot's log p50 is pulled halfway ([`GLOBAL_HOUR_EFFECT_WEIGHT`])
+//!   each slot's log p50 is pulled halfway ([`crate::basis::GLOBAL_HOUR_EFFECT_WEIGHT`])
 //!   towards its day's mean over the window, so the weekday effect (larger,
 //!   and seen on every weekday) weighs more than the hour, and the picks are
-//!   **spread**: at least [`MIN_HOUR_GAP`] hours apart (then, if the window
+//!   **spread**: at least [`crate::basis::MIN_HOUR_GAP`] hours apart (then, if the window
 //!   is too narrow for that, the next best). Three suggestions at different
 //!   times of day are also what the page's model needs to learn its hours
 //!   from the feedback on them;
@@ -46,6 +46,7 @@
 //!   slot is `scheduled_at` itself and every slot falls in the week that
 //!   starts there); without it, weekday and hour only.
 
+use crate::basis::BestTimesBasis;
 use crate::encoding::{TOTAL_INTERACTIONS, hour_has_low_data, weekday_code};
 use crate::engine::{Prediction, SlotPrediction};
 use crate::request::PredictRequest;
@@ -53,69 +54,6 @@ use time::{Duration, OffsetDateTime};
 
 /// Best times returned.
 pub const TOP_N: usize = 3;
-
-/// Weight of the global model's hour effect in the ranking (1 = as
-/// predicted, 0 = flat): half, because it comes from one page in an unknown
-/// time zone, and its p10–p90 band at any slot is several times wider than
-/// the differences between hours.
-pub const GLOBAL_HOUR_EFFECT_WEIGHT: f64 = 0.5;
-
-/// Least hours between two best times chosen on the global model's hour
-/// effect (circular: 23 h and 1 h are 2 h apart).
-pub const MIN_HOUR_GAP: u8 = 3;
-
-/// Where the best times' preference among hours comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BestTimesSource {
-    /// The page's own feedback outcomes (its model knows its hours).
-    PageFeedback,
-    /// The global model: one page, 2014, unknown time zone.
-    GlobalModel2014SinglePage,
-}
-
-impl BestTimesSource {
-    /// As sent: `page_feedback` or `global_model_2014_single_page`.
-    pub fn code(self) -> &'static str {
-        match self {
-            BestTimesSource::PageFeedback => "page_feedback",
-            BestTimesSource::GlobalModel2014SinglePage => "global_model_2014_single_page",
-        }
-    }
-}
-
-/// How the best times were chosen (see the module docs).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BestTimesBasis {
-    pub source: BestTimesSource,
-    /// Weight of the hour effect in the ranking (1 = as predicted).
-    pub hour_effect_weight: f64,
-    /// Least hours between two best times (0: no rule).
-    pub min_hour_gap: u8,
-    /// Feedback events the page's model has learned (0 without a page).
-    pub page_observations: u64,
-}
-
-impl BestTimesBasis {
-    /// The global model's hour effect, weighed down and spread.
-    pub fn global(page_observations: u64) -> Self {
-        BestTimesBasis {
-            source: BestTimesSource::GlobalModel2014SinglePage,
-            hour_effect_weight: GLOBAL_HOUR_EFFECT_WEIGHT,
-            min_hour_gap: MIN_HOUR_GAP,
-            page_observations,
-        }
-    }
-
-    /// The page's own outcomes, as blended into the slots.
-    pub fn page_feedback(page_observations: u64) -> Self {
-        BestTimesBasis {
-            source: BestTimesSource::PageFeedback,
-            hour_effect_weight: 1.0,
-            min_hour_gap: 0,
-            page_observations,
-        }
-    }
-}
 
 /// One recommended slot.
 #[derive(Debug, Clone, PartialEq)]
@@ -299,6 +237,7 @@ fn best_time(req: &PredictRequest, requested: &Prediction, slot: &SlotPrediction
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::basis::MIN_HOUR_GAP;
     use crate::engine::week_slots;
     use time::format_description::well_known::Rfc3339;
 
@@ -670,13 +609,9 @@ mod tests {
     }
 
     #[test]
-    fn sources_have_stable_codes() {
-        assert_eq!(BestTimesSource::PageFeedback.code(), "page_feedback");
-        assert_eq!(
-            BestTimesSource::GlobalModel2014SinglePage.code(),
-            "global_model_2014_single_page"
-        );
+    fn hours_are_apart_around_the_clock() {
         assert_eq!(hour_distance(23, 1), 2);
         assert_eq!(hour_distance(3, 15), 12);
+        assert_eq!(hour_distance(7, 7), 0);
     }
 }

@@ -2,7 +2,8 @@
 //! inference runs — request validation and time decoding ([`request`]), the
 //! model's input/output contract ([`encoding`]), the inference seam and the
 //! one-batch plan ([`engine`]: the requested slot plus the week's 168
-//! weekday × hour slots in one call), best times to post ([`best_times`]) and
+//! weekday × hour slots in one call), best times to post ([`best_times`],
+//! on the [`basis`] the page's feedback allows) and
 //! the response ([`response`]), blending with a page's own model
 //! ([`page`]) and the posting window ([`window`]); the feedback request
 //! ([`feedback`]).
@@ -14,6 +15,7 @@
 //! Entry points: [`PredictRequest::from_json`], [`PredictRequest::cache_key`],
 //! [`predict`] (or [`forecast`] + [`build_response`]).
 
+pub mod basis;
 pub mod best_times;
 pub mod encoding;
 pub mod engine;
@@ -23,7 +25,8 @@ pub mod request;
 pub mod response;
 pub mod window;
 
-pub use best_times::{BestTime, BestTimesBasis, BestTimesSource, TOP_N};
+pub use basis::{BestTimesBasis, BestTimesSource};
+pub use best_times::{BestTime, TOP_N};
 pub use encoding::{FeatureRow, INPUT_NAME, MODEL_NAME, MODEL_VERSION};
 pub use engine::{Engine, EngineError, Forecast, Outputs, Prediction, SlotPrediction, forecast};
 pub use page::{PageInfo, PageModels, page_model_key};

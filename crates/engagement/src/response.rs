@@ -6,7 +6,8 @@
 //! whole step on an [`Engine`].
 
 use crate::PREDICT_VERSION;
-use crate::best_times::{BestTime, BestTimesBasis, BestTimesSource, best_times};
+use crate::basis::{BasisJson, BestTimesBasis, best_times_basis};
+use crate::best_times::{BestTime, best_times};
 use crate::encoding::{
     CATEGORY_NAMES, LOW_DATA_POSTS, MODEL_NAME, MODEL_VERSION, TRAINING_LIKES_RANGE,
     TRAINING_POSTS_BY_HOUR, TRAINING_POSTS_BY_TYPE, type_code, weekday_name,
@@ -16,7 +17,6 @@ use crate::page::{PageInfo, PageModels, blend};
 use crate::request::PredictRequest;
 use crate::window::PostingWindow;
 use fbposts_core::{Analysis, Language, PostType, analyze};
-use fbposts_learning::MIN_HOUR_OBSERVATIONS;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
@@ -135,49 +135,6 @@ fn offset_of(rfc3339: &str) -> String {
     match rfc3339.strip_suffix(['Z', 'z']) {
         Some(_) => "Z".to_string(),
         None => rfc3339[rfc3339.len().saturating_sub(6)..].to_string(),
-    }
-}
-
-/// What the best times are based on, as sent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BasisJson {
-    /// `page_feedback` or `global_model_2014_single_page`.
-    pub source: &'static str,
-    /// Weight of the hour effect in the ranking (1 = as predicted).
-    pub hour_effect_weight: f64,
-    /// Least hours between two best times (0: no rule).
-    pub min_hour_gap: u8,
-    /// Feedback events the page's model has learned (0 without `page_id`).
-    pub page_observations: u64,
-    /// Feedback events (spread over the day) before the page's own
-    /// outcomes rank the hours.
-    pub min_page_observations: u64,
-    /// The basis and its uncertainty in plain words.
-    pub note: String,
-}
-
-impl BasisJson {
-    pub fn new(basis: &BestTimesBasis) -> Self {
-        let note = match basis.source {
-            BestTimesSource::PageFeedback => format!(
-                "Hours ranked by this page's own outcomes: the global prediction times what the page's {} feedback events taught its model for each weekday and hour; each best time's p10-p90 is the model's band.",
-                basis.page_observations
-            ),
-            BestTimesSource::GlobalModel2014SinglePage => format!(
-                "Hours come from the global model, learned from one brand page's 400 posts in 2014 in an unknown time zone (most published at 2-4 h); its hour effect is weighed at {:.0} % and the suggestions are spread across days, at least {} h apart. The p10-p90 band of each best time is wider than the differences between hours: treat them as times to try. After {} feedback events with page_id at different times of day, the page's own outcomes rank the hours.",
-                basis.hour_effect_weight * 100.0,
-                basis.min_hour_gap,
-                MIN_HOUR_OBSERVATIONS
-            ),
-        };
-        BasisJson {
-            source: basis.source.code(),
-            hour_effect_weight: basis.hour_effect_weight,
-            min_hour_gap: basis.min_hour_gap,
-            page_observations: basis.page_observations,
-            min_page_observations: MIN_HOUR_OBSERVATIONS,
-            note,
-        }
     }
 }
 
@@ -407,21 +364,6 @@ impl Outlook {
             page: self.page.clone(),
             ..ModelInfo::new(implementation)
         }
-    }
-}
-
-/// The page's own outcomes rank the hours once its `total_interactions`
-/// model is blended in and knows its hours (`PageModel::knows_hours`:
-/// [`MIN_HOUR_OBSERVATIONS`] events with hour spread ≥
-/// [`fbposts_learning::MIN_HOUR_SPREAD`]);
-/// otherwise the global model's hour effect, weighed down.
-pub fn best_times_basis(page: &PageModels, blended: &[&'static str]) -> BestTimesBasis {
-    let model = &page.models[0];
-    let observations = model.observations;
-    if blended.contains(&"total_interactions") && model.knows_hours() {
-        BestTimesBasis::page_feedback(observations)
-    } else {
-        BestTimesBasis::global(observations)
     }
 }
 
