@@ -12,7 +12,9 @@
 //!    the template engine answers and the response says so.
 //! 4. Score each candidate (the imported `fbposts:pipeline/analysis` step),
 //!    predict its engagement (the imported `fbposts:pipeline/forecast` step,
-//!    blended with the page's own model when the brief names a page), rank,
+//!    blended with the page's own model when the brief names a page; its
+//!    best time inside the body's `posting_window`, as `/api/predict` reads
+//!    it, default 07:00–22:00 UTC), rank,
 //!    store each candidate under
 //!    `candidate/<id>` so `/api/feedback` can credit its arms, and cache.
 //!
@@ -28,7 +30,7 @@ use generators::{Generator, LLM, LlmGenerator, TEMPLATE, TemplateEngine};
 
 use bytes::Bytes;
 use fbposts_core::{AnalyzeRequest, ApiError, PostType};
-use fbposts_engagement::{PredictRequest, PredictResponse, respond};
+use fbposts_engagement::{PostingWindow, PredictRequest, PredictResponse, respond};
 use fbposts_guest_kit::pages::load_page_models;
 use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::{
@@ -106,11 +108,17 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
     let body = read_json_post(req).await?;
     let brief = Brief::from_json(&body)?;
     let preference = generator_preference(&body)?;
+    let posting_window = PostingWindow::from_field(&fbposts_core::json::object(&body)?)?;
     let llm_config = llm::config().await;
     let cache_key = {
         let mut h = Sha256::new();
         h.update(brief.cache_key());
         h.update(preference.unwrap_or("auto"));
+        h.update(
+            [posting_window.start, posting_window.end]
+                .map(u16::to_be_bytes)
+                .concat(),
+        );
         if let Some(cfg) = &llm_config {
             h.update(cfg.endpoint());
             h.update(&cfg.model);
@@ -220,7 +228,7 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
     };
 
     // 3. Predicted engagement (same for every candidate: text is not a feature).
-    let prediction = predict_for(&state, &brief).await?;
+    let prediction = predict_for(&state, &brief, posting_window).await?;
     let predicted = predicted_json(&prediction);
 
     // 4. Score, rank, record.
@@ -338,8 +346,13 @@ fn candidate_id(cache_key: &str, index: usize) -> String {
 }
 
 /// The predict step's answer for the brief's page and post type, posting
-/// now (UTC), with the page's own model when the brief names a page.
-async fn predict_for(state: &StateStore, brief: &Brief) -> Result<PredictResponse, ApiError> {
+/// now (UTC), with the page's own model when the brief names a page, best
+/// times inside `posting_window` (UTC).
+async fn predict_for(
+    state: &StateStore,
+    brief: &Brief,
+    posting_window: PostingWindow,
+) -> Result<PredictResponse, ApiError> {
     let now = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
@@ -353,6 +366,10 @@ async fn predict_for(state: &StateStore, brief: &Brief) -> Result<PredictRespons
         now,
         brief.page.as_ref().map(|p| p.id.as_str()),
     )?;
+    let request = PredictRequest {
+        posting_window,
+        ..request
+    };
     let page = match &request.page_id {
         Some(id) => Some(load_page_models(state, id).await?),
         None => None,
@@ -366,6 +383,7 @@ async fn predict_for(state: &StateStore, brief: &Brief) -> Result<PredictRespons
         &request,
         &outlook.requested,
         &outlook.best_times,
+        &outlook.best_times_basis,
         model,
         None,
     ))
@@ -377,6 +395,7 @@ fn predicted_json(p: &PredictResponse) -> Value {
         "engaged_users": p.predictions.engaged_users,
         "reach": p.predictions.reach,
         "best_time": p.best_times.first(),
+        "best_time_basis": p.best_times_basis.source,
         "answered_by": p.model.answered_by,
     })
 }

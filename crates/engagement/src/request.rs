@@ -22,6 +22,8 @@
 //!     encoding) and `hour` (0–23), all three.
 //! - `page_id`: the page (string or integer); once `/api/feedback` has
 //!   taught its model enough, predictions are blended with it (see `page`).
+//! - `posting_window`: `{"start": "HH:MM", "end": "HH:MM"}`, the hours best
+//!   times are chosen in (default 07:00–22:00; see [`crate::window`]).
 //! - `text`: the post, up to 63,206 chars, scored with `fbposts_core::analyze`
 //!   (with `language` and `post_type`) and shown beside the prediction;
 //!   empty or whitespace-only text counts as absent.
@@ -34,6 +36,7 @@ use crate::encoding::{
     CATEGORY_NAMES, DEFAULT_CATEGORY, FeatureRow, MODEL_VERSION, type_code, weekday_code,
     weekday_name,
 };
+use crate::window::PostingWindow;
 use fbposts_core::json::{field, int_in, invalid, missing, request_object};
 use fbposts_core::{AnalyzeRequest, ApiError, PostType};
 use serde::Serialize;
@@ -67,6 +70,8 @@ pub struct PredictRequest {
     /// The page, when given: its own model (from `/api/feedback`) is blended
     /// in once it has enough observations.
     pub page_id: Option<String>,
+    /// Best times are chosen inside it (in `scheduled_at`'s offset).
+    pub posting_window: PostingWindow,
 }
 
 /// Longest accepted page id, in chars.
@@ -212,6 +217,7 @@ impl PredictRequest {
 
         let quality = quality_request(&obj, post_type)?;
         let page_id = page_id_field(&obj, "page_id")?;
+        let posting_window = PostingWindow::from_field(&obj)?;
 
         Ok(PredictRequest {
             page_likes,
@@ -224,6 +230,7 @@ impl PredictRequest {
             scheduled_at,
             quality,
             page_id,
+            posting_window,
         })
     }
 
@@ -251,6 +258,7 @@ impl PredictRequest {
             page_id: page_id
                 .map(|id| page_id_value("page_id", &Value::from(id)))
                 .transpose()?,
+            posting_window: PostingWindow::DEFAULT,
         })
     }
 
@@ -327,6 +335,7 @@ impl PredictRequest {
             page_id: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
             page_observations: Option<u64>,
+            posting_window: [u16; 2],
         }
         // The analyse step's own canonical key covers the normalised text,
         // language, post type and scorer version.
@@ -346,6 +355,7 @@ impl PredictRequest {
             text,
             page_id: self.page_id.as_deref(),
             page_observations,
+            posting_window: [self.posting_window.start, self.posting_window.end],
         };
         let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
         hex::encode(Sha256::digest(&bytes))
@@ -761,7 +771,33 @@ mod tests {
         // MODEL_VERSION), never as a side effect of a refactor.
         assert_eq!(
             k,
-            "f20369252d64ed1516ffd651ce1bb12fb35c7cd4d9cba8fc15f6b0af04e125af"
+            "eee5f9b6c6736d02c25b7feec852c7f74e25d3ec2d7f06b1434d2b69ea6d8e85"
+        );
+    }
+
+    #[test]
+    fn the_posting_window_is_read_defaulted_and_part_of_the_key() {
+        let default = ok(&with(r#""month":12,"weekday":3,"hour":18"#));
+        assert_eq!(default.posting_window, PostingWindow::DEFAULT);
+        let evening = ok(&with(
+            r#""month":12,"weekday":3,"hour":18,"posting_window":{"start":"18:00","end":"23:00"}"#,
+        ));
+        assert_eq!(
+            (evening.posting_window.start, evening.posting_window.end),
+            (18 * 60, 23 * 60)
+        );
+        assert_ne!(default.cache_key(), evening.cache_key());
+        let spelled = ok(&with(
+            r#""month":12,"weekday":3,"hour":18,"posting_window":{"end":"22:00","start":"7:00"}"#,
+        ));
+        assert_eq!(default.cache_key(), spelled.cache_key());
+        assert_err(
+            &with(
+                r#""month":12,"weekday":3,"hour":18,"posting_window":{"start":"22:00","end":"22:00"}"#,
+            ),
+            "invalid_field",
+            "posting_window",
+            &["60 minutes"],
         );
     }
 
