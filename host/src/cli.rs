@@ -87,8 +87,9 @@ pub struct UpArgs {
     /// Time to receive a request body after its head, in seconds (→ `408 body_timeout`).
     #[arg(long, default_value = "15", value_parser = seconds)]
     body_timeout: Duration,
-    /// Largest request body read, in KiB (→ `413 body_too_large`).
-    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    /// Largest request body read, in KiB (→ `413 body_too_large`); the default holds a
+    /// maximal key-value value (1 MiB) with room to spare.
+    #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     max_body_kib: u32,
     /// Linear memory cap of one instance, in MiB (a 32-bit memory holds at most 4096).
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
@@ -253,5 +254,63 @@ impl UpArgs {
                 sessions: self.nn_sessions,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up(args: &[&str]) -> Result<UpArgs, clap::Error> {
+        let argv = ["fbposts", "up"].iter().chain(args).copied();
+        match Cli::try_parse_from(argv)?.command {
+            Command::Up(args) => Ok(args),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_timeout_must_be_a_finite_number_of_seconds_up_to_a_day() {
+        for bad in ["inf", "NaN", "0", "-1", "86401", "soon"] {
+            assert!(up(&["--request-timeout", bad]).is_err(), "{bad}");
+            assert!(up(&["--header-timeout", bad]).is_err(), "{bad}");
+        }
+        let args = up(&["--request-timeout", "0.5", "--body-timeout", "86400"]).unwrap();
+        assert_eq!(args.request_timeout, Duration::from_millis(500));
+        assert_eq!(args.body_timeout, Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn the_memory_cap_cannot_overflow() {
+        assert!(up(&["--max-memory-mb", "18446744073709551615"]).is_err());
+        assert!(up(&["--max-memory-mb", "4097"]).is_err());
+        assert!(up(&["--max-memory-mb", "0"]).is_err());
+        let options = up(&["--max-memory-mb", "4096"])
+            .unwrap()
+            .load_options()
+            .unwrap();
+        assert_eq!(options.max_memory_bytes, 4096 << 20);
+    }
+
+    #[test]
+    fn given_limits_win_over_the_sized_defaults() {
+        let args = up(&["--max-concurrent-requests", "3", "--max-connections", "40"]).unwrap();
+        let options = args.load_options().unwrap();
+        assert_eq!(options.requests.admission.max_running, 3);
+        assert_eq!(options.requests.admission.max_waiting, 12);
+        assert_eq!(options.max_instances, 22);
+        let server = args.server_limits();
+        assert_eq!(server.connections.max_total, 40);
+        assert_eq!(server.connections.max_per_client, 10);
+        assert!(up(&["--max-concurrent-requests", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_defaults_are_sized_to_this_machine() {
+        let options = up(&[]).unwrap().load_options().unwrap();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert!(options.requests.admission.max_running <= cores * 8);
+        assert!(options.requests.admission.max_running >= 1);
+        assert_eq!(options.requests.body.max_bytes, 2048 * 1024);
     }
 }
