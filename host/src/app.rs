@@ -8,8 +8,8 @@ use crate::capability::{AppContext, Capabilities};
 use crate::compose;
 use crate::engine::{self, Allocator, EngineLimits, EpochTicker};
 use crate::host_state::{HostState, StoreTemplate};
-use crate::http::HttpApp;
 use crate::http::instance::{ComponentRuntime, RequestPolicy, ReusePolicy};
+use crate::http::{HttpApp, RequestLimits};
 use crate::inference_swap::InferenceChoice;
 use crate::manifest::{AppManifest, ComponentDef, HttpRoute};
 use crate::routing::Router;
@@ -33,7 +33,8 @@ pub struct LoadOptions {
     pub request_timeout: Duration,
     pub max_memory_bytes: usize,
     pub max_instances: u32,
-    pub max_concurrent_requests: usize,
+    /// Body, admission and deadline limits of each request.
+    pub requests: RequestLimits,
     /// Wasmtime's compilation cache; `None` disables it.
     pub cache_dir: Option<PathBuf>,
     /// wasi-nn: backend, device and sessions for `models/` beside the manifest.
@@ -90,12 +91,7 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
 
     let ticker = EpochTicker::start(loader.engine.clone());
     Ok(LoadedApp {
-        http: HttpApp::new(
-            router,
-            runtimes,
-            opts.max_concurrent_requests,
-            opts.request_timeout,
-        ),
+        http: HttpApp::new(router, runtimes, opts.requests),
         manifest,
         allocator,
         _ticker: ticker,

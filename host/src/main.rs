@@ -20,6 +20,7 @@ mod manifest;
 mod outbound_http;
 mod routing;
 mod runtime_config;
+mod sizing;
 mod variables;
 mod wasi_nn;
 
@@ -68,6 +69,13 @@ fn main() -> Result<()> {
 
 async fn up(args: UpArgs) -> Result<()> {
     let options = args.load_options()?;
+    let server_limits = args.server_limits();
+    tracing::info!(
+        requests = ?options.requests,
+        server = ?server_limits,
+        max_instances = options.max_instances,
+        "limits"
+    );
     let loaded = app::load(&options).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -80,7 +88,13 @@ async fn up(args: UpArgs) -> Result<()> {
     );
     // Tests and scripts wait for this line on stdout.
     println!("Serving http://{local}");
-    http::serve(Arc::new(loaded.http), listener, shutdown_signal()).await
+    http::serve(
+        Arc::new(loaded.http),
+        listener,
+        server_limits,
+        shutdown_signal(),
+    )
+    .await
 }
 
 async fn shutdown_signal() {

@@ -167,7 +167,7 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// What the process wrote to stdout so far (guest output included).
+    /// What the process wrote to stdout so far (its own lines; guest output goes to the log).
     pub fn stdout(&self) -> String {
         std::fs::read_to_string(self.log.with_extension("stdout")).unwrap_or_default()
     }

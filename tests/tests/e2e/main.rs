@@ -10,6 +10,7 @@ mod composition;
 mod enhance;
 mod generate;
 mod host;
+mod hostile;
 mod learning;
 mod llm;
 mod predict;
