@@ -31,6 +31,7 @@ use generators::{Generator, LLM, LlmGenerator, TEMPLATE, TemplateEngine};
 use bytes::Bytes;
 use fbposts_core::{AnalyzeRequest, ApiError, PostType};
 use fbposts_engagement::{PostingWindow, PredictRequest, PredictResponse, respond};
+use fbposts_guest_kit::arms::ArmId;
 use fbposts_guest_kit::pages::load_page_models;
 use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::{
@@ -231,7 +232,14 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
     let prediction = predict_for(&state, &brief, posting_window).await?;
     let predicted = predicted_json(&prediction);
 
-    // 4. Score, rank, record.
+    // 4. Count the pulls (one atomic increment per arm and candidate), then
+    // score, rank, record.
+    let mut pulled: Vec<ArmId> = drafts
+        .iter()
+        .map(|(_, _, family, variant)| ArmId::new(family, &context, variant))
+        .collect();
+    pulled.push(ArmId::new(FAMILY_GENERATOR, &context, used));
+    let pulled = state.record_pulls(&pulled).await?;
     let mut candidates = Vec::with_capacity(drafts.len());
     for (i, (text, generator, family, variant)) in drafts.into_iter().enumerate() {
         let mut request = AnalyzeRequest::new(text.clone());
@@ -240,10 +248,8 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
         request.tone = Some(brief.tone);
         request.audience = brief.audience.clone();
         let analysis = analysis::analyze(&request)?;
-        let arm = state
-            .update_arm(family, &context, &variant, ArmStats::record_pull)
-            .await?;
-        let rank_score = QUALITY_WEIGHT * analysis.score + (1.0 - QUALITY_WEIGHT) * arm.mean();
+        let rank_score =
+            QUALITY_WEIGHT * analysis.score + (1.0 - QUALITY_WEIGHT) * pulled[i].mean();
         let id = candidate_id(&cache_key, i);
         state
             .set(
@@ -277,9 +283,6 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
             predicted_engagement: predicted.clone(),
         });
     }
-    state
-        .update_arm(FAMILY_GENERATOR, &context, used, ArmStats::record_pull)
-        .await?;
     candidates.sort_by(|a, b| b.rank_score.total_cmp(&a.rank_score));
     for (i, c) in candidates.iter_mut().enumerate() {
         c.rank = i + 1;
@@ -332,11 +335,12 @@ async fn arms(
     context: &str,
     ids: Vec<&'static str>,
 ) -> Result<Vec<(&'static str, ArmStats)>, ApiError> {
-    let mut out = Vec::new();
-    for id in ids {
-        out.push((id, state.arm(family, context, id).await?));
-    }
-    Ok(out)
+    let arms: Vec<ArmId> = ids
+        .iter()
+        .map(|id| ArmId::new(family, context, id))
+        .collect();
+    let stats = state.arms(&arms).await?;
+    Ok(ids.into_iter().zip(stats).collect())
 }
 
 /// A candidate's id: stable for the same brief, seed and position.

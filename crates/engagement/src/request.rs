@@ -74,11 +74,13 @@ pub struct PredictRequest {
     pub posting_window: PostingWindow,
 }
 
-/// Longest accepted page id, in chars.
-pub const MAX_PAGE_ID_CHARS: usize = 128;
+/// Longest accepted page id, in UTF-8 bytes (not chars: the id goes into
+/// state keys such as `page/<id>/model/<target>`, which every Spin host
+/// accepts up to 256 bytes; 128 multi-byte chars would overflow them).
+pub const MAX_PAGE_ID_BYTES: usize = 128;
 
 /// Reads an optional page id: a non-empty string (trimmed, at most
-/// [`MAX_PAGE_ID_CHARS`]) or a non-negative integer (Facebook's ids are
+/// [`MAX_PAGE_ID_BYTES`]) or a non-negative integer (Facebook's ids are
 /// numeric). Shared by the steps that take a page.
 pub fn page_id_field(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
     field(obj, name).map(|v| page_id_value(name, v)).transpose()
@@ -87,16 +89,13 @@ pub fn page_id_field(obj: &Map<String, Value>, name: &str) -> Result<Option<Stri
 /// A page id given as field `name` (see [`page_id_field`]).
 fn page_id_value(name: &str, value: &Value) -> Result<String, ApiError> {
     let expected = format!(
-        "a page id: a non-empty string of at most {MAX_PAGE_ID_CHARS} characters, or an integer"
+        "a page id: a non-empty string of at most {MAX_PAGE_ID_BYTES} bytes (UTF-8), or an integer"
     );
     match value {
         Value::Number(n) if n.as_u64().is_some() => Ok(n.to_string()),
         v @ Value::String(s) => {
             let s = s.trim();
-            if s.is_empty()
-                || s.chars().count() > MAX_PAGE_ID_CHARS
-                || s.chars().any(char::is_control)
-            {
+            if s.is_empty() || s.len() > MAX_PAGE_ID_BYTES || s.chars().any(char::is_control) {
                 Err(invalid(name, &expected, v))
             } else {
                 Ok(s.to_string())
@@ -408,6 +407,20 @@ mod tests {
             r#"{"page_likes":129600,"post_type":"photo","scheduled_at":"2026-12-01T18:30:00Z","page_id":"acme"}"#,
         );
         assert_eq!(built, parsed);
+    }
+
+    #[test]
+    fn a_page_id_is_limited_in_bytes_so_its_state_keys_fit() {
+        let body = |id: &str| {
+            format!(
+                r#"{{"page_likes":1,"post_type":"photo","scheduled_at":"2026-12-01T18:30:00Z","page_id":"{id}"}}"#
+            )
+        };
+        assert_eq!(ok(&body(&"é".repeat(64))).page_id.unwrap().len(), 128);
+        for too_long in ["é".repeat(65), "a".repeat(129), "🍓".repeat(128)] {
+            let err = PredictRequest::from_json(body(&too_long).as_bytes()).unwrap_err();
+            assert_eq!((err.status, err.code), (422, "invalid_field"), "{too_long}");
+        }
     }
 
     #[test]

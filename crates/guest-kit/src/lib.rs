@@ -2,13 +2,14 @@
 //! logic: method and content-type checks, a size-limited body read, JSON
 //! responses and `{ "error": { "code", "message" } }` errors, and the response
 //! cache kept in the `cache` key-value store; the learning state in the
-//! `default` store ([`state`]); and the imports of the steps composed in
+//! `default` store ([`state`], [`arms`]); and the imports of the steps composed in
 //! through WIT: with the `inference` feature the engagement model behind
 //! `fbposts:ml/inference` ([`inference`]), with `analysis` and `forecast`
 //! the pipeline steps of `fbposts:pipeline` ([`analysis`], [`forecast`]).
 
 #[cfg(feature = "analysis")]
 pub mod analysis;
+pub mod arms;
 #[cfg(feature = "forecast")]
 pub mod forecast;
 #[cfg(feature = "inference")]
