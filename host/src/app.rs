@@ -151,7 +151,8 @@ struct ComponentLoader<'a> {
 impl ComponentLoader<'_> {
     fn load(&self, component: &ComponentDef) -> Result<ComponentRuntime> {
         let started = Instant::now();
-        let compiled = Component::new(&self.engine, self.composed(component)?)
+        let composition = self.composed(component)?;
+        let compiled = Component::new(&self.engine, composition.bytes)
             .map_err(anyhow::Error::from)
             .with_context(|| {
                 format!(
@@ -164,7 +165,7 @@ impl ComponentLoader<'_> {
             .capabilities
             .prepare(component, &self.engine, &compiled)
             .with_context(|| format!("component {:?}", component.id))?;
-        let pre = self.proxy_pre(component, &compiled)?;
+        let pre = self.proxy_pre(component, &compiled, &composition.denials)?;
         let stores = StoreTemplate {
             engine: self.engine.clone(),
             environment: component.environment.clone().into_iter().collect(),
@@ -187,11 +188,15 @@ impl ComponentLoader<'_> {
         ))
     }
 
-    /// The component's bytes with its `dependencies` composed in.
-    fn composed(&self, component: &ComponentDef) -> Result<Vec<u8>> {
+    /// The component's bytes with its `dependencies` composed in, and the
+    /// capabilities they were denied.
+    fn composed(&self, component: &ComponentDef) -> Result<compose::Composition> {
         let bytes = read_component(&component.id, &component.source)?;
         if component.dependencies.is_empty() {
-            return Ok(bytes);
+            return Ok(compose::Composition {
+                bytes,
+                denials: Vec::new(),
+            });
         }
         let mut dependencies = Vec::new();
         for (name, dependency) in &component.dependencies {
@@ -205,19 +210,29 @@ impl ComponentLoader<'_> {
                 name: name.clone(),
                 export: dependency.export().map(str::to_string),
                 bytes: read_component(&component.id, path)?,
+                inherit: dependency.inherit().clone(),
             });
         }
         compose::compose(&component.id, bytes, dependencies)
     }
 
-    /// Pre-instantiates the component as a wasi:http P3 service, else P2 proxy.
+    /// Pre-instantiates the component as a wasi:http P3 service, else P2
+    /// proxy; the imports its dependencies were denied trap.
     fn proxy_pre(
         &self,
         component: &ComponentDef,
         compiled: &Component,
+        denials: &[crate::deny::Denial],
     ) -> Result<ProxyPre<HostState>> {
-        let pre = self
-            .linker
+        let mut linker = self.linker.clone();
+        crate::deny::define_denied(&mut linker, &self.engine, compiled, &component.id, denials)
+            .with_context(|| {
+                format!(
+                    "component {:?}: denying its dependencies' capabilities",
+                    component.id
+                )
+            })?;
+        let pre = linker
             .instantiate_pre(compiled)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("component {:?}: unsatisfied imports", component.id))?;

@@ -11,6 +11,7 @@ mod build;
 mod capability;
 mod cli;
 mod compose;
+mod deny;
 mod engine;
 mod host_state;
 mod http;

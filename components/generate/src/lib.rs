@@ -154,7 +154,7 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
             id: g.id().into(),
             stats: state.arm(FAMILY_GENERATOR, &context, g.id()).await?,
             cost_usd: g.estimated_cost(&brief),
-            available: g.availability(&state).await,
+            available: g.availability(&state, &brief).await,
         });
     }
     if let Some(wanted) = preference {
@@ -180,7 +180,8 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
             Some(format!(
                 "the {wanted} generator was not used: {why}; the template engine answered"
             ))
-        });
+        })
+        .or_else(|| spend_cap_notice(&options));
 
     // 2. Drafts: (text, generator, variant family, variant id); the template
     // engine writes whatever the chosen generator could not.
@@ -326,6 +327,21 @@ fn generator_preference(body: &[u8]) -> Result<Option<&'static str>, ApiError> {
         _ => None,
     })
     .map(Option::flatten)
+}
+
+/// A notice when the server's LLM spend cap kept the LLM out of the
+/// choice, even when the brief did not ask for it by name.
+fn spend_cap_notice(options: &[GeneratorOption]) -> Option<String> {
+    let why = options
+        .iter()
+        .find(|o| o.id == LLM)?
+        .available
+        .as_ref()
+        .err()
+        .filter(|why| fbposts_llm::spend::is_cap_reason(why))?;
+    Some(format!(
+        "the {LLM} generator was not used: {why}; the template engine answered"
+    ))
 }
 
 /// The arms of one family in a context, in the given order.

@@ -13,7 +13,7 @@ use std::path::Path;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::dependencies::{DependencyDef, InheritConfig};
+use super::dependencies::{DependencyDef, INHERIT_KEYS, InheritConfig};
 use super::error::{Location, ManifestError, join};
 use super::schema::Document;
 use super::{AppManifest, ComponentDef, VariableDef};
@@ -230,6 +230,15 @@ impl<'a> Lowering<'a> {
             }
             if inherit_all == Some(true) {
                 dependency.set_inherit(InheritConfig::All);
+            }
+            if let Some(key) = dependency.inherit().unknown_key() {
+                return Err(self.invalid(
+                    &[&at[..], &["inherit_configuration"]].concat(),
+                    format!(
+                        "unknown configuration key {key:?}; known: {}",
+                        INHERIT_KEYS.join(", ")
+                    ),
+                ));
             }
             match dependency {
                 DependencyDef::Local { path, .. } => *path = self.base_dir.join(&path),

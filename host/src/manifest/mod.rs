@@ -34,7 +34,7 @@ use toml::de::{DeTable, DeValue};
 
 use ids::{DependencyName, StoreLabel, VariableName};
 
-pub use dependencies::DependencyDef;
+pub use dependencies::{DependencyDef, InheritConfig};
 pub use error::{Location, ManifestError};
 pub use profile::ProfileOverride;
 

@@ -677,6 +677,18 @@ fn dependency_rules() {
         &m.components["a"].dependencies["a:b/c"],
         DependencyDef::Local { inherit: InheritConfig::Only(keys), .. } if keys == &["key_value_stores"]
     ));
+    // A key nobody knows (a typo) is refused where it is written.
+    let e = err(&with(
+        "[component.a.dependencies]\n\"a:b/c\" = { path = \"x.wasm\", inherit_configuration = [\"key_value_store\"] }\n",
+    ));
+    assert!(
+        is_invalid(
+            &e,
+            "component.a.dependencies.\"a:b/c\".inherit_configuration",
+            "unknown configuration key \"key_value_store\"; known: ai_models, allowed_outbound_hosts, environment, files, key_value_stores, sqlite_databases, variables, wasi_nn"
+        ),
+        "{e}"
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod analyze;
 mod atomic_state;
 mod build_watch;
 mod composition;
+mod dependencies;
 mod enhance;
 mod generate;
 mod host;
