@@ -1,17 +1,19 @@
 //! Loading an application for `fbposts up`: reads `spin.toml` and the runtime
 //! configuration, configures every capability, builds the engine and linker,
-//! then for each routed component composes, compiles and pre-instantiates it
-//! and prepares every capability for it. Everything that can be wrong with
-//! the app fails here, at start-up, with the component named.
+//! then for each component a trigger runs (an HTTP route or a cron schedule)
+//! composes, compiles and pre-instantiates it and prepares every capability
+//! for it. Everything that can be wrong with the app fails here, at start-up,
+//! with the component named.
 
 use crate::capability::{AppContext, Capabilities};
 use crate::compose;
+use crate::cron::{CronJob, Schedule};
 use crate::engine::{self, Allocator, EngineLimits, EpochTicker};
 use crate::host_state::{HostState, StoreTemplate};
 use crate::http::HttpApp;
 use crate::http::instance::{ComponentRuntime, RequestPolicy, ReusePolicy};
 use crate::inference_swap::InferenceChoice;
-use crate::manifest::{AppManifest, ComponentDef, HttpRoute};
+use crate::manifest::{AppManifest, ComponentDef, CronTrigger, HttpRoute};
 use crate::routing::Router;
 use crate::runtime_config::{RuntimeConfig, StatePaths};
 use crate::wasi_nn::NnOptions;
@@ -47,6 +49,8 @@ pub struct LoadOptions {
 /// A loaded application; dropping it stops the epoch ticker.
 pub struct LoadedApp {
     pub http: HttpApp,
+    /// The `[[trigger.cron]]` jobs; the caller runs them.
+    pub cron_jobs: Vec<CronJob>,
     pub manifest: AppManifest,
     pub allocator: Allocator,
     _ticker: EpochTicker,
@@ -87,6 +91,11 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
     let runtimes = routed_components(&manifest)
         .map(|component| loader.load(component))
         .collect::<Result<Vec<_>>>()?;
+    let cron_jobs = manifest
+        .cron_triggers
+        .iter()
+        .map(|trigger| loader.load_cron(trigger))
+        .collect::<Result<Vec<_>>>()?;
 
     let ticker = EpochTicker::start(loader.engine.clone());
     Ok(LoadedApp {
@@ -96,6 +105,7 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
             opts.max_concurrent_requests,
             opts.request_timeout,
         ),
+        cron_jobs,
         manifest,
         allocator,
         _ticker: ticker,
@@ -143,7 +153,15 @@ fn routed_components(manifest: &AppManifest) -> impl Iterator<Item = &ComponentD
         .filter(move |component| routed.contains(component.id.as_str()))
 }
 
-/// What turns one manifest component into a [`ComponentRuntime`].
+/// A compiled component with its stores' template, before it is bound to
+/// a trigger.
+struct ReadyComponent {
+    compiled: Component,
+    stores: StoreTemplate,
+}
+
+/// What turns one manifest component into a [`ComponentRuntime`] or a
+/// [`CronJob`].
 struct ComponentLoader<'a> {
     engine: Engine,
     linker: Linker<HostState>,
@@ -154,6 +172,41 @@ struct ComponentLoader<'a> {
 
 impl ComponentLoader<'_> {
     fn load(&self, component: &ComponentDef) -> Result<ComponentRuntime> {
+        let ready = self.prepare(component)?;
+        let pre = self.proxy_pre(component, &ready.compiled)?;
+        Ok(ComponentRuntime::new(
+            component.id.clone(),
+            pre,
+            ready.stores,
+            RequestPolicy {
+                timeout: self.opts.request_timeout,
+                reuse: self.opts.reuse,
+            },
+        ))
+    }
+
+    /// A `[[trigger.cron]]` job: its component, prepared like an HTTP one,
+    /// with the request deadline as the deadline of each run.
+    fn load_cron(&self, trigger: &CronTrigger) -> Result<CronJob> {
+        let component = &self.manifest.components[&trigger.component];
+        let schedule: Schedule = trigger
+            .cron_expression
+            .parse()
+            .with_context(|| format!("trigger.cron for component {:?}", trigger.component))?;
+        let ready = self.prepare(component)?;
+        CronJob::new(
+            &component.id,
+            schedule,
+            &self.linker,
+            &ready.compiled,
+            ready.stores,
+            self.opts.request_timeout,
+        )
+    }
+
+    /// Composes and compiles the component and prepares every capability
+    /// for it.
+    fn prepare(&self, component: &ComponentDef) -> Result<ReadyComponent> {
         let started = Instant::now();
         let compiled = Component::new(&self.engine, self.composed(component)?)
             .map_err(anyhow::Error::from)
@@ -168,7 +221,6 @@ impl ComponentLoader<'_> {
             .capabilities
             .prepare(component, &self.engine, &compiled)
             .with_context(|| format!("component {:?}", component.id))?;
-        let pre = self.proxy_pre(component, &compiled)?;
         let stores = StoreTemplate {
             engine: self.engine.clone(),
             environment: component.environment.clone().into_iter().collect(),
@@ -180,15 +232,7 @@ impl ComponentLoader<'_> {
             ms = started.elapsed().as_millis() as u64,
             "component ready"
         );
-        Ok(ComponentRuntime::new(
-            component.id.clone(),
-            pre,
-            stores,
-            RequestPolicy {
-                timeout: self.opts.request_timeout,
-                reuse: self.opts.reuse,
-            },
-        ))
+        Ok(ReadyComponent { compiled, stores })
     }
 
     /// The component's bytes with its `dependencies` composed in.

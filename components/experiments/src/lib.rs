@@ -3,7 +3,9 @@
 //! (`<language>.<goal>.<tone>`), each arm with its pulls, credited rewards,
 //! mean reward, posterior mean and probability of being best (Monte Carlo
 //! over the Beta posteriors, seeded so the same state shows the same
-//! numbers). Optional query filters: `?family=…&context=…`.
+//! numbers). Optional query filters: `?family=…&context=…`. Also the last
+//! report of the scheduled learning loop (`learning_loop`, `null` before its
+//! first run).
 
 use bytes::Bytes;
 use fbposts_core::ApiError;
@@ -31,7 +33,12 @@ struct Experiment {
 #[derive(Serialize)]
 struct Listing {
     experiments: Vec<Experiment>,
+    /// The `learning-loop` component's last report, as it wrote it.
+    learning_loop: Option<serde_json::Value>,
 }
+
+/// Where the `learning-loop` component keeps its last report.
+const LEARNING_LOOP_REPORT: &str = "learning-loop/report";
 
 #[http_service]
 async fn handle(req: Request) -> JsonResponse {
@@ -115,7 +122,11 @@ async fn run(req: Request) -> Result<Listing, ApiError> {
             }
         })
         .collect();
-    Ok(Listing { experiments })
+    let learning_loop = state.get(LEARNING_LOOP_REPORT).await?;
+    Ok(Listing {
+        experiments,
+        learning_loop,
+    })
 }
 
 /// A stable seed per experiment (FNV-1a of its name).

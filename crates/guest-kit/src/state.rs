@@ -87,6 +87,14 @@ impl StateStore {
             .map_err(|e| unavailable(key, e))
     }
 
+    /// Removes a key (absent is fine).
+    pub async fn delete(&self, key: &str) -> Result<(), ApiError> {
+        self.store
+            .delete(key.to_string())
+            .await
+            .map_err(|e| unavailable(key, e))
+    }
+
     /// Every key starting with `prefix`, sorted. Lists the whole store
     /// (`spin:key-value` has no prefix query), so only for inspection routes.
     pub async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, ApiError> {

@@ -7,6 +7,7 @@
 mod analyze;
 mod build_watch;
 mod composition;
+mod cron;
 mod enhance;
 mod generate;
 mod host;
