@@ -11,6 +11,7 @@ mod build;
 mod capability;
 mod cli;
 mod compose;
+mod cron;
 mod deny;
 mod engine;
 mod host_state;
@@ -89,6 +90,11 @@ async fn up(args: UpArgs) -> Result<()> {
     );
     // Tests and scripts wait for this line on stdout.
     println!("Serving http://{local}");
+    // Dropping the set at shutdown stops every cron trigger.
+    let mut cron = tokio::task::JoinSet::new();
+    for job in loaded.cron_jobs {
+        cron.spawn(job.run_on_schedule());
+    }
     http::serve(
         Arc::new(loaded.http),
         listener,

@@ -6,7 +6,8 @@
 //! numbers). Optional query filters: `?family=…&context=…`.
 //!
 //! The arms come from the state's index of arms (`arm-index`) and are read
-//! in batches: the store is never listed.
+//! in batches: the store is never listed. Also the last report of the
+//! scheduled learning loop (`learning_loop`, `null` before its first run).
 
 use bytes::Bytes;
 use fbposts_core::ApiError;
@@ -37,7 +38,12 @@ struct Experiment {
 #[derive(Serialize)]
 struct Listing {
     experiments: Vec<Experiment>,
+    /// The `learning-loop` component's last report, as it wrote it.
+    learning_loop: Option<serde_json::Value>,
 }
+
+/// Where the `learning-loop` component keeps its last report.
+const LEARNING_LOOP_REPORT: &str = "learning-loop/report";
 
 #[http_service]
 async fn handle(req: Request) -> JsonResponse {
@@ -117,7 +123,11 @@ async fn run(req: Request) -> Result<Listing, ApiError> {
             }
         })
         .collect();
-    Ok(Listing { experiments })
+    let learning_loop = state.get(LEARNING_LOOP_REPORT).await?;
+    Ok(Listing {
+        experiments,
+        learning_loop,
+    })
 }
 
 /// A stable seed per experiment (FNV-1a of its name).

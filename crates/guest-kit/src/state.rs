@@ -140,6 +140,30 @@ impl StateStore {
     /// returns the new value; `increment(key, 0)` reads it.
     pub async fn increment(&self, key: &str, delta: i64) -> Result<i64, ApiError> {
         atomics::increment(&self.bucket, key, delta).map_err(|e| unavailable(key, e))
+    /// Removes a key (absent is fine).
+    pub async fn delete(&self, key: &str) -> Result<(), ApiError> {
+        self.store
+            .delete(key.to_string())
+            .await
+            .map_err(|e| unavailable(key, e))
+    }
+
+    /// Every key starting with `prefix`, sorted. Lists the whole store
+    /// (`spin:key-value` has no prefix query), so never on a request path:
+    /// only the scheduled learning loop uses it.
+    pub async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, ApiError> {
+        let mut keys: Vec<String> = self
+            .store
+            .get_keys()
+            .await
+            .collect()
+            .await
+            .map_err(|e| unavailable("list keys", e))?
+            .into_iter()
+            .filter(|k| k.starts_with(prefix))
+            .collect();
+        keys.sort();
+        Ok(keys)
     }
 
     /// Atomically sets `key` to `new` if it holds `expected` (`None`: absent);

@@ -41,6 +41,10 @@ pub const MIN_HOUR_OBSERVATIONS: u64 = 20;
 /// along the hours the page tried the data weigh at least as much as the
 /// prior.
 pub const MIN_HOUR_SPREAD: f64 = 1.0 / (PRIOR_SD_SLOPES * PRIOR_SD_SLOPES);
+/// Pages with a ready model ([`PageModel::ready`]) needed before their
+/// average becomes the prior of new pages ([`PageModel::pooled_prior`]): with
+/// one page, its quirks would become everyone's starting point.
+pub const MIN_POOLED_PAGES: usize = 2;
 
 /// Number of features.
 pub const DIM: usize = 5;
@@ -197,6 +201,44 @@ impl PageModel {
         }
         self.sum_y2 += log_ratio * log_ratio;
         self.observations += 1;
+    }
+
+    /// A model with no observations whose prior is centred on `mean`
+    /// instead of 0 (same prior precision). The normal–inverse-gamma update
+    /// stays closed-form: η starts at Λ₀μ₀ and Σy² at μ₀ᵀΛ₀μ₀, so
+    /// [`predict`](Self::predict)'s `b = b₀ + ½(Σy² − ηᵀβ)` is the posterior
+    /// `b₀ + ½(Σy² + μ₀ᵀΛ₀μ₀ − μₙᵀΛₙμₙ)`.
+    pub fn centred_on(mean: [f64; DIM]) -> Self {
+        let mut model = PageModel::default();
+        for i in 0..DIM {
+            model.eta[i] = (0..DIM)
+                .map(|j| model.precision[i * DIM + j] * mean[j])
+                .sum();
+        }
+        model.sum_y2 = model.eta.iter().zip(mean).map(|(e, m)| e * m).sum();
+        model
+    }
+
+    /// The prior for new pages learned from every page: centred on the
+    /// average posterior mean of the ready pages, when there are at least
+    /// [`MIN_POOLED_PAGES`]; `None` otherwise (new pages then start from
+    /// "the global model is right").
+    pub fn pooled_prior<'a>(pages: impl IntoIterator<Item = &'a PageModel>) -> Option<PageModel> {
+        let means: Vec<[f64; DIM]> = pages
+            .into_iter()
+            .filter(|page| page.ready())
+            .filter_map(PageModel::coefficients)
+            .collect();
+        if means.len() < MIN_POOLED_PAGES {
+            return None;
+        }
+        let mut average = [0.0; DIM];
+        for mean in &means {
+            for (sum, value) in average.iter_mut().zip(mean) {
+                *sum += value / means.len() as f64;
+            }
+        }
+        Some(PageModel::centred_on(average))
     }
 
     /// Whether the predict step should blend this model in.
@@ -407,5 +449,60 @@ mod tests {
             assert!((got - want).abs() < 1e-12, "{x:?}");
         }
         assert!(solve(&[0.0; DIM * DIM], &[1.0; DIM]).is_none());
+    }
+
+    fn page_with_effect(log_ratio: f64, n: u64) -> PageModel {
+        let mut model = PageModel::default();
+        for k in 0..n {
+            let x = PageFeatures::new(k % 3 == 0, 1 + (k % 7) as u8, (k * 5 % 24) as u8);
+            model.observe(&x, log_ratio);
+        }
+        model
+    }
+
+    #[test]
+    fn a_prior_centred_on_zero_is_the_default_prior() {
+        assert_eq!(PageModel::centred_on([0.0; DIM]), PageModel::default());
+    }
+
+    #[test]
+    fn a_centred_prior_predicts_its_mean_before_any_observation() {
+        let prior = PageModel::centred_on([0.4, 0.0, 0.0, 0.0, 0.0]);
+        let x = PageFeatures::new(false, 3, 12);
+        let answer = prior.predict(&x).unwrap();
+        assert!((answer.mean - 0.4).abs() < 1e-9, "{answer:?}");
+        let default = PageModel::default().predict(&x).unwrap();
+        assert!(
+            (answer.sd - default.sd).abs() < 1e-9,
+            "the prior's spread is unchanged"
+        );
+    }
+
+    #[test]
+    fn the_pooled_prior_averages_the_ready_pages() {
+        let pages = [page_with_effect(0.6, 40), page_with_effect(0.2, 40)];
+        let prior = PageModel::pooled_prior(&pages).unwrap();
+        let x = PageFeatures::new(false, 3, 12);
+        let mean = prior.predict(&x).unwrap().mean;
+        assert!((0.3..0.5).contains(&mean), "{mean}");
+        assert_eq!(prior.observations, 0);
+    }
+
+    #[test]
+    fn pages_that_are_not_ready_do_not_shape_the_pooled_prior() {
+        let pages = [page_with_effect(0.6, 40), page_with_effect(3.0, 3)];
+        assert_eq!(PageModel::pooled_prior(&pages), None);
+    }
+
+    #[test]
+    fn a_new_page_starting_from_the_pooled_prior_still_learns_its_own_effect() {
+        let pages = [page_with_effect(0.6, 40), page_with_effect(0.6, 40)];
+        let mut page = PageModel::pooled_prior(&pages).unwrap();
+        let x = PageFeatures::new(false, 3, 12);
+        for _ in 0..60 {
+            page.observe(&x, -0.5);
+        }
+        let mean = page.predict(&x).unwrap().mean;
+        assert!(mean < -0.3, "{mean}");
     }
 }

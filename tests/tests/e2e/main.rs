@@ -9,6 +9,7 @@ mod atomic_state;
 mod build_watch;
 mod composition;
 mod dependencies;
+mod cron;
 mod enhance;
 mod generate;
 mod host;
