@@ -108,48 +108,55 @@ pub async fn availability(config: &LlmConfig, state: &StateStore, cost: f64) -> 
     .map(|_| ())
 }
 
-/// Micro-USD spent in the window holding `now`; unreadable counts as nothing.
+/// Micro-USD spent in the window holding `now` (the counter read
+/// atomically); unreadable counts as nothing.
 async fn spent_this_window(state: &StateStore, now: u64) -> u64 {
-    match state.get_bytes(&window_key(now)).await {
-        Ok(Some(bytes)) => std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(|text| text.trim().parse().ok())
-            .unwrap_or(0),
-        _ => 0,
+    match state.increment(&window_key(now), 0).await {
+        Ok(total) => u64::try_from(total).unwrap_or(0),
+        Err(_) => 0,
     }
 }
 
-/// Reserves `cost` USD of this hour's spend cap before an attempt is sent.
-/// Read-modify-write today; becomes `StateStore::increment` (and a
-/// decrement when over the cap) once the store has atomics.
+/// Reserves `cost` USD of this hour's spend cap before an attempt is sent:
+/// one atomic increment of the window's counter, given back when it went
+/// over the cap, so concurrent requests never spend past it together.
 async fn reserve_spend(config: &LlmConfig, state: &StateStore, cost: f64) -> Result<(), String> {
-    let now = now_secs();
-    let spent = spent_this_window(state, now).await;
-    let total = admit(
-        spent,
-        micro_usd(cost),
-        micro_usd(config.budget_per_hour_usd),
-    )?;
-    state
-        .set_bytes(&window_key(now), total.to_string().into_bytes())
-        .await
-        .map_err(|err| {
-            eprintln!("generate: could not record LLM spend: {}", err.message);
-            "the LLM spend could not be recorded".to_string()
-        })
+    let key = window_key(now_secs());
+    let cost = micro_usd(cost);
+    let cap = micro_usd(config.budget_per_hour_usd);
+    let unrecorded = |err: fbposts_core::ApiError| {
+        eprintln!("generate: could not record LLM spend: {}", err.message);
+        "the LLM spend could not be recorded".to_string()
+    };
+    let delta = i64::try_from(cost).unwrap_or(i64::MAX);
+    let total = state.increment(&key, delta).await.map_err(unrecorded)?;
+    let spent_before = u64::try_from(total.saturating_sub(delta)).unwrap_or(0);
+    if let Err(reason) = admit(spent_before, cost, cap) {
+        state.increment(&key, -delta).await.map_err(unrecorded)?;
+        return Err(reason);
+    }
+    Ok(())
 }
 
-/// Stores the breaker's half-open trial before the trial is sent, unless
-/// another request changed the breaker since `seen` was read (then this
-/// one is not the trial). Read-compare-write today; becomes
-/// `StateStore::compare_and_swap(BREAKER_KEY, seen, trial)` once the store
-/// has atomics, which closes the last few milliseconds of race.
+/// Stores the breaker's half-open trial before the trial is sent, only if
+/// the breaker still holds what `seen` was read from (compare-and-swap):
+/// of concurrent requests, exactly one becomes the trial.
 async fn claim_trial(state: &StateStore, seen: &Breaker, trial: &Breaker) -> Result<(), String> {
-    if load_breaker(state).await != *seen {
-        return Err("circuit breaker half-open: another request is the trial".into());
+    let stored = state.get_bytes(BREAKER_KEY).await.ok().flatten();
+    let stored_is_seen = match &stored {
+        Some(bytes) => Breaker::from_json(bytes) == *seen,
+        None => *seen == Breaker::default(),
+    };
+    let swapped = stored_is_seen
+        && state
+            .compare_and_swap(BREAKER_KEY, stored.as_deref(), &trial.to_json())
+            .await
+            .unwrap_or(false);
+    if swapped {
+        Ok(())
+    } else {
+        Err("circuit breaker half-open: another request is the trial".into())
     }
-    save_breaker(state, trial).await;
-    Ok(())
 }
 
 async fn save_breaker(state: &StateStore, breaker: &Breaker) {

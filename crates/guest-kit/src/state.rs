@@ -140,6 +140,8 @@ impl StateStore {
     /// returns the new value; `increment(key, 0)` reads it.
     pub async fn increment(&self, key: &str, delta: i64) -> Result<i64, ApiError> {
         atomics::increment(&self.bucket, key, delta).map_err(|e| unavailable(key, e))
+    }
+
     /// Removes a key (absent is fine).
     pub async fn delete(&self, key: &str) -> Result<(), ApiError> {
         self.store

@@ -41,6 +41,7 @@ pub const MIN_HOUR_OBSERVATIONS: u64 = 20;
 /// along the hours the page tried the data weigh at least as much as the
 /// prior.
 pub const MIN_HOUR_SPREAD: f64 = 1.0 / (PRIOR_SD_SLOPES * PRIOR_SD_SLOPES);
+
 /// Pages with a ready model ([`PageModel::ready`]) needed before their
 /// average becomes the prior of new pages ([`PageModel::pooled_prior`]): with
 /// one page, its quirks would become everyone's starting point.

@@ -2,7 +2,8 @@
 //! identical feedback events at once are applied once; concurrent credits
 //! to one arm all count, on one host (SQLite) and on two hosts sharing one
 //! Redis; a stopped Redis turns the cache into misses and the state routes
-//! into fast 503s, and the host recovers by itself when Redis resumes.
+//! into fast 503s, and the host recovers by itself when Redis resumes; a
+//! feedback answered 200 survives a `kill -9` of the host.
 //! Latencies are printed (for the report), never asserted.
 
 use serde_json::{Value, json};
@@ -104,6 +105,25 @@ fn fifty_identical_feedback_events_at_once_are_applied_exactly_once() {
     let again = post_json(&server, "/api/feedback", &events[0]);
     assert_eq!(again.body["duplicate"], true, "{}", again.text);
     assert_eq!(again.body["page_model"]["observations"], 1);
+}
+
+#[test]
+fn feedback_answered_200_survives_a_kill_9_and_its_resend_is_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::app(dir.path());
+    let id = candidates(&server, 1).remove(0);
+    let first = post_json(&server, "/api/feedback", &event(&id, 40));
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.body["duplicate"], false);
+    // Dropping the server is SIGKILL: no graceful shutdown, no flush.
+    drop(server);
+    let server = Server::app(dir.path());
+    assert_eq!(template_rewards(&server), 1, "the credit survived the kill");
+    let resent = post_json(&server, "/api/feedback", &event(&id, 40));
+    assert_eq!(resent.status, 200, "{}", resent.text);
+    assert_eq!(resent.body["duplicate"], true, "{}", resent.text);
+    assert_eq!(resent.body["page_model"]["observations"], 1);
+    assert_eq!(template_rewards(&server), 1, "the resend was not credited again");
 }
 
 #[test]
