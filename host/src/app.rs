@@ -1,17 +1,19 @@
 //! Loading an application for `fbposts up`: reads `spin.toml` and the runtime
 //! configuration, configures every capability, builds the engine and linker,
-//! then for each routed component composes, compiles and pre-instantiates it
-//! and prepares every capability for it. Everything that can be wrong with
+//! then for each component a trigger runs (an HTTP route or a cron schedule)
+//! composes, compiles and pre-instantiates it and prepares every capability
+//! for it. Everything that can be wrong with
 //! the app fails here, at start-up, with the component named.
 
 use crate::capability::{AppContext, Capabilities};
 use crate::compose;
+use crate::cron::{CronJob, Schedule};
 use crate::engine::{self, Allocator, EngineLimits, EpochTicker};
 use crate::host_state::{HostState, StoreTemplate};
-use crate::http::HttpApp;
 use crate::http::instance::{ComponentRuntime, RequestPolicy, ReusePolicy};
+use crate::http::{HttpApp, RequestLimits};
 use crate::inference_swap::InferenceChoice;
-use crate::manifest::{AppManifest, ComponentDef, HttpRoute};
+use crate::manifest::{AppManifest, ComponentDef, CronTrigger, HttpRoute};
 use crate::metrics::MetricsOptions;
 use crate::routing::Router;
 use crate::runtime_config::{RuntimeConfig, StatePaths};
@@ -34,7 +36,8 @@ pub struct LoadOptions {
     pub request_timeout: Duration,
     pub max_memory_bytes: usize,
     pub max_instances: u32,
-    pub max_concurrent_requests: usize,
+    /// Body, admission and deadline limits of each request.
+    pub requests: RequestLimits,
     /// Wasmtime's compilation cache; `None` disables it.
     pub cache_dir: Option<PathBuf>,
     /// wasi-nn: backend, device and sessions for `models/` beside the manifest.
@@ -50,6 +53,8 @@ pub struct LoadOptions {
 /// A loaded application; dropping it stops the epoch ticker.
 pub struct LoadedApp {
     pub http: HttpApp,
+    /// The `[[trigger.cron]]` jobs; the caller runs them.
+    pub cron_jobs: Vec<CronJob>,
     pub manifest: AppManifest,
     pub allocator: Allocator,
     _ticker: EpochTicker,
@@ -91,16 +96,16 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
     let runtimes = routed_components(&manifest)
         .map(|component| loader.load(component))
         .collect::<Result<Vec<_>>>()?;
+    let cron_jobs = manifest
+        .cron_triggers
+        .iter()
+        .map(|trigger| loader.load_cron(trigger))
+        .collect::<Result<Vec<_>>>()?;
 
     let ticker = EpochTicker::start(loader.engine.clone());
     Ok(LoadedApp {
-        http: HttpApp::new(
-            router,
-            runtimes,
-            opts.max_concurrent_requests,
-            opts.request_timeout,
-            metrics,
-        ),
+        http: HttpApp::new(router, runtimes, opts.requests, metrics),
+        cron_jobs,
         manifest,
         allocator,
         _ticker: ticker,
@@ -148,7 +153,16 @@ fn routed_components(manifest: &AppManifest) -> impl Iterator<Item = &ComponentD
         .filter(move |component| routed.contains(component.id.as_str()))
 }
 
-/// What turns one manifest component into a [`ComponentRuntime`].
+/// A compiled component with its stores' template and the imports its
+/// dependencies were denied, before it is bound to a trigger.
+struct ReadyComponent {
+    compiled: Component,
+    stores: StoreTemplate,
+    denials: Vec<crate::deny::Denial>,
+}
+
+/// What turns one manifest component into a [`ComponentRuntime`] or a
+/// [`CronJob`].
 struct ComponentLoader<'a> {
     engine: Engine,
     linker: Linker<HostState>,
@@ -159,8 +173,45 @@ struct ComponentLoader<'a> {
 
 impl ComponentLoader<'_> {
     fn load(&self, component: &ComponentDef) -> Result<ComponentRuntime> {
+        let ready = self.prepare(component)?;
+        let pre = self.proxy_pre(component, &ready)?;
+        Ok(ComponentRuntime::new(
+            component.id.clone(),
+            pre,
+            ready.stores,
+            RequestPolicy {
+                timeout: self.opts.request_timeout,
+                reuse: self.opts.reuse,
+            },
+        ))
+    }
+
+    /// A `[[trigger.cron]]` job: its component, prepared like an HTTP one,
+    /// with the request deadline as the deadline of each run.
+    fn load_cron(&self, trigger: &CronTrigger) -> Result<CronJob> {
+        let component = &self.manifest.components[&trigger.component];
+        let schedule: Schedule = trigger
+            .cron_expression
+            .parse()
+            .with_context(|| format!("trigger.cron for component {:?}", trigger.component))?;
+        let ready = self.prepare(component)?;
+        let linker = self.linker_for(component, &ready)?;
+        CronJob::new(
+            &component.id,
+            schedule,
+            &linker,
+            &ready.compiled,
+            ready.stores,
+            self.opts.request_timeout,
+        )
+    }
+
+    /// Composes and compiles the component and prepares every capability
+    /// for it.
+    fn prepare(&self, component: &ComponentDef) -> Result<ReadyComponent> {
         let started = Instant::now();
-        let compiled = Component::new(&self.engine, self.composed(component)?)
+        let composition = self.composed(component)?;
+        let compiled = Component::new(&self.engine, composition.bytes)
             .map_err(anyhow::Error::from)
             .with_context(|| {
                 format!(
@@ -173,7 +224,6 @@ impl ComponentLoader<'_> {
             .capabilities
             .prepare(component, &self.engine, &compiled)
             .with_context(|| format!("component {:?}", component.id))?;
-        let pre = self.proxy_pre(component, &compiled)?;
         let stores = StoreTemplate {
             engine: self.engine.clone(),
             environment: component.environment.clone().into_iter().collect(),
@@ -185,22 +235,22 @@ impl ComponentLoader<'_> {
             ms = started.elapsed().as_millis() as u64,
             "component ready"
         );
-        Ok(ComponentRuntime::new(
-            component.id.clone(),
-            pre,
+        Ok(ReadyComponent {
+            compiled,
             stores,
-            RequestPolicy {
-                timeout: self.opts.request_timeout,
-                reuse: self.opts.reuse,
-            },
-        ))
+            denials: composition.denials,
+        })
     }
 
-    /// The component's bytes with its `dependencies` composed in.
-    fn composed(&self, component: &ComponentDef) -> Result<Vec<u8>> {
+    /// The component's bytes with its `dependencies` composed in, and the
+    /// capabilities they were denied.
+    fn composed(&self, component: &ComponentDef) -> Result<compose::Composition> {
         let bytes = read_component(&component.id, &component.source)?;
         if component.dependencies.is_empty() {
-            return Ok(bytes);
+            return Ok(compose::Composition {
+                bytes,
+                denials: Vec::new(),
+            });
         }
         let mut dependencies = Vec::new();
         for (name, dependency) in &component.dependencies {
@@ -214,19 +264,46 @@ impl ComponentLoader<'_> {
                 name: name.clone(),
                 export: dependency.export().map(str::to_string),
                 bytes: read_component(&component.id, path)?,
+                inherit: dependency.inherit().clone(),
             });
         }
         compose::compose(&component.id, bytes, dependencies)
     }
 
-    /// Pre-instantiates the component as a wasi:http P3 service, else P2 proxy.
+    /// The app's linker plus traps for the imports the component's
+    /// dependencies were denied.
+    fn linker_for(
+        &self,
+        component: &ComponentDef,
+        ready: &ReadyComponent,
+    ) -> Result<Linker<HostState>> {
+        let mut linker = self.linker.clone();
+        crate::deny::define_denied(
+            &mut linker,
+            &self.engine,
+            &ready.compiled,
+            &component.id,
+            &ready.denials,
+        )
+        .with_context(|| {
+            format!(
+                "component {:?}: denying its dependencies' capabilities",
+                component.id
+            )
+        })?;
+        Ok(linker)
+    }
+
+    /// Pre-instantiates the component as a wasi:http P3 service, else P2
+    /// proxy; the imports its dependencies were denied trap.
     fn proxy_pre(
         &self,
         component: &ComponentDef,
-        compiled: &Component,
+        ready: &ReadyComponent,
     ) -> Result<ProxyPre<HostState>> {
+        let compiled = &ready.compiled;
         let pre = self
-            .linker
+            .linker_for(component, ready)?
             .instantiate_pre(compiled)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("component {:?}: unsatisfied imports", component.id))?;

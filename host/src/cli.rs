@@ -3,9 +3,14 @@
 
 use crate::app::LoadOptions;
 use crate::bench;
+use crate::http::admission::AdmissionLimits;
+use crate::http::body::BodyLimits;
 use crate::http::instance::ReusePolicy;
+use crate::http::limits::ConnectionLimits;
+use crate::http::{RequestLimits, ServerLimits};
 use crate::inference_swap::InferenceChoice;
 use crate::metrics::MetricsOptions;
+use crate::sizing::{Defaults, Machine};
 use crate::wasi_nn::{NnBackend, NnDevice, NnOptions};
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -72,18 +77,41 @@ pub struct UpArgs {
     /// Requests one reused (P3) instance may serve at the same time.
     #[arg(long, default_value_t = 16)]
     instance_concurrency: usize,
-    /// Deadline for one request, in seconds.
-    #[arg(long, default_value_t = 30.0)]
-    request_timeout: f64,
-    /// Linear memory cap of one instance, in MiB.
-    #[arg(long, default_value_t = 256)]
-    max_memory_mb: usize,
-    /// Instances alive at once (pooling allocator slots).
-    #[arg(long, default_value_t = 1000)]
-    max_instances: u32,
-    /// Requests handled at once; further requests wait.
-    #[arg(long, default_value_t = 1000)]
-    max_concurrent_requests: usize,
+    /// Deadline for one request, in seconds, from the arrival of its head
+    /// (reading the body and waiting for a slot count).
+    #[arg(long, default_value = "30", value_parser = seconds)]
+    request_timeout: Duration,
+    /// Time to receive a request head, in seconds, from the connection's start
+    /// or the end of the previous response (also the keep-alive idle timeout).
+    #[arg(long, default_value = "10", value_parser = seconds)]
+    header_timeout: Duration,
+    /// Time to receive a request body after its head, in seconds (→ `408 body_timeout`).
+    #[arg(long, default_value = "15", value_parser = seconds)]
+    body_timeout: Duration,
+    /// Largest request body read, in KiB (→ `413 body_too_large`); the default holds a
+    /// maximal key-value value (1 MiB) with room to spare.
+    #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    max_body_kib: u32,
+    /// Linear memory cap of one instance, in MiB (a 32-bit memory holds at most 4096).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    max_memory_mb: u32,
+    /// Instances alive at once (pooling allocator slots); default: from the requests at once.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    max_instances: Option<u32>,
+    /// Requests running at once; default: from cores and memory.
+    #[arg(long, value_parser = at_least_one)]
+    max_concurrent_requests: Option<usize>,
+    /// Requests waiting for a running slot; more are refused with `503` and
+    /// `Retry-After` (0: refuse whenever every slot is busy); default: 4 per slot.
+    #[arg(long)]
+    max_waiting_requests: Option<usize>,
+    /// Open connections; more are refused (best-effort `503`, then closed);
+    /// default: from cores, memory and the open-file limit.
+    #[arg(long, value_parser = at_least_one)]
+    max_connections: Option<usize>,
+    /// Open connections from one client address; default: a quarter of `--max-connections`.
+    #[arg(long, value_parser = at_least_one)]
+    max_connections_per_client: Option<usize>,
     /// Compiled-component cache; default: $XDG_CACHE_HOME/fbposts or ~/.cache/fbposts.
     #[arg(long)]
     cache_dir: Option<PathBuf>,
@@ -114,6 +142,30 @@ pub struct UpArgs {
     no_metrics: bool,
 }
 
+/// A duration flag in seconds: a finite number above 0, at most a day.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(value > 0.0 && value <= MAX_SECONDS) {
+        return Err(format!(
+            "{text:?} is out of range: give seconds above 0 and at most {MAX_SECONDS}"
+        ));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// The longest duration a flag accepts: one day.
+const MAX_SECONDS: f64 = 86_400.0;
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{text:?} is not a whole number of at least 1")),
+    }
+}
+
 fn default_cache_dir() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
@@ -122,8 +174,44 @@ fn default_cache_dir() -> Option<PathBuf> {
 }
 
 impl UpArgs {
+    fn max_memory_bytes(&self) -> usize {
+        // At most 4096 << 20 (the flag's range): no overflow.
+        (self.max_memory_mb as usize) << 20
+    }
+
+    /// The defaults for flags not given, from this machine and the flags given.
+    fn sized_defaults(&self) -> Defaults {
+        let mut sized = Defaults::for_machine(
+            Machine::current(),
+            self.max_memory_bytes() as u64,
+            u64::from(self.max_body_kib) * 1024,
+        );
+        if let Some(running) = self.max_concurrent_requests {
+            sized = sized.with_running(running);
+        }
+        if let Some(connections) = self.max_connections {
+            sized = sized.with_connections(connections);
+        }
+        sized
+    }
+
+    /// The listener's limits.
+    pub fn server_limits(&self) -> ServerLimits {
+        let sized = self.sized_defaults();
+        ServerLimits {
+            connections: ConnectionLimits {
+                max_total: sized.max_connections,
+                max_per_client: self
+                    .max_connections_per_client
+                    .unwrap_or(sized.max_connections_per_client),
+            },
+            header_timeout: self.header_timeout,
+        }
+    }
+
     /// Checks the flags and makes the loader's options.
     pub fn load_options(&self) -> Result<LoadOptions> {
+        let sized = self.sized_defaults();
         anyhow::ensure!(
             self.instance_reuse >= 1,
             "--instance-reuse must be at least 1"
@@ -136,10 +224,6 @@ impl UpArgs {
             self.nn_sessions != Some(0),
             "--nn-sessions must be at least 1"
         );
-        anyhow::ensure!(
-            self.request_timeout > 0.0,
-            "--request-timeout must be positive"
-        );
         Ok(LoadOptions {
             manifest: self.manifest.clone(),
             runtime_config: self.runtime_config.clone(),
@@ -148,10 +232,22 @@ impl UpArgs {
                 max_requests: self.instance_reuse,
                 max_concurrent: self.instance_concurrency,
             },
-            request_timeout: Duration::from_secs_f64(self.request_timeout),
-            max_memory_bytes: self.max_memory_mb << 20,
-            max_instances: self.max_instances,
-            max_concurrent_requests: self.max_concurrent_requests,
+            request_timeout: self.request_timeout,
+            max_memory_bytes: self.max_memory_bytes(),
+            max_instances: self.max_instances.unwrap_or(sized.max_instances),
+            requests: RequestLimits {
+                timeout: self.request_timeout,
+                body: BodyLimits {
+                    max_bytes: self.max_body_kib as usize * 1024,
+                    timeout: self.body_timeout,
+                },
+                admission: AdmissionLimits {
+                    max_running: sized.max_concurrent_requests,
+                    max_waiting: self
+                        .max_waiting_requests
+                        .unwrap_or(sized.max_waiting_requests),
+                },
+            },
             cache_dir: if self.no_cache {
                 None
             } else {
@@ -169,5 +265,63 @@ impl UpArgs {
                 path: self.metrics_path.clone(),
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up(args: &[&str]) -> Result<UpArgs, clap::Error> {
+        let argv = ["fbposts", "up"].iter().chain(args).copied();
+        match Cli::try_parse_from(argv)?.command {
+            Command::Up(args) => Ok(args),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_timeout_must_be_a_finite_number_of_seconds_up_to_a_day() {
+        for bad in ["inf", "NaN", "0", "-1", "86401", "soon"] {
+            assert!(up(&["--request-timeout", bad]).is_err(), "{bad}");
+            assert!(up(&["--header-timeout", bad]).is_err(), "{bad}");
+        }
+        let args = up(&["--request-timeout", "0.5", "--body-timeout", "86400"]).unwrap();
+        assert_eq!(args.request_timeout, Duration::from_millis(500));
+        assert_eq!(args.body_timeout, Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn the_memory_cap_cannot_overflow() {
+        assert!(up(&["--max-memory-mb", "18446744073709551615"]).is_err());
+        assert!(up(&["--max-memory-mb", "4097"]).is_err());
+        assert!(up(&["--max-memory-mb", "0"]).is_err());
+        let options = up(&["--max-memory-mb", "4096"])
+            .unwrap()
+            .load_options()
+            .unwrap();
+        assert_eq!(options.max_memory_bytes, 4096 << 20);
+    }
+
+    #[test]
+    fn given_limits_win_over_the_sized_defaults() {
+        let args = up(&["--max-concurrent-requests", "3", "--max-connections", "40"]).unwrap();
+        let options = args.load_options().unwrap();
+        assert_eq!(options.requests.admission.max_running, 3);
+        assert_eq!(options.requests.admission.max_waiting, 12);
+        assert_eq!(options.max_instances, 22);
+        let server = args.server_limits();
+        assert_eq!(server.connections.max_total, 40);
+        assert_eq!(server.connections.max_per_client, 10);
+        assert!(up(&["--max-concurrent-requests", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_defaults_are_sized_to_this_machine() {
+        let options = up(&[]).unwrap().load_options().unwrap();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert!(options.requests.admission.max_running <= cores * 8);
+        assert!(options.requests.admission.max_running >= 1);
+        assert_eq!(options.requests.body.max_bytes, 2048 * 1024);
     }
 }

@@ -4,8 +4,13 @@
 //! version) and a component that exports it; `wac-graph` instantiates the
 //! dependency, plugs its export into that import and re-exports everything
 //! the main component exports. Whatever the dependency imports itself (WASI)
-//! becomes an import of the composition, which the host's linker satisfies.
+//! becomes an import of the composition, which the host's linker satisfies —
+//! except the capabilities it does not inherit (`inherit_configuration`),
+//! which become imports of their own that the loader stubs as traps
+//! ([`crate::deny`]).
 
+use crate::deny::{Denial, denial};
+use crate::manifest::InheritConfig;
 use anyhow::{Context, Result, bail};
 use wac_graph::types::Package;
 use wac_graph::{CompositionGraph, EncodeOptions};
@@ -17,6 +22,15 @@ pub struct Dependency {
     /// The dependency's export to use; default: the import's own name.
     pub export: Option<String>,
     pub bytes: Vec<u8>,
+    /// Which of the component's capabilities it may use.
+    pub inherit: InheritConfig,
+}
+
+/// A composed component and the imports its dependencies were denied.
+#[derive(Debug)]
+pub struct Composition {
+    pub bytes: Vec<u8>,
+    pub denials: Vec<Denial>,
 }
 
 /// Whether a dependency name from the manifest satisfies an import name of
@@ -48,12 +62,14 @@ pub fn matches_import(dependency: &str, import: &str) -> bool {
             .is_some_and(|(package, _)| package == dep_path)
 }
 
-/// Composes `main` with `dependencies`; returns the encoded component.
+/// Composes `main` with `dependencies`; returns the encoded component and
+/// what its dependencies were denied.
 pub fn compose(
     component_id: &str,
     main: Vec<u8>,
     dependencies: Vec<Dependency>,
-) -> Result<Vec<u8>> {
+) -> Result<Composition> {
+    let mut denials = Vec::new();
     let mut graph = CompositionGraph::new();
     let main_package = Package::from_bytes(component_id, None, main, graph.types_mut())
         .with_context(|| format!("component {component_id:?} is not a valid component"))?;
@@ -91,8 +107,33 @@ pub fn compose(
         })?;
         let dep_world = package.ty();
         let dep_exports: Vec<String> = graph.types()[dep_world].exports.keys().cloned().collect();
+        let dep_imports: Vec<(String, wac_graph::types::ItemKind)> = graph.types()[dep_world]
+            .imports
+            .iter()
+            .map(|(name, kind)| (name.clone(), *kind))
+            .collect();
         let package_id = graph.register_package(package)?;
         let instance = graph.instantiate(package_id);
+        for (import, kind) in dep_imports {
+            let Some(denied) = denial(index, &dependency.name, &import, &dependency.inherit) else {
+                continue;
+            };
+            let node = graph.import(&denied.import, kind).with_context(|| {
+                format!(
+                    "component {component_id:?}: denying {import:?} to dependency {:?}",
+                    dependency.name
+                )
+            })?;
+            graph
+                .set_instantiation_argument(instance, &import, node)
+                .with_context(|| {
+                    format!(
+                        "component {component_id:?}: denying {import:?} to dependency {:?}",
+                        dependency.name
+                    )
+                })?;
+            denials.push(denied);
+        }
         for import in matched {
             let export_name = dependency.export.as_deref().unwrap_or(import);
             if !dep_exports.iter().any(|e| e == export_name) {
@@ -118,9 +159,10 @@ pub fn compose(
         let node = graph.alias_instance_export(main_instance, &export)?;
         graph.export(node, &export)?;
     }
-    graph
+    let bytes = graph
         .encode(EncodeOptions::default())
-        .with_context(|| format!("component {component_id:?}: encoding the composition"))
+        .with_context(|| format!("component {component_id:?}: encoding the composition"))?;
+    Ok(Composition { bytes, denials })
 }
 
 #[cfg(test)]

@@ -16,6 +16,11 @@ use wasmtime::{
 /// How often the epoch ticks; deadlines are counted in ticks of this length.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// What one component instance may hold in the pool.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+const MEMORIES_PER_COMPONENT: u32 = 4;
+const TABLES_PER_COMPONENT: u32 = 16;
+
 /// Limits that shape the engine.
 #[derive(Debug, Clone)]
 pub struct EngineLimits {
@@ -68,16 +73,23 @@ fn env_bytes(name: &str, default: usize) -> usize {
 /// Builds the engine, preferring the pooling allocator.
 pub fn build(limits: &EngineLimits, cache_dir: Option<&Path>) -> Result<(Engine, Allocator)> {
     let mut pooling = PoolingAllocationConfig::new();
+    // Every component instance may use its per-component maximum of core
+    // instances, memories and tables (a composed component has several), so
+    // `max_instances` of them always fit.
     pooling
         .total_component_instances(limits.max_instances)
-        .total_core_instances(limits.max_instances.saturating_mul(4))
-        .total_memories(limits.max_instances.saturating_mul(2))
-        .total_tables(limits.max_instances.saturating_mul(4))
+        .total_core_instances(
+            limits
+                .max_instances
+                .saturating_mul(CORE_INSTANCES_PER_COMPONENT),
+        )
+        .total_memories(limits.max_instances.saturating_mul(MEMORIES_PER_COMPONENT))
+        .total_tables(limits.max_instances.saturating_mul(TABLES_PER_COMPONENT))
         .total_stacks(limits.max_instances)
         .max_memory_size(limits.max_memory_bytes)
-        .max_core_instances_per_component(16)
-        .max_memories_per_component(4)
-        .max_tables_per_component(16)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .max_tables_per_component(TABLES_PER_COMPONENT)
         // Reset reused slots with memset instead of madvise for the first
         // pages: fresh-store-per-request churns slots constantly.
         .linear_memory_keep_resident(env_bytes("FBPOSTS_MEM_KEEP", 0))

@@ -61,7 +61,9 @@ impl StoreTemplate {
     /// A fresh store for one request (or one reused instance).
     pub fn new_store(&self) -> Store<HostState> {
         let mut wasi = WasiCtxBuilder::new();
-        wasi.inherit_stdout().inherit_stderr();
+        // Guest output goes to the host's log stream: the host's stdout
+        // carries only its own lines (scripts read `Serving http://…`).
+        wasi.stdout(tokio::io::stderr()).inherit_stderr();
         for (key, value) in &self.environment {
             wasi.env(key, value);
         }

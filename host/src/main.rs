@@ -11,6 +11,8 @@ mod build;
 mod capability;
 mod cli;
 mod compose;
+mod cron;
+mod deny;
 mod engine;
 mod host_state;
 mod http;
@@ -21,6 +23,7 @@ mod metrics;
 mod outbound_http;
 mod routing;
 mod runtime_config;
+mod sizing;
 mod variables;
 mod wasi_nn;
 
@@ -69,6 +72,13 @@ fn main() -> Result<()> {
 
 async fn up(args: UpArgs) -> Result<()> {
     let options = args.load_options()?;
+    let server_limits = args.server_limits();
+    tracing::info!(
+        requests = ?options.requests,
+        server = ?server_limits,
+        max_instances = options.max_instances,
+        "limits"
+    );
     let loaded = app::load(&options).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -81,7 +91,18 @@ async fn up(args: UpArgs) -> Result<()> {
     );
     // Tests and scripts wait for this line on stdout.
     println!("Serving http://{local}");
-    http::serve(Arc::new(loaded.http), listener, shutdown_signal()).await
+    // Dropping the set at shutdown stops every cron trigger.
+    let mut cron = tokio::task::JoinSet::new();
+    for job in loaded.cron_jobs {
+        cron.spawn(job.run_on_schedule());
+    }
+    http::serve(
+        Arc::new(loaded.http),
+        listener,
+        server_limits,
+        shutdown_signal(),
+    )
+    .await
 }
 
 async fn shutdown_signal() {

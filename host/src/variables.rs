@@ -10,6 +10,14 @@
 //! component's templates are then rendered into a map that its requests share;
 //! `get` of a name the component did not declare is `undefined`.
 //!
+//! A component can declare how much of the request deadline its own waiting
+//! may take: a component variable named `…_deadline_ms` (generate's
+//! `llm_deadline_ms`). The host knows nothing else about it, but refuses at
+//! start-up a value that does not leave [`DEADLINE_MARGIN`] of the request
+//! deadline (`--request-timeout`) to answer in, naming the manifest key —
+//! so a component that keeps within its declared deadline can always record
+//! a failure and answer before the host kills it.
+//!
 //! Values never reach the logs: the types holding them print names only, and
 //! errors name variables and templates, never what they expand to.
 
@@ -20,6 +28,7 @@ use anyhow::Context as _;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 use wasmtime::component::{Accessor, HasData, Linker};
 
 mod bindings {
@@ -174,6 +183,46 @@ impl AppVariables {
     }
 }
 
+/// The suffix of a component variable declaring a deadline (module docs).
+pub const DEADLINE_SUFFIX: &str = "_deadline_ms";
+/// What a declared deadline must leave of the request deadline.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
+
+/// Checks each `…_deadline_ms` variable of component `id` against the
+/// request deadline. Errors name the manifest key, and the value only when
+/// no secret went into it.
+pub fn check_deadlines(
+    app: &AppVariables,
+    id: &str,
+    templates: &BTreeMap<String, String>,
+    request_timeout: Duration,
+) -> anyhow::Result<()> {
+    let limit = request_timeout.saturating_sub(DEADLINE_MARGIN);
+    for (name, template) in templates
+        .iter()
+        .filter(|(n, _)| n.ends_with(DEADLINE_SUFFIX))
+    {
+        let key = format!("[component.{id}.variables] {name}");
+        let (value, secret) = app.render(template)?;
+        let shown = if secret {
+            "its value".to_string()
+        } else {
+            format!("{:?}", value.trim())
+        };
+        let Ok(ms) = value.trim().parse::<u64>() else {
+            anyhow::bail!("{key}: {shown} is not a whole number of milliseconds");
+        };
+        if Duration::from_millis(ms) > limit {
+            anyhow::bail!(
+                "{key}: {shown} ms does not fit the request deadline of {} ms (--request-timeout) with {} ms left to answer; lower it or raise --request-timeout",
+                request_timeout.as_millis(),
+                DEADLINE_MARGIN.as_millis()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// One component's variables, rendered; shared by its requests.
 #[derive(Clone, Default)]
 pub struct ComponentVariables {
@@ -242,6 +291,8 @@ impl VariablesHost {
 /// the bindings' marker (their data is `&mut VariablesHost`).
 pub struct Variables {
     app: AppVariables,
+    /// `--request-timeout`, which declared deadlines must fit.
+    request_timeout: Duration,
 }
 
 impl Variables {
@@ -272,11 +323,19 @@ impl Capability for Variables {
     async fn configure_app(ctx: &AppContext<'_>) -> anyhow::Result<Self> {
         Ok(Self {
             app: AppVariables::from_env(&ctx.manifest.variables)?,
+            request_timeout: ctx.options.request_timeout,
         })
     }
 
-    /// Renders the component's `variables` templates.
+    /// Renders the component's `variables` templates; checks its declared
+    /// deadlines against the request deadline.
     fn prepare(&self, ctx: &ComponentContext<'_>) -> anyhow::Result<VariablesHost> {
+        check_deadlines(
+            &self.app,
+            &ctx.component.id,
+            &ctx.component.variables,
+            self.request_timeout,
+        )?;
         let values = self
             .app
             .component(&ctx.component.variables)
@@ -348,6 +407,55 @@ mod tests {
             ("https://us.x/s3cr3t?".into(), true)
         );
         assert!(!format!("{vars:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn a_declared_deadline_that_does_not_fit_the_request_deadline_is_refused() {
+        let defs = BTreeMap::from([
+            ("llm_deadline_ms".to_string(), def(Some("20000"), false)),
+            ("hidden".to_string(), def(Some("99000"), true)),
+        ]);
+        let vars = AppVariables::resolve(&defs, env(&[])).unwrap();
+        let templates = |template: &str| {
+            BTreeMap::from([("llm_deadline_ms".to_string(), template.to_string())])
+        };
+        let thirty = Duration::from_secs(30);
+        check_deadlines(
+            &vars,
+            "generate",
+            &templates("{{ llm_deadline_ms }}"),
+            thirty,
+        )
+        .unwrap();
+        let err = check_deadlines(
+            &vars,
+            "generate",
+            &templates("{{ llm_deadline_ms }}"),
+            Duration::from_secs(20),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "[component.generate.variables] llm_deadline_ms: \"20000\" ms does not fit the request deadline of 20000 ms (--request-timeout) with 1000 ms left to answer; lower it or raise --request-timeout"
+        );
+        let err = check_deadlines(&vars, "generate", &templates("{{ hidden }}"), thirty)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("its value ms") && !err.contains("99000"),
+            "{err}"
+        );
+        let err = check_deadlines(&vars, "generate", &templates("soon"), thirty)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "[component.generate.variables] llm_deadline_ms: \"soon\" is not a whole number of milliseconds"
+        );
+        // Other names are not deadlines.
+        let other = BTreeMap::from([("timeout_ms".to_string(), "999999".to_string())]);
+        check_deadlines(&vars, "generate", &other, thirty).unwrap();
     }
 
     #[test]

@@ -167,7 +167,7 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// What the process wrote to stdout so far (guest output included).
+    /// What the process wrote to stdout so far (its own lines; guest output goes to the log).
     pub fn stdout(&self) -> String {
         std::fs::read_to_string(self.log.with_extension("stdout")).unwrap_or_default()
     }
@@ -312,6 +312,34 @@ impl Redis {
             child,
             url: format!("redis://127.0.0.1:{port}"),
         }
+    }
+}
+
+impl Redis {
+    /// Sends `signal` (`STOP`, `CONT`) to the server: a stopped Redis keeps
+    /// its connections open but answers nothing.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{signal} redis-server");
+    }
+
+    /// A runtime config with both labels (`default`, `cache`) on this Redis.
+    pub fn config(&self, dir: &Path) -> PathBuf {
+        std::fs::create_dir_all(dir).unwrap();
+        let path = dir.join("redis-config.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[key_value_store.default]\ntype = \"redis\"\nurl = \"{0}\"\n\n[key_value_store.cache]\ntype = \"redis\"\nurl = \"{0}\"\n",
+                self.url
+            ),
+        )
+        .unwrap();
+        path
     }
 }
 

@@ -4,9 +4,14 @@
 //! mean reward, posterior mean and probability of being best (Monte Carlo
 //! over the Beta posteriors, seeded so the same state shows the same
 //! numbers). Optional query filters: `?family=…&context=…`.
+//!
+//! The arms come from the state's index of arms (`arm-index`) and are read
+//! in batches: the store is never listed. Also the last report of the
+//! scheduled learning loop (`learning_loop`, `null` before its first run).
 
 use bytes::Bytes;
 use fbposts_core::ApiError;
+use fbposts_guest_kit::arms::ArmId;
 use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::{JsonResponse, error_response, json_bytes};
 use fbposts_learning::{ArmStats, ArmSummary};
@@ -17,6 +22,8 @@ use std::collections::BTreeMap;
 
 /// Joint posterior draws behind `probability_best`.
 const DRAWS: usize = 4000;
+/// Arms read per batch call (two keys each, within the host's batch limit).
+const ARMS_PER_READ: usize = 400;
 
 #[derive(Serialize)]
 struct Experiment {
@@ -31,7 +38,12 @@ struct Experiment {
 #[derive(Serialize)]
 struct Listing {
     experiments: Vec<Experiment>,
+    /// The `learning-loop` component's last report, as it wrote it.
+    learning_loop: Option<serde_json::Value>,
 }
+
+/// Where the `learning-loop` component keeps its last report.
+const LEARNING_LOOP_REPORT: &str = "learning-loop/report";
 
 #[http_service]
 async fn handle(req: Request) -> JsonResponse {
@@ -79,26 +91,22 @@ async fn run(req: Request) -> Result<Listing, ApiError> {
     }
     let (family, context) = filters(req.uri().query().unwrap_or(""))?;
     let state = StateStore::open().await?;
+    let shown: Vec<ArmId> = state
+        .indexed_arms()
+        .await?
+        .into_iter()
+        .filter(|id| {
+            family.as_deref().is_none_or(|want| want == id.family)
+                && context.as_deref().is_none_or(|want| want == id.context)
+        })
+        .collect();
     let mut groups: BTreeMap<(String, String), Vec<(String, ArmStats)>> = BTreeMap::new();
-    for key in state.keys_with_prefix("arm/").await? {
-        let mut parts = key.splitn(4, '/').skip(1);
-        let (Some(f), Some(c), Some(arm)) = (parts.next(), parts.next(), parts.next()) else {
-            continue;
-        };
-        if family.as_deref().is_some_and(|want| want != f)
-            || context.as_deref().is_some_and(|want| want != c)
-        {
-            continue;
-        }
-        if let Some(stats) = state
-            .get::<ArmStats>(&key)
-            .await?
-            .filter(ArmStats::is_valid)
-        {
+    for batch in shown.chunks(ARMS_PER_READ) {
+        for (id, stats) in batch.iter().zip(state.arms(batch).await?) {
             groups
-                .entry((f.to_string(), c.to_string()))
+                .entry((id.family.clone(), id.context.clone()))
                 .or_default()
-                .push((arm.to_string(), stats));
+                .push((id.arm.clone(), stats));
         }
     }
     let experiments = groups
@@ -115,7 +123,11 @@ async fn run(req: Request) -> Result<Listing, ApiError> {
             }
         })
         .collect();
-    Ok(Listing { experiments })
+    let learning_loop = state.get(LEARNING_LOOP_REPORT).await?;
+    Ok(Listing {
+        experiments,
+        learning_loop,
+    })
 }
 
 /// A stable seed per experiment (FNV-1a of its name).

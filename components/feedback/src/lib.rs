@@ -4,9 +4,11 @@
 //! 1. Validate the event (`fbposts_engagement::feedback`); with a candidate
 //!    `id`, load the candidate `generate` stored (404 when unknown) to fill
 //!    the page and post type and to know which arms produced it.
-//! 2. Idempotency: an event already applied (same candidate id, or same
-//!    page + text + publication time) is answered from its stored outcome
-//!    with `"duplicate": true` and changes nothing.
+//! 2. Claim the event: `feedback/<id>` goes from absent to a claim in one
+//!    compare-and-swap, so of many identical events sent at once exactly one
+//!    is applied. The others wait (briefly) for its outcome and answer it
+//!    with `"duplicate": true`; a claim older than [`STALE_CLAIM_SECS`] (its
+//!    request died) is taken over by the next retry.
 //! 3. Ask the global model what it expected for that context (the
 //!    `fbposts:ml/inference` import, one row), and turn observed vs expected
 //!    interactions into a reward in 0..=1 (`fbposts_learning::reward`).
@@ -14,9 +16,13 @@
 //!    or LLM prompt) and generator arm in its context.
 //! 5. Teach the page's online models the log-ratio observed/expected for
 //!    `total_interactions` (and `reach` when reported).
-//! 6. Store the outcome under `feedback/<id>` last.
+//! 6. Replace the claim with the outcome.
 //!
-//! State errors are 503 (retry); nothing is half-reported as success.
+//! Steps 4 and 5 are compare-and-swap updates that record the event in the
+//! value they change ([`StateStore::apply_once`]): concurrent events never
+//! lose one another's update, and a retry after a crash between crediting and
+//! saving does not credit twice. State errors are 503 (retry); nothing is
+//! half-reported as success.
 
 use bytes::Bytes;
 use fbposts_core::ApiError;
@@ -24,15 +30,39 @@ use fbposts_engagement::encoding::TOTAL_INTERACTIONS;
 use fbposts_engagement::feedback::FeedbackRequest;
 use fbposts_engagement::page::{PAGE_TARGETS, REACH, features};
 use fbposts_engagement::{Engine, page_model_key};
+use fbposts_guest_kit::arms::ArmId;
 use fbposts_guest_kit::inference::WitEngine;
-use fbposts_guest_kit::pages::load_page_models;
 use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::{JsonResponse, error_response, json_bytes, read_json_post};
 use fbposts_learning::records::FAMILY_GENERATOR;
-use fbposts_learning::{CandidateRecord, Credit, MIN_PAGE_OBSERVATIONS, engagement_reward};
+use fbposts_learning::{
+    CandidateRecord, Credit, MIN_PAGE_OBSERVATIONS, PageModel, engagement_reward,
+};
 use serde::{Deserialize, Serialize};
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
+use spin_sdk::wasip3::clocks::monotonic_clock;
+
+/// A claim older than this (seconds) belongs to a request that died (the
+/// request deadline is far shorter); a retry takes it over.
+const STALE_CLAIM_SECS: u64 = 60;
+/// How long a duplicate waits for the claiming request's outcome.
+const WAIT_FOR_OUTCOME_MS: u64 = 5_000;
+/// Pause between two looks at a claimed event.
+const POLL_MS: u64 = 25;
+
+/// What `feedback/<id>` holds while its event is being applied.
+#[derive(Debug, Serialize, Deserialize)]
+struct Claim {
+    pending_since: u64,
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
 
 /// The stored and returned outcome of one event.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,8 +133,7 @@ async fn run(req: Request) -> Result<Outcome, ApiError> {
     let page_id = context.page_id.clone().unwrap_or_default();
     let event_id = event.event_id(&page_id);
     let record_key = format!("feedback/{event_id}");
-    if let Some(mut previous) = state.get::<Outcome>(&record_key).await? {
-        previous.duplicate = true;
+    if let Some(previous) = claim(&state, &record_key).await? {
         return Ok(previous);
     }
 
@@ -130,7 +159,7 @@ async fn run(req: Request) -> Result<Outcome, ApiError> {
             (FAMILY_GENERATOR, c.generator.as_str()),
         ] {
             let stats = state
-                .update_arm(family, &c.context, arm, |a| a.record_reward(reward))
+                .credit_reward(&ArmId::new(family, &c.context, arm), &event_id, reward)
                 .await?;
             credited.push(Credit {
                 family: family.to_string(),
@@ -143,8 +172,8 @@ async fn run(req: Request) -> Result<Outcome, ApiError> {
     }
 
     let x = features(&context, context.weekday, context.hour);
-    let mut page = load_page_models(&state, &page_id).await?;
-    for ((target, index), model) in PAGE_TARGETS.iter().zip(page.models.iter_mut()) {
+    let mut observations = 0;
+    for (target, index) in PAGE_TARGETS.iter() {
         let (obs, exp) = match *index {
             REACH => match (observed.reach, expected.reach) {
                 (Some(o), Some(e)) => (o, e),
@@ -152,12 +181,22 @@ async fn run(req: Request) -> Result<Outcome, ApiError> {
             },
             _ => (observed.total_interactions, expected.total_interactions),
         };
-        model.observe(&x, (1.0 + obs).ln() - (1.0 + exp).ln());
-        state
-            .set_bytes(&page_model_key(&page_id, target), model.to_json())
+        let key = page_model_key(&page_id, target);
+        let (stored, _) = state
+            .apply_once(&key, &event_id, |current| {
+                let mut model = current
+                    .and_then(|bytes| PageModel::from_json(bytes).ok())
+                    .unwrap_or_default();
+                model.observe(&x, (1.0 + obs).ln() - (1.0 + exp).ln());
+                model.to_json()
+            })
             .await?;
+        if *index != REACH {
+            observations = PageModel::from_json(&stored)
+                .map(|m| m.observations)
+                .unwrap_or_default();
+        }
     }
-    let observations = page.models[0].observations;
 
     let outcome = Outcome {
         id: event_id,
@@ -178,4 +217,53 @@ async fn run(req: Request) -> Result<Outcome, ApiError> {
     };
     state.set(&record_key, &outcome).await?;
     Ok(outcome)
+}
+
+/// Claims the event under `key` for this request. `Some(outcome)`: it was
+/// applied already (answered as a duplicate); `None`: this request applies
+/// it (a fresh claim, or one taken over from a request that died).
+async fn claim(state: &StateStore, key: &str) -> Result<Option<Outcome>, ApiError> {
+    let mine = |since: u64| {
+        serde_json::to_vec(&Claim {
+            pending_since: since,
+        })
+        .unwrap_or_default()
+    };
+    if state.compare_and_swap(key, None, &mine(now_secs())).await? {
+        return Ok(None);
+    }
+    let waited_until = monotonic_clock::now() + WAIT_FOR_OUTCOME_MS * 1_000_000;
+    loop {
+        let Some(current) = state.get_bytes(key).await? else {
+            // Deleted meanwhile: claim it again.
+            if state.compare_and_swap(key, None, &mine(now_secs())).await? {
+                return Ok(None);
+            }
+            continue;
+        };
+        if let Ok(mut previous) = serde_json::from_slice::<Outcome>(&current) {
+            previous.duplicate = true;
+            return Ok(Some(previous));
+        }
+        let since = serde_json::from_slice::<Claim>(&current)
+            .map(|c| c.pending_since)
+            .unwrap_or_default();
+        let now = now_secs();
+        if now.saturating_sub(since) > STALE_CLAIM_SECS
+            && state
+                .compare_and_swap(key, Some(&current), &mine(now))
+                .await?
+        {
+            eprintln!("feedback: {key}: taking over a claim from {since} that never finished");
+            return Ok(None);
+        }
+        if monotonic_clock::now() > waited_until {
+            return Err(ApiError::new(
+                409,
+                "feedback_in_progress",
+                "the same event is being applied by another request right now; retry in a few seconds",
+            ));
+        }
+        monotonic_clock::wait_for(POLL_MS * 1_000_000).await;
+    }
 }

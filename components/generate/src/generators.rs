@@ -28,8 +28,12 @@ pub trait Generator {
     fn variants_per_request(&self, n: usize) -> usize;
     /// Estimated cost of one request, USD.
     fn estimated_cost(&self, brief: &Brief) -> f64;
-    /// Whether it can answer now; Err says why not.
-    fn availability<'a>(&'a self, state: &'a StateStore) -> LocalBoxFuture<'a, Result<(), String>>;
+    /// Whether it can answer `brief` now; Err says why not.
+    fn availability<'a>(
+        &'a self,
+        state: &'a StateStore,
+        brief: &'a Brief,
+    ) -> LocalBoxFuture<'a, Result<(), String>>;
     /// Up to `n` posts, written with the given variants (cycled). Err: why
     /// it failed, safe to show the caller.
     fn write<'a>(
@@ -65,7 +69,11 @@ impl Generator for TemplateEngine {
         0.0
     }
 
-    fn availability<'a>(&'a self, _: &'a StateStore) -> LocalBoxFuture<'a, Result<(), String>> {
+    fn availability<'a>(
+        &'a self,
+        _: &'a StateStore,
+        _: &'a Brief,
+    ) -> LocalBoxFuture<'a, Result<(), String>> {
         Box::pin(async { Ok(()) })
     }
 
@@ -111,8 +119,18 @@ impl Generator for LlmGenerator {
         llm::estimated_cost(&self.config, brief)
     }
 
-    fn availability<'a>(&'a self, state: &'a StateStore) -> LocalBoxFuture<'a, Result<(), String>> {
-        Box::pin(llm::breaker_allows(state))
+    /// The breaker is closed (or this may be its trial) and the estimated
+    /// cost fits what is left of this hour's spend cap.
+    fn availability<'a>(
+        &'a self,
+        state: &'a StateStore,
+        brief: &'a Brief,
+    ) -> LocalBoxFuture<'a, Result<(), String>> {
+        Box::pin(llm::availability(
+            &self.config,
+            state,
+            self.estimated_cost(brief),
+        ))
     }
 
     fn write<'a>(

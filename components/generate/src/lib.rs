@@ -12,7 +12,9 @@
 //!    the template engine answers and the response says so.
 //! 4. Score each candidate (the imported `fbposts:pipeline/analysis` step),
 //!    predict its engagement (the imported `fbposts:pipeline/forecast` step,
-//!    blended with the page's own model when the brief names a page), rank,
+//!    blended with the page's own model when the brief names a page; its
+//!    best time inside the body's `posting_window`, as `/api/predict` reads
+//!    it, default 07:00–22:00 UTC), rank,
 //!    store each candidate under
 //!    `candidate/<id>` so `/api/feedback` can credit its arms, and cache.
 //!
@@ -28,7 +30,8 @@ use generators::{Generator, LLM, LlmGenerator, TEMPLATE, TemplateEngine};
 
 use bytes::Bytes;
 use fbposts_core::{AnalyzeRequest, ApiError, PostType};
-use fbposts_engagement::{PredictRequest, PredictResponse, respond};
+use fbposts_engagement::{PostingWindow, PredictRequest, PredictResponse, respond};
+use fbposts_guest_kit::arms::ArmId;
 use fbposts_guest_kit::pages::load_page_models;
 use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::{
@@ -106,11 +109,17 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
     let body = read_json_post(req).await?;
     let brief = Brief::from_json(&body)?;
     let preference = generator_preference(&body)?;
+    let posting_window = PostingWindow::from_field(&fbposts_core::json::object(&body)?)?;
     let llm_config = llm::config().await;
     let cache_key = {
         let mut h = Sha256::new();
         h.update(brief.cache_key());
         h.update(preference.unwrap_or("auto"));
+        h.update(
+            [posting_window.start, posting_window.end]
+                .map(u16::to_be_bytes)
+                .concat(),
+        );
         if let Some(cfg) = &llm_config {
             h.update(cfg.endpoint());
             h.update(&cfg.model);
@@ -145,7 +154,7 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
             id: g.id().into(),
             stats: state.arm(FAMILY_GENERATOR, &context, g.id()).await?,
             cost_usd: g.estimated_cost(&brief),
-            available: g.availability(&state).await,
+            available: g.availability(&state, &brief).await,
         });
     }
     if let Some(wanted) = preference {
@@ -171,7 +180,8 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
             Some(format!(
                 "the {wanted} generator was not used: {why}; the template engine answered"
             ))
-        });
+        })
+        .or_else(|| spend_cap_notice(&options));
 
     // 2. Drafts: (text, generator, variant family, variant id); the template
     // engine writes whatever the chosen generator could not.
@@ -220,10 +230,17 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
     };
 
     // 3. Predicted engagement (same for every candidate: text is not a feature).
-    let prediction = predict_for(&state, &brief).await?;
+    let prediction = predict_for(&state, &brief, posting_window).await?;
     let predicted = predicted_json(&prediction);
 
-    // 4. Score, rank, record.
+    // 4. Count the pulls (one atomic increment per arm and candidate), then
+    // score, rank, record.
+    let mut pulled: Vec<ArmId> = drafts
+        .iter()
+        .map(|(_, _, family, variant)| ArmId::new(family, &context, variant))
+        .collect();
+    pulled.push(ArmId::new(FAMILY_GENERATOR, &context, used));
+    let pulled = state.record_pulls(&pulled).await?;
     let mut candidates = Vec::with_capacity(drafts.len());
     for (i, (text, generator, family, variant)) in drafts.into_iter().enumerate() {
         let mut request = AnalyzeRequest::new(text.clone());
@@ -232,10 +249,8 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
         request.tone = Some(brief.tone);
         request.audience = brief.audience.clone();
         let analysis = analysis::analyze(&request)?;
-        let arm = state
-            .update_arm(family, &context, &variant, ArmStats::record_pull)
-            .await?;
-        let rank_score = QUALITY_WEIGHT * analysis.score + (1.0 - QUALITY_WEIGHT) * arm.mean();
+        let rank_score =
+            QUALITY_WEIGHT * analysis.score + (1.0 - QUALITY_WEIGHT) * pulled[i].mean();
         let id = candidate_id(&cache_key, i);
         state
             .set(
@@ -269,9 +284,6 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
             predicted_engagement: predicted.clone(),
         });
     }
-    state
-        .update_arm(FAMILY_GENERATOR, &context, used, ArmStats::record_pull)
-        .await?;
     candidates.sort_by(|a, b| b.rank_score.total_cmp(&a.rank_score));
     for (i, c) in candidates.iter_mut().enumerate() {
         c.rank = i + 1;
@@ -317,6 +329,21 @@ fn generator_preference(body: &[u8]) -> Result<Option<&'static str>, ApiError> {
     .map(Option::flatten)
 }
 
+/// A notice when the server's LLM spend cap kept the LLM out of the
+/// choice, even when the brief did not ask for it by name.
+fn spend_cap_notice(options: &[GeneratorOption]) -> Option<String> {
+    let why = options
+        .iter()
+        .find(|o| o.id == LLM)?
+        .available
+        .as_ref()
+        .err()
+        .filter(|why| fbposts_llm::spend::is_cap_reason(why))?;
+    Some(format!(
+        "the {LLM} generator was not used: {why}; the template engine answered"
+    ))
+}
+
 /// The arms of one family in a context, in the given order.
 async fn arms(
     state: &StateStore,
@@ -324,11 +351,12 @@ async fn arms(
     context: &str,
     ids: Vec<&'static str>,
 ) -> Result<Vec<(&'static str, ArmStats)>, ApiError> {
-    let mut out = Vec::new();
-    for id in ids {
-        out.push((id, state.arm(family, context, id).await?));
-    }
-    Ok(out)
+    let arms: Vec<ArmId> = ids
+        .iter()
+        .map(|id| ArmId::new(family, context, id))
+        .collect();
+    let stats = state.arms(&arms).await?;
+    Ok(ids.into_iter().zip(stats).collect())
 }
 
 /// A candidate's id: stable for the same brief, seed and position.
@@ -338,8 +366,13 @@ fn candidate_id(cache_key: &str, index: usize) -> String {
 }
 
 /// The predict step's answer for the brief's page and post type, posting
-/// now (UTC), with the page's own model when the brief names a page.
-async fn predict_for(state: &StateStore, brief: &Brief) -> Result<PredictResponse, ApiError> {
+/// now (UTC), with the page's own model when the brief names a page, best
+/// times inside `posting_window` (UTC).
+async fn predict_for(
+    state: &StateStore,
+    brief: &Brief,
+    posting_window: PostingWindow,
+) -> Result<PredictResponse, ApiError> {
     let now = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
@@ -353,6 +386,10 @@ async fn predict_for(state: &StateStore, brief: &Brief) -> Result<PredictRespons
         now,
         brief.page.as_ref().map(|p| p.id.as_str()),
     )?;
+    let request = PredictRequest {
+        posting_window,
+        ..request
+    };
     let page = match &request.page_id {
         Some(id) => Some(load_page_models(state, id).await?),
         None => None,
@@ -366,6 +403,7 @@ async fn predict_for(state: &StateStore, brief: &Brief) -> Result<PredictRespons
         &request,
         &outlook.requested,
         &outlook.best_times,
+        &outlook.best_times_basis,
         model,
         None,
     ))
@@ -377,6 +415,7 @@ fn predicted_json(p: &PredictResponse) -> Value {
         "engaged_users": p.predictions.engaged_users,
         "reach": p.predictions.reach,
         "best_time": p.best_times.first(),
+        "best_time_basis": p.best_times_basis.source,
         "answered_by": p.model.answered_by,
     })
 }

@@ -1,16 +1,26 @@
 //! The LLM generator's I/O: its configuration from Spin variables, the
-//! circuit breaker kept in the `default` store (so every instance sees it),
-//! and the chat-completions call over outbound HTTP with a timeout per
-//! attempt and bounded retries. Request bodies, response parsing, retry
-//! classification and the breaker's rules live in `fbposts-llm`.
+//! circuit breaker and the hourly spend counter kept in the `default` store
+//! (so every instance sees them), and the chat-completions call over
+//! outbound HTTP with a timeout per attempt and bounded retries, all within
+//! `llm_deadline_ms`. Request bodies, response parsing, retry
+//! classification, the attempt plan, the spend rules and the breaker's rules
+//! live in `fbposts-llm`.
+//!
+//! Two writes here are read-modify-write today: claiming the breaker's trial
+//! ([`claim_trial`]) and reserving spend ([`reserve_spend`]). Each is one
+//! small function so that, once `StateStore` has `wasi:keyvalue/atomics`,
+//! they become a compare-and-swap and an atomic increment without touching
+//! their callers; until then two instances racing within a few
+//! milliseconds can both pass.
 //!
 //! The API key is never logged or returned: upstream error text is redacted
 //! before it is logged, and errors name only the status or failure kind.
 
 use bytes::Bytes;
 use fbposts_guest_kit::state::StateStore;
+use fbposts_llm::spend::{admit, micro_usd, window_key};
 use fbposts_llm::{
-    AttemptError, Breaker, LlmConfig, backoff_ms, chat_request_body, parse_chat_response, redact,
+    AttemptError, AttemptPlan, Breaker, LlmConfig, chat_request_body, parse_chat_response, redact,
 };
 use fbposts_writer::{Brief, PromptVariant, check, conform, llm_messages};
 use futures::future::{Either, select};
@@ -18,13 +28,15 @@ use http_body_util::{BodyExt, Full, Limited};
 use std::pin::pin;
 
 /// Variables the generator reads (declared in `spin.toml`).
-const VARIABLES: [&str; 6] = [
+const VARIABLES: [&str; 8] = [
     "llm_base_url",
     "llm_model",
     "llm_api_key",
     "llm_timeout_ms",
     "llm_max_retries",
     "llm_cost_per_thousand_tokens",
+    "llm_budget_per_hour",
+    "llm_deadline_ms",
 ];
 /// Breaker state key in the `default` store.
 const BREAKER_KEY: &str = "breaker/llm";
@@ -82,10 +94,69 @@ async fn load_breaker(state: &StateStore) -> Breaker {
     }
 }
 
-/// Whether the breaker lets a request through now (without changing it).
-pub async fn breaker_allows(state: &StateStore) -> Result<(), String> {
+/// Whether a request may go to the LLM now (without changing anything):
+/// the breaker lets it through and `cost` fits this hour's spend cap.
+pub async fn availability(config: &LlmConfig, state: &StateStore, cost: f64) -> Result<(), String> {
     let mut breaker = load_breaker(state).await;
-    breaker.allow(now_secs())
+    breaker.allow(now_secs())?;
+    let spent = spent_this_window(state, now_secs()).await;
+    admit(
+        spent,
+        micro_usd(cost),
+        micro_usd(config.budget_per_hour_usd),
+    )
+    .map(|_| ())
+}
+
+/// Micro-USD spent in the window holding `now` (the counter read
+/// atomically); unreadable counts as nothing.
+async fn spent_this_window(state: &StateStore, now: u64) -> u64 {
+    match state.increment(&window_key(now), 0).await {
+        Ok(total) => u64::try_from(total).unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+/// Reserves `cost` USD of this hour's spend cap before an attempt is sent:
+/// one atomic increment of the window's counter, given back when it went
+/// over the cap, so concurrent requests never spend past it together.
+async fn reserve_spend(config: &LlmConfig, state: &StateStore, cost: f64) -> Result<(), String> {
+    let key = window_key(now_secs());
+    let cost = micro_usd(cost);
+    let cap = micro_usd(config.budget_per_hour_usd);
+    let unrecorded = |err: fbposts_core::ApiError| {
+        eprintln!("generate: could not record LLM spend: {}", err.message);
+        "the LLM spend could not be recorded".to_string()
+    };
+    let delta = i64::try_from(cost).unwrap_or(i64::MAX);
+    let total = state.increment(&key, delta).await.map_err(unrecorded)?;
+    let spent_before = u64::try_from(total.saturating_sub(delta)).unwrap_or(0);
+    if let Err(reason) = admit(spent_before, cost, cap) {
+        state.increment(&key, -delta).await.map_err(unrecorded)?;
+        return Err(reason);
+    }
+    Ok(())
+}
+
+/// Stores the breaker's half-open trial before the trial is sent, only if
+/// the breaker still holds what `seen` was read from (compare-and-swap):
+/// of concurrent requests, exactly one becomes the trial.
+async fn claim_trial(state: &StateStore, seen: &Breaker, trial: &Breaker) -> Result<(), String> {
+    let stored = state.get_bytes(BREAKER_KEY).await.ok().flatten();
+    let stored_is_seen = match &stored {
+        Some(bytes) => Breaker::from_json(bytes) == *seen,
+        None => *seen == Breaker::default(),
+    };
+    let swapped = stored_is_seen
+        && state
+            .compare_and_swap(BREAKER_KEY, stored.as_deref(), &trial.to_json())
+            .await
+            .unwrap_or(false);
+    if swapped {
+        Ok(())
+    } else {
+        Err("circuit breaker half-open: another request is the trial".into())
+    }
 }
 
 async fn save_breaker(state: &StateStore, breaker: &Breaker) {
@@ -95,7 +166,7 @@ async fn save_breaker(state: &StateStore, breaker: &Breaker) {
 }
 
 /// One attempt: the request with a timeout.
-async fn attempt(config: &LlmConfig, body: &[u8]) -> Result<Bytes, AttemptError> {
+async fn attempt(config: &LlmConfig, body: &[u8], timeout_ms: u64) -> Result<Bytes, AttemptError> {
     let mut builder = http::Request::builder()
         .method("POST")
         .uri(config.endpoint());
@@ -121,7 +192,7 @@ async fn attempt(config: &LlmConfig, body: &[u8]) -> Result<Bytes, AttemptError>
             Err(AttemptError::Status(status))
         }
     };
-    let timeout = wasip3::clocks::monotonic_clock::wait_for(config.timeout_ms * 1_000_000);
+    let timeout = wasip3::clocks::monotonic_clock::wait_for(timeout_ms * 1_000_000);
     match select(pin!(call), pin!(timeout)).await {
         Either::Left((result, _)) => result,
         Either::Right(((), _)) => Err(AttemptError::Timeout),
@@ -130,7 +201,9 @@ async fn attempt(config: &LlmConfig, body: &[u8]) -> Result<Bytes, AttemptError>
 
 /// Up to `n` posts from the LLM, conformed to the brief (hashtags, emoji,
 /// forbidden words, length) and checked; retries retryable failures with
-/// backoff. Updates the shared breaker. Err: why it failed, safe to show.
+/// backoff within `llm_deadline_ms` (a half-open trial makes one attempt).
+/// Each attempt first reserves its estimated cost from the hourly cap.
+/// Updates the shared breaker. Err: why it failed, safe to show.
 pub async fn generate(
     config: &LlmConfig,
     state: &StateStore,
@@ -138,20 +211,41 @@ pub async fn generate(
     variant: &PromptVariant,
     n: usize,
 ) -> Result<Vec<String>, String> {
-    let mut breaker = load_breaker(state).await;
+    let seen = load_breaker(state).await;
+    let mut breaker = seen.clone();
     breaker.allow(now_secs())?;
+    let trial = breaker.is_trial();
+    if trial {
+        claim_trial(state, &seen, &breaker).await?;
+    }
+    let plan = AttemptPlan::new(config, trial);
+    let cost = estimated_cost(config, brief);
     let messages = llm_messages(brief, variant, n);
     let max_tokens = (MAX_TOKENS_PER_POST * n) as u32;
     let body = chat_request_body(config, &messages, max_tokens, 0.8, Some(brief.seed));
     let secret = config.api_key.clone().unwrap_or_default();
+    let started = wasip3::clocks::monotonic_clock::now();
+    let elapsed_ms =
+        || (wasip3::clocks::monotonic_clock::now().saturating_sub(started)) / 1_000_000;
     let mut last = String::new();
     let mut attempts = 0;
-    for attempt_no in 0..=config.max_retries {
-        attempts += 1;
-        if attempt_no > 0 {
-            wasip3::clocks::monotonic_clock::wait_for(backoff_ms(attempt_no - 1) * 1_000_000).await;
+    while let Some(next) = plan.next(attempts, elapsed_ms()) {
+        if next.backoff_ms > 0 {
+            wasip3::clocks::monotonic_clock::wait_for(next.backoff_ms * 1_000_000).await;
         }
-        match attempt(config, &body).await {
+        if let Err(capped) = reserve_spend(config, state, cost).await {
+            if attempts == 0 {
+                // Nothing was sent: not the endpoint's failure.
+                if trial {
+                    save_breaker(state, &seen).await;
+                }
+                return Err(capped);
+            }
+            last = capped;
+            break;
+        }
+        attempts += 1;
+        match attempt(config, &body, next.timeout_ms).await {
             Ok(bytes) => match parse_chat_response(&bytes) {
                 Ok(output) => {
                     breaker.record_success();
@@ -175,7 +269,7 @@ pub async fn generate(
             Err(err) => {
                 last = match &err {
                     AttemptError::Timeout => {
-                        format!("the LLM did not answer within {} ms", config.timeout_ms)
+                        format!("the LLM did not answer within {} ms", next.timeout_ms)
                     }
                     AttemptError::Status(code) => format!("the LLM endpoint answered HTTP {code}"),
                     AttemptError::Connect(detail) | AttemptError::BadBody(detail) => {

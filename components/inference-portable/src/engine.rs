@@ -4,7 +4,7 @@
 //!
 //! Loading path (per instance, so per request at worst): parse →
 //! `into_typed()` → [`lower`] (each op's `codegen` rewrite, nothing else) →
-//! `into_runnable()`. The `load_timing` benchmark (`src/load_timing.rs`)
+//! `into_runnable()`. The `load_timing` benchmark (`examples/load_timing.rs`)
 //! compares it with tract's usual paths: the unoptimized typed plan loads a
 //! little faster but, natively, its generic einsum gives rows that depend (by
 //! a few ULPs) on the batch they are in; `optimize()`/`into_optimized()` run

@@ -3,8 +3,8 @@
 //! `spin deploy`. ONNX models are compiled into the component (see
 //! [`models`]) and run with tract ([`engine`]); the WIT export glue lives in
 //! `component`, which only exists on `wasm32` so the rest is testable natively.
-//! The tests and the load-time benchmark are unit-test modules (`tests`,
-//! `load_timing`) so that the crate stays a plain `cdylib`.
+//! The crate is also an `rlib` so that the `load_timing` example (the
+//! load-time benchmark) can call the engine natively.
 
 pub mod engine;
 pub mod models;
@@ -14,7 +14,5 @@ mod component;
 
 pub use engine::{InferenceError, Tensor, run};
 
-#[cfg(test)]
-mod load_timing;
 #[cfg(test)]
 mod tests;

@@ -83,8 +83,8 @@ fn quantiles_are_ordered() {
 
 /// 256 distinct rows spanning the data's ranges.
 /// `n` feature rows within the training ranges (page likes, type code,
-/// category, month, weekday, hour, paid); shared with `load_timing`.
-pub(crate) fn synthetic_rows(n: usize) -> Vec<Vec<f32>> {
+/// category, month, weekday, hour, paid).
+fn synthetic_rows(n: usize) -> Vec<Vec<f32>> {
     (0..n)
         .map(|i| {
             let i = i as f32;

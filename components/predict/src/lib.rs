@@ -70,6 +70,7 @@ fn predict(
         request,
         &outlook.requested,
         &outlook.best_times,
+        &outlook.best_times_basis,
         model,
         quality,
     ))

@@ -649,21 +649,3 @@ fn handles_the_maximum_length() {
         assert!(sig(&a, "length") < 0.2);
     }
 }
-
-/// Release-mode timing: `cargo test --release -p fbposts-core -- --ignored --nocapture timing`.
-#[test]
-#[ignore]
-fn timing_300_chars() {
-    let req = AnalyzeRequest::new(STRONG_ES);
-    let n = 20_000;
-    let start = std::time::Instant::now();
-    let mut acc = 0.0;
-    for _ in 0..n {
-        acc += analyze(std::hint::black_box(&req)).score;
-    }
-    let per = start.elapsed() / n;
-    eprintln!(
-        "analyze() on {} chars: {per:?} per call ({acc:.0})",
-        req.text.chars().count()
-    );
-}

@@ -28,6 +28,13 @@ pub fn page_model_key(page_id: &str, target: &str) -> String {
     format!("page/{page_id}/model/{target}")
 }
 
+/// Key of the prior a page without a model of `target` starts from, in the
+/// `default` store: the pages' pooled prior, refreshed by the `learning-loop`
+/// component ([`fbposts_learning::PageModel::pooled_prior`]).
+pub fn pooled_prior_key(target: &str) -> String {
+    format!("prior/page-model/{target}")
+}
+
 /// A page's models, as loaded from the store (absent ones are fresh).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PageModels {

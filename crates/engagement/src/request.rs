@@ -22,6 +22,8 @@
 //!     encoding) and `hour` (0–23), all three.
 //! - `page_id`: the page (string or integer); once `/api/feedback` has
 //!   taught its model enough, predictions are blended with it (see `page`).
+//! - `posting_window`: `{"start": "HH:MM", "end": "HH:MM"}`, the hours best
+//!   times are chosen in (default 07:00–22:00; see [`crate::window`]).
 //! - `text`: the post, up to 63,206 chars, scored with `fbposts_core::analyze`
 //!   (with `language` and `post_type`) and shown beside the prediction;
 //!   empty or whitespace-only text counts as absent.
@@ -34,6 +36,7 @@ use crate::encoding::{
     CATEGORY_NAMES, DEFAULT_CATEGORY, FeatureRow, MODEL_VERSION, type_code, weekday_code,
     weekday_name,
 };
+use crate::window::PostingWindow;
 use fbposts_core::json::{field, int_in, invalid, missing, request_object};
 use fbposts_core::{AnalyzeRequest, ApiError, PostType};
 use serde::Serialize;
@@ -67,13 +70,17 @@ pub struct PredictRequest {
     /// The page, when given: its own model (from `/api/feedback`) is blended
     /// in once it has enough observations.
     pub page_id: Option<String>,
+    /// Best times are chosen inside it (in `scheduled_at`'s offset).
+    pub posting_window: PostingWindow,
 }
 
-/// Longest accepted page id, in chars.
-pub const MAX_PAGE_ID_CHARS: usize = 128;
+/// Longest accepted page id, in UTF-8 bytes (not chars: the id goes into
+/// state keys such as `page/<id>/model/<target>`, which every Spin host
+/// accepts up to 256 bytes; 128 multi-byte chars would overflow them).
+pub const MAX_PAGE_ID_BYTES: usize = 128;
 
 /// Reads an optional page id: a non-empty string (trimmed, at most
-/// [`MAX_PAGE_ID_CHARS`]) or a non-negative integer (Facebook's ids are
+/// [`MAX_PAGE_ID_BYTES`]) or a non-negative integer (Facebook's ids are
 /// numeric). Shared by the steps that take a page.
 pub fn page_id_field(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
     field(obj, name).map(|v| page_id_value(name, v)).transpose()
@@ -82,16 +89,13 @@ pub fn page_id_field(obj: &Map<String, Value>, name: &str) -> Result<Option<Stri
 /// A page id given as field `name` (see [`page_id_field`]).
 fn page_id_value(name: &str, value: &Value) -> Result<String, ApiError> {
     let expected = format!(
-        "a page id: a non-empty string of at most {MAX_PAGE_ID_CHARS} characters, or an integer"
+        "a page id: a non-empty string of at most {MAX_PAGE_ID_BYTES} bytes (UTF-8), or an integer"
     );
     match value {
         Value::Number(n) if n.as_u64().is_some() => Ok(n.to_string()),
         v @ Value::String(s) => {
             let s = s.trim();
-            if s.is_empty()
-                || s.chars().count() > MAX_PAGE_ID_CHARS
-                || s.chars().any(char::is_control)
-            {
+            if s.is_empty() || s.len() > MAX_PAGE_ID_BYTES || s.chars().any(char::is_control) {
                 Err(invalid(name, &expected, v))
             } else {
                 Ok(s.to_string())
@@ -212,6 +216,7 @@ impl PredictRequest {
 
         let quality = quality_request(&obj, post_type)?;
         let page_id = page_id_field(&obj, "page_id")?;
+        let posting_window = PostingWindow::from_field(&obj)?;
 
         Ok(PredictRequest {
             page_likes,
@@ -224,6 +229,7 @@ impl PredictRequest {
             scheduled_at,
             quality,
             page_id,
+            posting_window,
         })
     }
 
@@ -251,6 +257,7 @@ impl PredictRequest {
             page_id: page_id
                 .map(|id| page_id_value("page_id", &Value::from(id)))
                 .transpose()?,
+            posting_window: PostingWindow::DEFAULT,
         })
     }
 
@@ -327,6 +334,7 @@ impl PredictRequest {
             page_id: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
             page_observations: Option<u64>,
+            posting_window: [u16; 2],
         }
         // The analyse step's own canonical key covers the normalised text,
         // language, post type and scorer version.
@@ -346,6 +354,7 @@ impl PredictRequest {
             text,
             page_id: self.page_id.as_deref(),
             page_observations,
+            posting_window: [self.posting_window.start, self.posting_window.end],
         };
         let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
         hex::encode(Sha256::digest(&bytes))
@@ -398,6 +407,20 @@ mod tests {
             r#"{"page_likes":129600,"post_type":"photo","scheduled_at":"2026-12-01T18:30:00Z","page_id":"acme"}"#,
         );
         assert_eq!(built, parsed);
+    }
+
+    #[test]
+    fn a_page_id_is_limited_in_bytes_so_its_state_keys_fit() {
+        let body = |id: &str| {
+            format!(
+                r#"{{"page_likes":1,"post_type":"photo","scheduled_at":"2026-12-01T18:30:00Z","page_id":"{id}"}}"#
+            )
+        };
+        assert_eq!(ok(&body(&"é".repeat(64))).page_id.unwrap().len(), 128);
+        for too_long in ["é".repeat(65), "a".repeat(129), "🍓".repeat(128)] {
+            let err = PredictRequest::from_json(body(&too_long).as_bytes()).unwrap_err();
+            assert_eq!((err.status, err.code), (422, "invalid_field"), "{too_long}");
+        }
     }
 
     #[test]
@@ -761,7 +784,33 @@ mod tests {
         // MODEL_VERSION), never as a side effect of a refactor.
         assert_eq!(
             k,
-            "f20369252d64ed1516ffd651ce1bb12fb35c7cd4d9cba8fc15f6b0af04e125af"
+            "eee5f9b6c6736d02c25b7feec852c7f74e25d3ec2d7f06b1434d2b69ea6d8e85"
+        );
+    }
+
+    #[test]
+    fn the_posting_window_is_read_defaulted_and_part_of_the_key() {
+        let default = ok(&with(r#""month":12,"weekday":3,"hour":18"#));
+        assert_eq!(default.posting_window, PostingWindow::DEFAULT);
+        let evening = ok(&with(
+            r#""month":12,"weekday":3,"hour":18,"posting_window":{"start":"18:00","end":"23:00"}"#,
+        ));
+        assert_eq!(
+            (evening.posting_window.start, evening.posting_window.end),
+            (18 * 60, 23 * 60)
+        );
+        assert_ne!(default.cache_key(), evening.cache_key());
+        let spelled = ok(&with(
+            r#""month":12,"weekday":3,"hour":18,"posting_window":{"end":"22:00","start":"7:00"}"#,
+        ));
+        assert_eq!(default.cache_key(), spelled.cache_key());
+        assert_err(
+            &with(
+                r#""month":12,"weekday":3,"hour":18,"posting_window":{"start":"22:00","end":"22:00"}"#,
+            ),
+            "invalid_field",
+            "posting_window",
+            &["60 minutes"],
         );
     }
 

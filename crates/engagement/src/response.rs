@@ -1,10 +1,12 @@
 //! The predict response: the requested slot's quantiles (rounded to whole
-//! counts), the best times, the decoded input, the model that answered, the
+//! counts), the best times and what they are based on, the decoded input
+//! (with the posting window), the model that answered, the
 //! optional quality score of the text (beside the numbers, never mixed into
 //! them) and warnings where the model extrapolates. [`predict`] runs the
 //! whole step on an [`Engine`].
 
 use crate::PREDICT_VERSION;
+use crate::basis::{BasisJson, BestTimesBasis, best_times_basis};
 use crate::best_times::{BestTime, best_times};
 use crate::encoding::{
     CATEGORY_NAMES, LOW_DATA_POSTS, MODEL_NAME, MODEL_VERSION, TRAINING_LIKES_RANGE,
@@ -13,6 +15,7 @@ use crate::encoding::{
 use crate::engine::{Engine, EngineError, Prediction, SlotPrediction, TargetRow, forecast};
 use crate::page::{PageInfo, PageModels, blend};
 use crate::request::PredictRequest;
+use crate::window::PostingWindow;
 use fbposts_core::{Analysis, Language, PostType, analyze};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -31,6 +34,8 @@ pub struct PredictResponse {
     pub predictions: Predictions,
     /// At most three slots, best first.
     pub best_times: Vec<BestTimeJson>,
+    /// Where the best times' preference among hours comes from.
+    pub best_times_basis: BasisJson,
     /// The request as the model saw it.
     pub input: InputEcho,
     pub model: ModelInfo,
@@ -73,7 +78,11 @@ pub struct BestTimeJson {
     /// RFC 3339, in `scheduled_at`'s offset; only when it was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
+    /// The model's 10th / 50th / 90th percentile of total interactions at
+    /// the slot (blended with the page's model when it answered).
+    pub total_interactions_p10: u64,
     pub total_interactions_p50: u64,
+    pub total_interactions_p90: u64,
     /// Percent vs the requested slot's p50; `null` when that is 0.
     pub uplift_pct: Option<f64>,
     pub requested: bool,
@@ -95,6 +104,38 @@ pub struct InputEcho {
     pub hour: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scheduled_at: Option<String>,
+    pub posting_window: WindowJson,
+}
+
+/// The posting window used, as sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WindowJson {
+    /// `"HH:MM"`.
+    pub start: String,
+    /// `"HH:MM"`; before `start` when the window crosses midnight.
+    pub end: String,
+    /// `scheduled_at`'s offset (`"-05:00"`, `"Z"`); absent with
+    /// `month`/`weekday`/`hour`, whose hour is in the page's own clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<String>,
+}
+
+impl WindowJson {
+    fn new(window: &PostingWindow, req: &PredictRequest) -> Self {
+        WindowJson {
+            start: window.start_text(),
+            end: window.end_text(),
+            offset: req.scheduled_at_string().map(|at| offset_of(&at)),
+        }
+    }
+}
+
+/// The offset at the end of an RFC 3339 date-time (`Z` or `±hh:mm`).
+fn offset_of(rfc3339: &str) -> String {
+    match rfc3339.strip_suffix(['Z', 'z']) {
+        Some(_) => "Z".to_string(),
+        None => rfc3339[rfc3339.len().saturating_sub(6)..].to_string(),
+    }
 }
 
 /// Which model answered, and through which inference implementation.
@@ -197,7 +238,9 @@ impl BestTimeJson {
             weekday_name: weekday_name(b.weekday),
             hour: b.hour,
             at: b.at.and_then(|t| t.format(&Rfc3339).ok()),
+            total_interactions_p10: count(b.total_interactions_p10),
             total_interactions_p50: count(b.total_interactions_p50),
+            total_interactions_p90: count(b.total_interactions_p90),
             uplift_pct: b.uplift_pct,
             requested: b.requested,
             low_data: b.low_data,
@@ -243,7 +286,7 @@ pub fn warnings(req: &PredictRequest) -> Vec<Warning> {
 }
 
 /// Assembles the response from the requested slot's prediction and the
-/// week's slots (best times are ranked here).
+/// week's slots (best times are ranked here on the global basis).
 pub fn build_response(
     req: &PredictRequest,
     requested: &Prediction,
@@ -251,10 +294,12 @@ pub fn build_response(
     model: ModelInfo,
     quality: Option<Quality>,
 ) -> PredictResponse {
+    let basis = BestTimesBasis::global(0);
     respond(
         req,
         requested,
-        &best_times(req, requested, slots),
+        &best_times(req, requested, slots, &basis),
+        &basis,
         model,
         quality,
     )
@@ -266,12 +311,14 @@ pub fn respond(
     req: &PredictRequest,
     requested: &Prediction,
     best: &[BestTime],
+    basis: &BestTimesBasis,
     model: ModelInfo,
     quality: Option<Quality>,
 ) -> PredictResponse {
     PredictResponse {
         predictions: Predictions::from_prediction(requested),
         best_times: best.iter().map(BestTimeJson::from_best_time).collect(),
+        best_times_basis: BasisJson::new(basis),
         input: InputEcho {
             page_likes: req.page_likes,
             post_type: req.post_type,
@@ -286,6 +333,7 @@ pub fn respond(
             weekday_name: weekday_name(req.weekday),
             hour: req.hour,
             scheduled_at: req.scheduled_at_string(),
+            posting_window: WindowJson::new(&req.posting_window, req),
         },
         model,
         quality,
@@ -301,6 +349,8 @@ pub fn respond(
 pub struct Outlook {
     pub requested: Prediction,
     pub best_times: Vec<BestTime>,
+    /// Where the best times' hour preference comes from.
+    pub best_times_basis: BestTimesBasis,
     /// `"global"` or `"page-blend"` (see [`ModelInfo::answered_by`]).
     pub answered_by: &'static str,
     pub page: Option<PageInfo>,
@@ -325,15 +375,18 @@ pub fn outlook(
 ) -> Result<Outlook, EngineError> {
     let mut forecast = forecast(engine, req)?;
     let mut answered_by = "global";
+    let mut basis = BestTimesBasis::global(0);
     let page = page.map(|page| {
         let blended = blend(&mut forecast, req, page);
         if !blended.is_empty() {
             answered_by = "page-blend";
         }
+        basis = best_times_basis(page, &blended);
         page.info(blended)
     });
     Ok(Outlook {
-        best_times: best_times(req, &forecast.requested, &forecast.slots),
+        best_times: best_times(req, &forecast.requested, &forecast.slots, &basis),
+        best_times_basis: basis,
         requested: forecast.requested,
         answered_by,
         page,
@@ -358,6 +411,7 @@ pub fn predict(
         req,
         &outlook.requested,
         &outlook.best_times,
+        &outlook.best_times_basis,
         outlook.model_info(implementation),
         quality,
     ))
@@ -404,6 +458,7 @@ mod tests {
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         let mut want = vec![
             "best_times",
+            "best_times_basis",
             "input",
             "model",
             "predictions",
@@ -441,25 +496,44 @@ mod tests {
             json!({
                 "weekday": 4, "weekday_name": "wednesday", "hour": 10,
                 "at": "2026-12-02T10:30:00-05:00",
-                "total_interactions_p50": 150, "uplift_pct": 57.9,
+                "total_interactions_p10": 75, "total_interactions_p50": 150,
+                "total_interactions_p90": 300, "uplift_pct": 57.9,
                 "requested": false, "low_data": false
             })
         );
-        // Then Saturday and Friday at 10h (100 + 7, 100 + 6).
+        // Then Saturday and Friday (100 + 7, 100 + 6), spread at least 3 h
+        // from 10 h and from each other: Saturday 7 h (104, tied with 13 h,
+        // earlier), Friday 13 h.
         assert_eq!(
             (best[1]["weekday_name"].as_str(), best[1]["hour"].as_u64()),
-            (Some("saturday"), Some(10))
+            (Some("saturday"), Some(7))
         );
-        assert_eq!(best[1]["at"], "2026-12-05T10:30:00-05:00");
-        assert_eq!(best[2]["weekday_name"], "friday");
+        assert_eq!(best[1]["at"], "2026-12-05T07:30:00-05:00");
+        assert_eq!(
+            (best[2]["weekday_name"].as_str(), best[2]["hour"].as_u64()),
+            (Some("friday"), Some(13))
+        );
 
         assert_eq!(
             v["input"],
             json!({
                 "page_likes": 120000, "post_type": "photo", "category": 2, "category_name": "product",
                 "paid": false, "month": 12, "weekday": 3, "weekday_name": "tuesday", "hour": 18,
-                "scheduled_at": "2026-12-01T18:30:00-05:00"
+                "scheduled_at": "2026-12-01T18:30:00-05:00",
+                "posting_window": {"start": "07:00", "end": "22:00", "offset": "-05:00"}
             })
+        );
+        assert_eq!(
+            v["best_times_basis"]["source"],
+            "global_model_2014_single_page"
+        );
+        assert_eq!(v["best_times_basis"]["hour_effect_weight"], 0.5);
+        assert_eq!(v["best_times_basis"]["min_page_observations"], 20);
+        assert!(
+            v["best_times_basis"]["note"]
+                .as_str()
+                .unwrap()
+                .contains("one brand page")
         );
         assert_eq!(
             v["model"],

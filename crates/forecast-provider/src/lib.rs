@@ -37,8 +37,8 @@ pub use bindings::exports::fbposts::pipeline::forecast as wit;
 use fbposts_core::PostType;
 use fbposts_engagement::page::PAGE_TARGETS;
 use fbposts_engagement::{
-    BestTime, Engine, EngineError, Outlook, PageInfo, PageModels, PredictRequest, Prediction,
-    outlook,
+    BestTime, BestTimesBasis, BestTimesSource, Engine, EngineError, Outlook, PageInfo, PageModels,
+    PostingWindow, PredictRequest, Prediction, outlook,
 };
 use fbposts_learning::{PageModel, PageStatistics};
 use time::OffsetDateTime;
@@ -74,6 +74,14 @@ pub fn request(post: wit::PlannedPost) -> Result<PredictRequest, String> {
         ),
         None => None,
     };
+    let window = post.posting_window;
+    let posting_window =
+        PostingWindow::new(window.start_minute, window.end_minute).ok_or_else(|| {
+            format!(
+                "posting-window {}–{} is out of range or shorter than an hour",
+                window.start_minute, window.end_minute
+            )
+        })?;
     Ok(PredictRequest {
         page_likes: post.page_likes,
         post_type: match post.post_type {
@@ -90,6 +98,7 @@ pub fn request(post: wit::PlannedPost) -> Result<PredictRequest, String> {
         scheduled_at,
         quality: None,
         page_id: None,
+        posting_window,
     })
 }
 
@@ -136,10 +145,26 @@ fn best_time_out(b: BestTime) -> wit::BestTime {
         weekday: b.weekday,
         hour: b.hour,
         at: b.at.and_then(|at| at.format(&Rfc3339).ok()),
+        total_interactions_p10: b.total_interactions_p10,
         total_interactions_p50: b.total_interactions_p50,
+        total_interactions_p90: b.total_interactions_p90,
         uplift_pct: b.uplift_pct,
         requested: b.requested,
         low_data: b.low_data,
+    }
+}
+
+fn basis_out(b: BestTimesBasis) -> wit::BestTimesBasis {
+    wit::BestTimesBasis {
+        source: match b.source {
+            BestTimesSource::PageFeedback => wit::BestTimesSource::PageFeedback,
+            BestTimesSource::GlobalModel2014SinglePage => {
+                wit::BestTimesSource::GlobalModel2014SinglePage
+            }
+        },
+        hour_effect_weight: b.hour_effect_weight,
+        min_hour_gap: b.min_hour_gap,
+        page_observations: b.page_observations,
     }
 }
 
@@ -163,6 +188,7 @@ fn answer_out(outlook: Outlook, implementation: &str) -> wit::Answer {
     wit::Answer {
         requested: prediction_out(outlook.requested),
         best_times: outlook.best_times.into_iter().map(best_time_out).collect(),
+        best_times_basis: basis_out(outlook.best_times_basis),
         implementation: implementation.to_string(),
         answered_by: outlook.answered_by.to_string(),
         page: outlook.page.map(page_out),
@@ -203,6 +229,10 @@ mod tests {
             weekday: request.weekday,
             hour: request.hour,
             scheduled_at: request.scheduled_at_string(),
+            posting_window: wit::PostingWindow {
+                start_minute: request.posting_window.start,
+                end_minute: request.posting_window.end,
+            },
         }
     }
 
@@ -212,6 +242,48 @@ mod tests {
             r#"{"page_likes":120000,"post_type":"video","paid":true,"scheduled_at":"2026-12-01T18:30:00-05:00"}"#,
         );
         assert_eq!(request(planned(&original)).unwrap(), original);
+        let night_owl = json_request(
+            r#"{"page_likes":120000,"post_type":"video","scheduled_at":"2026-12-01T18:30:00-05:00",
+                "posting_window":{"start":"21:00","end":"01:30"}}"#,
+        );
+        assert_eq!(request(planned(&night_owl)).unwrap(), night_owl);
+    }
+
+    #[test]
+    fn a_window_shorter_than_an_hour_is_a_contract_error() {
+        let original = json_request(
+            r#"{"page_likes":120000,"post_type":"video","month":5,"weekday":3,"hour":12}"#,
+        );
+        let mut post = planned(&original);
+        post.posting_window = wit::PostingWindow {
+            start_minute: 600,
+            end_minute: 630,
+        };
+        assert!(request(post).is_err());
+        let mut post = planned(&original);
+        post.posting_window.end_minute = 1441;
+        assert!(request(post).is_err());
+    }
+
+    #[test]
+    fn best_times_stay_in_the_window_and_carry_their_basis() {
+        let original = json_request(
+            r#"{"page_likes":120000,"post_type":"video","scheduled_at":"2026-12-01T18:30:00-05:00",
+                "posting_window":{"start":"08:00","end":"12:00"}}"#,
+        );
+        let answer = answer(&fake, "fake", planned(&original), None).unwrap();
+        assert_eq!(answer.best_times.len(), 3);
+        assert!(answer.best_times.iter().all(|b| (8..=11).contains(&b.hour)));
+        assert_eq!(
+            answer.best_times_basis.source,
+            wit::BestTimesSource::GlobalModel2014SinglePage
+        );
+        assert_eq!(answer.best_times_basis.hour_effect_weight, 0.5);
+        let first = &answer.best_times[0];
+        assert!(
+            first.total_interactions_p10 < first.total_interactions_p50
+                && first.total_interactions_p50 < first.total_interactions_p90
+        );
     }
 
     #[test]

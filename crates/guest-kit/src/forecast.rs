@@ -10,7 +10,8 @@
 use fbposts_core::PostType;
 use fbposts_engagement::page::PAGE_TARGETS;
 use fbposts_engagement::{
-    BestTime, EngineError, Outlook, PageInfo, PageModels, PredictRequest, Prediction,
+    BestTime, BestTimesBasis, BestTimesSource, EngineError, Outlook, PageInfo, PageModels,
+    PredictRequest, Prediction,
 };
 use fbposts_learning::PageModel;
 use time::OffsetDateTime;
@@ -65,6 +66,10 @@ fn planned_post(request: &PredictRequest) -> wit::PlannedPost {
         weekday: request.weekday,
         hour: request.hour,
         scheduled_at: request.scheduled_at_string(),
+        posting_window: wit::PostingWindow {
+            start_minute: request.posting_window.start,
+            end_minute: request.posting_window.end,
+        },
     }
 }
 
@@ -103,11 +108,27 @@ fn best_time_in(b: wit::BestTime) -> Result<BestTime, String> {
         weekday: b.weekday,
         hour: b.hour,
         at,
+        total_interactions_p10: b.total_interactions_p10,
         total_interactions_p50: b.total_interactions_p50,
+        total_interactions_p90: b.total_interactions_p90,
         uplift_pct: b.uplift_pct,
         requested: b.requested,
         low_data: b.low_data,
     })
+}
+
+fn basis_in(b: wit::BestTimesBasis) -> BestTimesBasis {
+    BestTimesBasis {
+        source: match b.source {
+            wit::BestTimesSource::PageFeedback => BestTimesSource::PageFeedback,
+            wit::BestTimesSource::GlobalModel2014SinglePage => {
+                BestTimesSource::GlobalModel2014SinglePage
+            }
+        },
+        hour_effect_weight: b.hour_effect_weight,
+        min_hour_gap: b.min_hour_gap,
+        page_observations: b.page_observations,
+    }
 }
 
 fn target_name(name: &str) -> Result<&'static str, String> {
@@ -148,6 +169,7 @@ fn outlook_in(answer: wit::Answer) -> Result<Outlook, String> {
             .into_iter()
             .map(best_time_in)
             .collect::<Result<_, _>>()?,
+        best_times_basis: basis_in(answer.best_times_basis),
         answered_by,
         page: answer.page.map(page_in).transpose()?,
     })

@@ -20,7 +20,10 @@ pub mod reward;
 pub mod selection;
 
 pub use bandit::{ArmStats, ArmSummary, Rng, assign_distinct, probability_best, rng_from_seed};
-pub use page_model::{MIN_PAGE_OBSERVATIONS, PageFeatures, PageModel, PageStatistics};
+pub use page_model::{
+    MIN_HOUR_OBSERVATIONS, MIN_HOUR_SPREAD, MIN_PAGE_OBSERVATIONS, PageFeatures, PageModel,
+    PageStatistics,
+};
 pub use records::{CandidateRecord, Credit, context_key};
 pub use reward::engagement_reward;
 pub use selection::{GeneratorChoice, GeneratorOption, choose_generator};

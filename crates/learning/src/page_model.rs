@@ -13,6 +13,18 @@
 //! predict step multiplies the global `1 + p10/p50/p90` by `exp(ŷ)`, the
 //! posterior mean log-ratio for the requested context. The prior keeps
 //! early estimates shrunk towards the global model.
+//!
+//! Hours: the page's own hour curve (the sine and cosine coefficients) is
+//! trusted to rank posting hours once [`PageModel::knows_hours`]: at least
+//! [`MIN_HOUR_OBSERVATIONS`] posts whose hours spread over the day
+//! ([`PageModel::hour_spread`] ≥ [`MIN_HOUR_SPREAD`]). Why these numbers:
+//! the prior puts precision 1/0.5² = 4 on each hour coefficient ("no hour
+//! effect"); posts spread over the day add about n/2 to each, so 20 posts
+//! give the data about 10/14 ≈ 70 % of the weight — the page's own curve,
+//! not the prior's flat line, decides. 20 is also twice the blending
+//! threshold (the level needs 1 coefficient, the hour curve 2 more), about
+//! three weeks of daily posting. The spread rule keeps a page that always
+//! posts at the same time of day from "learning" hours it never tried.
 
 use crate::LearningError;
 use serde::{Deserialize, Serialize};
@@ -20,8 +32,27 @@ use serde::{Deserialize, Serialize};
 /// Observations a page needs before its model is blended into predictions.
 pub const MIN_PAGE_OBSERVATIONS: u64 = 10;
 
+/// Observations before the page's own hour curve ranks posting hours
+/// (see the module docs for why 20).
+pub const MIN_HOUR_OBSERVATIONS: u64 = 20;
+
+/// Least [`PageModel::hour_spread`] before the page's hour curve ranks
+/// hours: the prior's precision on one hour coefficient (1/0.5²), so that
+/// along the hours the page tried the data weigh at least as much as the
+/// prior.
+pub const MIN_HOUR_SPREAD: f64 = 1.0 / (PRIOR_SD_SLOPES * PRIOR_SD_SLOPES);
+
+/// Pages with a ready model ([`PageModel::ready`]) needed before their
+/// average becomes the prior of new pages ([`PageModel::pooled_prior`]): with
+/// one page, its quirks would become everyone's starting point.
+pub const MIN_POOLED_PAGES: usize = 2;
+
 /// Number of features.
 pub const DIM: usize = 5;
+
+/// Indices of the hour's sine and cosine in [`PageFeatures`].
+const HOUR_SIN: usize = 2;
+const HOUR_COS: usize = 3;
 
 /// Prior standard deviation of the intercept (log-ratio scale) and of the
 /// other coefficients.
@@ -51,6 +82,16 @@ impl PageFeatures {
     }
 }
 
+/// The prior's precision on coefficient `i` (Λ₀ is diagonal).
+fn prior_precision(i: usize) -> f64 {
+    let sd = if i == 0 {
+        PRIOR_SD_INTERCEPT
+    } else {
+        PRIOR_SD_SLOPES
+    };
+    1.0 / (sd * sd)
+}
+
 /// Sufficient statistics of the posterior (see the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PageModel {
@@ -67,12 +108,7 @@ impl Default for PageModel {
     fn default() -> Self {
         let mut precision = vec![0.0; DIM * DIM];
         for i in 0..DIM {
-            let sd = if i == 0 {
-                PRIOR_SD_INTERCEPT
-            } else {
-                PRIOR_SD_SLOPES
-            };
-            precision[i * DIM + i] = 1.0 / (sd * sd);
+            precision[i * DIM + i] = prior_precision(i);
         }
         PageModel {
             observations: 0,
@@ -168,9 +204,74 @@ impl PageModel {
         self.observations += 1;
     }
 
+    /// A model with no observations whose prior is centred on `mean`
+    /// instead of 0 (same prior precision). The normal–inverse-gamma update
+    /// stays closed-form: η starts at Λ₀μ₀ and Σy² at μ₀ᵀΛ₀μ₀, so
+    /// [`predict`](Self::predict)'s `b = b₀ + ½(Σy² − ηᵀβ)` is the posterior
+    /// `b₀ + ½(Σy² + μ₀ᵀΛ₀μ₀ − μₙᵀΛₙμₙ)`.
+    pub fn centred_on(mean: [f64; DIM]) -> Self {
+        let mut model = PageModel::default();
+        for i in 0..DIM {
+            model.eta[i] = (0..DIM)
+                .map(|j| model.precision[i * DIM + j] * mean[j])
+                .sum();
+        }
+        model.sum_y2 = model.eta.iter().zip(mean).map(|(e, m)| e * m).sum();
+        model
+    }
+
+    /// The prior for new pages learned from every page: centred on the
+    /// average posterior mean of the ready pages, when there are at least
+    /// [`MIN_POOLED_PAGES`]; `None` otherwise (new pages then start from
+    /// "the global model is right").
+    pub fn pooled_prior<'a>(pages: impl IntoIterator<Item = &'a PageModel>) -> Option<PageModel> {
+        let means: Vec<[f64; DIM]> = pages
+            .into_iter()
+            .filter(|page| page.ready())
+            .filter_map(PageModel::coefficients)
+            .collect();
+        if means.len() < MIN_POOLED_PAGES {
+            return None;
+        }
+        let mut average = [0.0; DIM];
+        for mean in &means {
+            for (sum, value) in average.iter_mut().zip(mean) {
+                *sum += value / means.len() as f64;
+            }
+        }
+        Some(PageModel::centred_on(average))
+    }
+
     /// Whether the predict step should blend this model in.
     pub fn ready(&self) -> bool {
         self.observations >= MIN_PAGE_OBSERVATIONS
+    }
+
+    /// How spread over the day the observed posts' hours are: the trace of
+    /// the centred scatter of their (sine, cosine) hour points,
+    /// `n · (1 − R̄²)` with `R̄` the length of their mean: 0 when every post
+    /// was at one hour, n when the hours balance around the clock (half at
+    /// 9 h and half at 21 h, or evenly spread). Read from the statistics:
+    /// Λ − Λ₀ = XᵀX.
+    pub fn hour_spread(&self) -> f64 {
+        let xtx = |i: usize, j: usize| {
+            let prior = if i == j { prior_precision(i) } else { 0.0 };
+            self.precision[i * DIM + j] - prior
+        };
+        let n = xtx(0, 0);
+        if n <= 0.0 {
+            return 0.0;
+        }
+        let (sum_sin, sum_cos) = (xtx(0, HOUR_SIN), xtx(0, HOUR_COS));
+        let centred = xtx(HOUR_SIN, HOUR_SIN) + xtx(HOUR_COS, HOUR_COS)
+            - (sum_sin * sum_sin + sum_cos * sum_cos) / n;
+        centred.max(0.0)
+    }
+
+    /// Whether the page's own hour curve should rank posting hours:
+    /// [`MIN_HOUR_OBSERVATIONS`] posts with [`MIN_HOUR_SPREAD`].
+    pub fn knows_hours(&self) -> bool {
+        self.observations >= MIN_HOUR_OBSERVATIONS && self.hour_spread() >= MIN_HOUR_SPREAD
     }
 
     /// Posterior mean of the coefficients.
@@ -273,6 +374,34 @@ mod tests {
     }
 
     #[test]
+    fn the_hour_curve_needs_twenty_posts_spread_over_the_day() {
+        let mut evenings_only = PageModel::default();
+        let mut mornings_and_evenings = PageModel::default();
+        for i in 0..MIN_HOUR_OBSERVATIONS as u8 {
+            evenings_only.observe(&PageFeatures::new(false, 1 + i % 7, 19 + i % 3), 0.5);
+            let hour = if i % 2 == 0 { 9 } else { 20 };
+            mornings_and_evenings.observe(&PageFeatures::new(false, 1 + i % 7, hour), 0.5);
+            if u64::from(i) + 1 < MIN_HOUR_OBSERVATIONS {
+                assert!(!mornings_and_evenings.knows_hours(), "{i}");
+            }
+        }
+        assert!(mornings_and_evenings.knows_hours());
+        // Half at 9 h, half at 20 h (165° apart): n · (1 − cos²(82.5°)).
+        let spread = mornings_and_evenings.hour_spread();
+        let expected = 20.0 * (1.0 - 82.5f64.to_radians().cos().powi(2));
+        assert!((spread - expected).abs() < 1e-9, "{spread} vs {expected}");
+        // Posts at 19–21 h only: not enough to compare hours of the day.
+        assert!(
+            evenings_only.hour_spread() < MIN_HOUR_SPREAD,
+            "{}",
+            evenings_only.hour_spread()
+        );
+        assert!(!evenings_only.knows_hours());
+        assert_eq!(PageModel::default().hour_spread(), 0.0);
+        assert_eq!(MIN_HOUR_SPREAD, 4.0);
+    }
+
+    #[test]
     fn the_prior_shrinks_a_few_observations() {
         let mut m = PageModel::default();
         let x = PageFeatures::new(false, 2, 9);
@@ -321,5 +450,60 @@ mod tests {
             assert!((got - want).abs() < 1e-12, "{x:?}");
         }
         assert!(solve(&[0.0; DIM * DIM], &[1.0; DIM]).is_none());
+    }
+
+    fn page_with_effect(log_ratio: f64, n: u64) -> PageModel {
+        let mut model = PageModel::default();
+        for k in 0..n {
+            let x = PageFeatures::new(k % 3 == 0, 1 + (k % 7) as u8, (k * 5 % 24) as u8);
+            model.observe(&x, log_ratio);
+        }
+        model
+    }
+
+    #[test]
+    fn a_prior_centred_on_zero_is_the_default_prior() {
+        assert_eq!(PageModel::centred_on([0.0; DIM]), PageModel::default());
+    }
+
+    #[test]
+    fn a_centred_prior_predicts_its_mean_before_any_observation() {
+        let prior = PageModel::centred_on([0.4, 0.0, 0.0, 0.0, 0.0]);
+        let x = PageFeatures::new(false, 3, 12);
+        let answer = prior.predict(&x).unwrap();
+        assert!((answer.mean - 0.4).abs() < 1e-9, "{answer:?}");
+        let default = PageModel::default().predict(&x).unwrap();
+        assert!(
+            (answer.sd - default.sd).abs() < 1e-9,
+            "the prior's spread is unchanged"
+        );
+    }
+
+    #[test]
+    fn the_pooled_prior_averages_the_ready_pages() {
+        let pages = [page_with_effect(0.6, 40), page_with_effect(0.2, 40)];
+        let prior = PageModel::pooled_prior(&pages).unwrap();
+        let x = PageFeatures::new(false, 3, 12);
+        let mean = prior.predict(&x).unwrap().mean;
+        assert!((0.3..0.5).contains(&mean), "{mean}");
+        assert_eq!(prior.observations, 0);
+    }
+
+    #[test]
+    fn pages_that_are_not_ready_do_not_shape_the_pooled_prior() {
+        let pages = [page_with_effect(0.6, 40), page_with_effect(3.0, 3)];
+        assert_eq!(PageModel::pooled_prior(&pages), None);
+    }
+
+    #[test]
+    fn a_new_page_starting_from_the_pooled_prior_still_learns_its_own_effect() {
+        let pages = [page_with_effect(0.6, 40), page_with_effect(0.6, 40)];
+        let mut page = PageModel::pooled_prior(&pages).unwrap();
+        let x = PageFeatures::new(false, 3, 12);
+        for _ in 0..60 {
+            page.observe(&x, -0.5);
+        }
+        let mean = page.predict(&x).unwrap().mean;
+        assert!(mean < -0.3, "{mean}");
     }
 }

@@ -8,8 +8,9 @@
 //! passed: exactly one trial request is allowed; its success closes the
 //! breaker, its failure re-opens it for another [`OPEN_SECONDS`]. A trial
 //! that never reports back (instance killed) is replaced by a new one after
-//! [`OPEN_SECONDS`]. KV read-modify-write is not atomic, so two instances
-//! may occasionally both get a trial; that is harmless.
+//! [`OPEN_SECONDS`]. The caller stores the HalfOpen state *before* it sends
+//! the trial, so a concurrent request reads "trial in progress" and falls
+//! back instead of becoming a second trial ([`Breaker::is_trial`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +71,12 @@ impl Breaker {
                 }
             }
         }
+    }
+
+    /// Whether a request that [`allow`](Breaker::allow) let through is the
+    /// half-open trial (store the breaker before sending it).
+    pub fn is_trial(&self) -> bool {
+        self.state == BreakerState::HalfOpen
     }
 
     /// A request succeeded: closed, failure count reset.

@@ -20,6 +20,14 @@ pub const DEFAULT_MAX_RETRIES: u32 = 2;
 pub const MAX_RETRIES_RANGE: RangeInclusive<u32> = 0..=5;
 /// Price in USD per 1000 tokens when `llm_cost_per_thousand_tokens` is unset.
 pub const DEFAULT_COST_PER_1K_TOKENS_USD: f64 = 0.0006;
+/// Server-side spend cap per hour (USD) when `llm_budget_per_hour` is unset.
+pub const DEFAULT_BUDGET_PER_HOUR_USD: f64 = 1.0;
+/// Time the whole LLM call (every attempt and backoff) may take when
+/// `llm_deadline_ms` is unset: well inside the host's default 30 s request
+/// deadline, leaving time to score, predict and answer.
+pub const DEFAULT_DEADLINE_MS: u64 = 20_000;
+/// Accepted values of `llm_deadline_ms`.
+pub const DEADLINE_MS_RANGE: RangeInclusive<u64> = 100..=600_000;
 /// Rough characters per token used by [`LlmConfig::estimate_cost_usd`].
 pub const CHARS_PER_TOKEN: usize = 4;
 
@@ -43,6 +51,13 @@ pub struct LlmConfig {
     /// Retries after the first attempt.
     pub max_retries: u32,
     pub cost_per_1k_tokens_usd: f64,
+    /// The most the server spends on the LLM per clock hour, USD, whatever
+    /// the clients ask (`budget`, `seed`, `generator: "llm"`); 0 = never call.
+    pub budget_per_hour_usd: f64,
+    /// The whole call, every attempt and backoff included, in milliseconds;
+    /// attempts that would run past it are cut short or not made
+    /// ([`crate::AttemptPlan`]).
+    pub deadline_ms: u64,
 }
 
 impl fmt::Debug for LlmConfig {
@@ -54,6 +69,8 @@ impl fmt::Debug for LlmConfig {
             .field("timeout_ms", &self.timeout_ms)
             .field("max_retries", &self.max_retries)
             .field("cost_per_1k_tokens_usd", &self.cost_per_1k_tokens_usd)
+            .field("budget_per_hour_usd", &self.budget_per_hour_usd)
+            .field("deadline_ms", &self.deadline_ms)
             .finish()
     }
 }
@@ -69,6 +86,8 @@ impl LlmConfig {
     /// - `llm_timeout_ms`: default 8000, 100..=60000.
     /// - `llm_max_retries`: default 2, 0..=5.
     /// - `llm_cost_per_thousand_tokens`: USD, default 0.0006, finite and ≥ 0.
+    /// - `llm_budget_per_hour`: USD, default 1, finite and ≥ 0.
+    /// - `llm_deadline_ms`: default 20000, 100..=600000.
     ///
     /// Errors name the variable and never include its value.
     pub fn from_values(
@@ -97,17 +116,24 @@ impl LlmConfig {
             DEFAULT_MAX_RETRIES,
             MAX_RETRIES_RANGE,
         )?;
-        let cost_per_1k_tokens_usd = match value("llm_cost_per_thousand_tokens") {
-            None => DEFAULT_COST_PER_1K_TOKENS_USD,
-            Some(raw) => raw
-                .parse::<f64>()
-                .ok()
-                .filter(|c| c.is_finite() && *c >= 0.0)
-                .ok_or(LlmError::Config {
-                    name: "llm_cost_per_thousand_tokens",
-                    reason: "must be a non-negative number of USD per 1000 tokens".to_string(),
-                })?,
-        };
+        let cost_per_1k_tokens_usd = parse_usd(
+            value("llm_cost_per_thousand_tokens"),
+            "llm_cost_per_thousand_tokens",
+            DEFAULT_COST_PER_1K_TOKENS_USD,
+            "per 1000 tokens",
+        )?;
+        let budget_per_hour_usd = parse_usd(
+            value("llm_budget_per_hour"),
+            "llm_budget_per_hour",
+            DEFAULT_BUDGET_PER_HOUR_USD,
+            "per hour",
+        )?;
+        let deadline_ms = parse_in_range(
+            value("llm_deadline_ms"),
+            "llm_deadline_ms",
+            DEFAULT_DEADLINE_MS,
+            DEADLINE_MS_RANGE,
+        )?;
         Ok(Some(LlmConfig {
             base_url,
             model,
@@ -115,6 +141,8 @@ impl LlmConfig {
             timeout_ms,
             max_retries,
             cost_per_1k_tokens_usd,
+            budget_per_hour_usd,
+            deadline_ms,
         }))
     }
 
@@ -214,6 +242,25 @@ fn parse_base_url(raw: &str) -> Result<String, LlmError> {
     })
 }
 
+/// A non-negative, finite amount of USD; `None` → `default`.
+fn parse_usd(
+    raw: Option<String>,
+    name: &'static str,
+    default: f64,
+    per: &str,
+) -> Result<f64, LlmError> {
+    let Some(raw) = raw else {
+        return Ok(default);
+    };
+    raw.parse::<f64>()
+        .ok()
+        .filter(|c| c.is_finite() && *c >= 0.0)
+        .ok_or_else(|| LlmError::Config {
+            name,
+            reason: format!("must be a non-negative number of USD {per}"),
+        })
+}
+
 fn parse_in_range<T>(
     raw: Option<String>,
     name: &'static str,
@@ -262,6 +309,8 @@ mod tests {
             timeout_ms: 8000,
             max_retries: 2,
             cost_per_1k_tokens_usd: 0.001,
+            budget_per_hour_usd: 1.0,
+            deadline_ms: 20_000,
         }
     }
 
@@ -286,6 +335,34 @@ mod tests {
         assert_eq!(c.timeout_ms, 8000);
         assert_eq!(c.max_retries, 2);
         assert_eq!(c.cost_per_1k_tokens_usd, 0.0006);
+        assert_eq!(c.budget_per_hour_usd, 1.0);
+        assert_eq!(c.deadline_ms, 20_000);
+    }
+
+    #[test]
+    fn spend_cap_and_deadline_are_read_and_checked() {
+        let c = from(&[
+            ("llm_base_url", "http://127.0.0.1:1/v1"),
+            ("llm_budget_per_hour", "0.25"),
+            ("llm_deadline_ms", "2500"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(c.budget_per_hour_usd, 0.25);
+        assert_eq!(c.deadline_ms, 2500);
+        let bad = |name: &str, value: &str| {
+            from(&[("llm_base_url", "http://127.0.0.1:1/v1"), (name, value)])
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            bad("llm_budget_per_hour", "-1"),
+            "Spin variable `llm_budget_per_hour` must be a non-negative number of USD per hour"
+        );
+        assert_eq!(
+            bad("llm_deadline_ms", "50"),
+            "Spin variable `llm_deadline_ms` must be an integer from 100 to 600000"
+        );
     }
 
     #[test]

@@ -8,10 +8,11 @@
 //!    stored as JSON in KV),
 //! 3. build the request ([`LlmConfig::endpoint`], [`LlmConfig::headers`],
 //!    [`chat_request_body`]),
-//! 4. classify a failed attempt and wait before retrying
-//!    ([`AttemptError::retryable`], [`backoff_ms`]),
+//! 4. classify a failed attempt and wait before retrying, within the
+//!    call's deadline ([`AttemptError::retryable`], [`AttemptPlan`]),
 //! 5. turn the response into posts ([`parse_chat_response`]),
-//! 6. scrub the API key from anything it logs ([`redact`]).
+//! 6. keep the server's spend per hour under its cap ([`spend`]),
+//! 7. scrub the API key from anything it logs ([`redact`]).
 //!
 //! The crate never reads the clock, the network or the environment.
 
@@ -21,13 +22,14 @@ pub mod error;
 pub mod request;
 pub mod response;
 pub mod retry;
+pub mod spend;
 
 pub use breaker::{Breaker, BreakerState, FAILURE_THRESHOLD, OPEN_SECONDS};
 pub use config::LlmConfig;
 pub use error::LlmError;
 pub use request::chat_request_body;
 pub use response::{ChatOutput, parse_chat_response};
-pub use retry::{AttemptError, backoff_ms};
+pub use retry::{AttemptError, AttemptPlan, NextAttempt, backoff_ms};
 
 /// Replaces every occurrence of `secret` in `text` with `***` (nothing is
 /// replaced when `secret` is empty). Use it on any upstream error text

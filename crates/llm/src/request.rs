@@ -56,6 +56,8 @@ mod tests {
             timeout_ms: 8000,
             max_retries: 2,
             cost_per_1k_tokens_usd: 0.0,
+            budget_per_hour_usd: 1.0,
+            deadline_ms: 20_000,
         }
     }
 

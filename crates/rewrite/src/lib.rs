@@ -214,7 +214,7 @@ pub fn enhance_with<E>(
     })
 }
 
-#[cfg(test)]
-mod corpus;
+/// The review corpus, shared by the tests and the `full_runs` example.
+pub mod corpus;
 #[cfg(test)]
 mod tests;

@@ -220,29 +220,3 @@ fn rules_are_named_in_the_edits() {
         assert!(seen.contains(rule), "{rule} never applied: {seen:?}");
     }
 }
-
-#[test]
-#[ignore = "prints the corpus at target 1.0 for review"]
-fn show_full_runs() {
-    let mut up = 0.0;
-    for (l, t) in POSTS {
-        let e = enhance(&EnhanceRequest {
-            language: Language::parse(l),
-            target_score: 1.0,
-            max_edits: 20,
-            ..EnhanceRequest::new(*t)
-        });
-        up += e.enhanced.score - e.original.score;
-        println!(
-            "{l} {:.3} -> {:.3} {:?}\n  => {}",
-            e.original.score,
-            e.enhanced.score,
-            e.edits.iter().map(|x| x.rule).collect::<Vec<_>>(),
-            e.enhanced.text.replace('\n', " / ")
-        );
-    }
-    println!(
-        "average uplift at target 1.0: {:.3}",
-        up / POSTS.len() as f64
-    );
-}

@@ -393,28 +393,6 @@ fn emoji_and_hashtag_counts_follow_the_brief() {
     }
 }
 
-/// `cargo test -p fbposts-writer --release samples -- --ignored --nocapture`
-#[test]
-#[ignore]
-fn samples() {
-    for lang in [Language::Es, Language::En] {
-        for (i, tone) in Tone::ALL.iter().enumerate() {
-            let b = brief(lang, i as u64 * 7 + 2, *tone, Goal::ALL[i % 5]);
-            println!(
-                "=== {} {} {} {} ===",
-                lang.code(),
-                tone.code(),
-                b.goal.code(),
-                b.length.code()
-            );
-            for d in write_drafts(&b, &[], 3) {
-                let (s, _) = score(&b, &d.text);
-                println!("[{}] score {s}\n{}\n", d.structure, d.text);
-            }
-        }
-    }
-}
-
 #[test]
 fn conform_is_idempotent_on_drafts() {
     for lang in [Language::Es, Language::En] {

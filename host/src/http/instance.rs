@@ -82,7 +82,6 @@ impl HandlerState for ComponentRuntime {
             },
             state: Worker {
                 reuse: self.policy.reuse,
-                timeout: self.policy.timeout,
             },
         })
     }
@@ -120,12 +119,14 @@ impl WorkerExpiration for Deadline {
 /// Per-instance request accounting.
 pub struct Worker {
     reuse: ReusePolicy,
-    timeout: Duration,
 }
 
 impl WorkerState for Worker {
     type StoreData = HostState;
-    type RequestData = ();
+    /// When the request's deadline passes (it started counting when the
+    /// request arrived, so time spent reading its body and waiting for a
+    /// slot is included).
+    type RequestData = tokio::time::Instant;
 
     fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
         if total >= self.reuse.max_requests {
@@ -140,10 +141,10 @@ impl WorkerState for Worker {
     fn on_request_start(
         &self,
         _store: StoreContextMut<'_, HostState>,
-        _data: (),
+        deadline: tokio::time::Instant,
         _task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + 'static + Send + Sync>> {
-        Box::pin(tokio::time::sleep(self.timeout))
+        Box::pin(tokio::time::sleep_until(deadline))
     }
 
     fn drop(&self, store: Store<HostState>, result: wasmtime::Result<()>) {

@@ -40,7 +40,18 @@ pub struct KeyValueHost {
     granted: Arc<BTreeSet<String>>,
     manager: StoreManager,
     meter: KvMeter,
+    /// Open stores: `spin:key-value` stores and `wasi:keyvalue` buckets.
     open: Vec<Option<Arc<dyn Store>>>,
+    /// Open `wasi:keyvalue` compare-and-swap handles.
+    pub(super) cas: Vec<Option<super::wasi::CasState>>,
+}
+
+/// Why a label could not be opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OpenError {
+    AccessDenied,
+    NoSuchStore,
+    TableFull,
 }
 
 impl KeyValueHost {
@@ -51,6 +62,30 @@ impl KeyValueHost {
             manager,
             meter,
             open: Vec::new(),
+            cas: Vec::new(),
+        }
+    }
+
+    /// Opens `label` if the component was granted it; its slot.
+    pub(super) fn open_label(&mut self, label: &str) -> Result<u32, OpenError> {
+        if !self.granted.contains(label) {
+            return Err(OpenError::AccessDenied);
+        }
+        let store = self.manager.get(label).ok_or(OpenError::NoSuchStore)?;
+        let backend = self.manager.backend(label).unwrap_or("unknown");
+        let store = self.meter.wrap(label, backend, store);
+        self.push(store).map_err(|_| OpenError::TableFull)
+    }
+
+    /// The open store in slot `rep`.
+    pub(super) fn store_at(&self, rep: u32) -> Option<Arc<dyn Store>> {
+        self.open.get(rep as usize).and_then(Option::clone)
+    }
+
+    /// Frees slot `rep`.
+    pub(super) fn close(&mut self, rep: u32) {
+        if let Some(slot) = self.open.get_mut(rep as usize) {
+            *slot = None;
         }
     }
 
@@ -67,10 +102,7 @@ impl KeyValueHost {
     }
 
     fn lookup(&self, rep: u32) -> Result<Arc<dyn Store>, WitError> {
-        self.open
-            .get(rep as usize)
-            .and_then(Option::clone)
-            .ok_or(WitError::NoSuchStore)
+        self.store_at(rep).ok_or(WitError::NoSuchStore)
     }
 }
 
@@ -95,9 +127,14 @@ impl Capability for KeyValue {
     type Prepared = Grants;
     type InstanceState = KeyValueHost;
 
-    /// Adds `spin:key-value/key-value@3.0.0`.
+    /// Adds `spin:key-value/key-value@3.0.0` and `wasi:keyvalue` (store,
+    /// atomics, batch).
     fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-        bindings::add_to_linker::<HostState, KeyValue>(linker, <HostState as HasState<Self>>::state)
+        bindings::add_to_linker::<HostState, KeyValue>(
+            linker,
+            <HostState as HasState<Self>>::state,
+        )?;
+        super::wasi::link(linker, <HostState as HasState<Self>>::state)
     }
 
     /// Opens every store the runtime config names and the implicit `default`
@@ -134,12 +171,18 @@ impl Capability for KeyValue {
 }
 
 fn to_wit(err: StoreError) -> WitError {
+    WitError::Other(to_wit_message(err))
+}
+
+/// The error text a component sees; backend failures and timeouts are
+/// also logged (their text names the backend, never a password).
+pub(super) fn to_wit_message(err: StoreError) -> String {
     match err {
-        StoreError::Backend(msg) => {
+        StoreError::Backend(msg) | StoreError::Timeout(msg) => {
             tracing::warn!(error = %msg, "key-value backend error");
-            WitError::Other(msg)
+            msg
         }
-        other => WitError::Other(other.to_string()),
+        other => other.to_string(),
     }
 }
 
@@ -159,9 +202,7 @@ impl Host for KeyValueHost {
 
 impl HostStore for KeyValueHost {
     async fn drop(&mut self, store: Resource<bindings::Store>) -> wasmtime::Result<()> {
-        if let Some(slot) = self.open.get_mut(store.rep() as usize) {
-            *slot = None;
-        }
+        self.close(store.rep());
         Ok(())
     }
 }

@@ -1,5 +1,13 @@
-//! Key-value storage behind Spin's `spin:key-value/key-value@3.0.0` interface,
-//! independent of wasmtime.
+//! Key-value storage behind Spin's `spin:key-value/key-value@3.0.0` and
+//! `wasi:keyvalue@0.2.0-draft2` (store, atomics, batch) interfaces,
+//! independent of wasmtime (the bindings are [`host`] and [`wasi`]).
+//!
+//! Besides get/set/delete/exists/list, every backend implements atomic
+//! counters ([`Store::increment`]), compare-and-swap
+//! ([`Store::compare_and_swap`]) and batches, and passes one conformance
+//! suite (`conformance.rs`), including concurrent increments and claims
+//! that must lose nothing. A remote backend that stops answering fails fast
+//! ([`stall`]).
 //!
 //! This module owns the backend-neutral [`Store`] trait, the size limits every
 //! backend enforces ([`check_key`], [`check_value`]), the [`StoreError`] type,
@@ -26,6 +34,8 @@
 pub mod host;
 pub mod redis;
 pub mod sqlite;
+pub mod stall;
+pub mod wasi;
 
 use crate::runtime_config::{ConfigError, KeyValueConfig, StatePaths, StoreConfig};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -47,6 +57,18 @@ pub enum StoreError {
     KeyTooLarge { len: usize, max: usize },
     #[error("value is {len} bytes, more than the maximum of {max} bytes")]
     ValueTooLarge { len: usize, max: usize },
+    #[error("a batch of {len} keys is more than the maximum of {max}")]
+    BatchTooLarge { len: usize, max: usize },
+    /// `increment` on a value that is not a counter (see [`Store::increment`]).
+    #[error("the value of `{key}` is not a 64-bit integer counter")]
+    NotACounter { key: String },
+    /// `increment` would leave the signed 64-bit range.
+    #[error("incrementing `{key}` would overflow a 64-bit integer")]
+    CounterOverflow { key: String },
+    /// The backend did not answer in time (a stalled Redis): the operation
+    /// may or may not have happened.
+    #[error("{0}")]
+    Timeout(String),
     /// I/O, database or network failure in the backend.
     #[error("{0}")]
     Backend(String),
@@ -64,6 +86,49 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn exists(&self, key: &str) -> Result<bool, StoreError>;
     /// Every key of this store (SQLite: sorted; Redis: sorted, deduplicated).
     async fn get_keys(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Atomically adds `delta` to the counter under `key` (absent: 0) and
+    /// returns the new value. Counters are stored as ASCII decimal text (what
+    /// Redis' `INCRBY` keeps), so `get` reads them the same on every backend;
+    /// SQLite also reads the 8-byte little-endian form stock Spin's SQLite
+    /// store writes. Anything else is [`StoreError::NotACounter`].
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError>;
+    /// Atomically sets `key` to `new` if its current value is `expected`
+    /// (`None`: the key is absent); `Ok(false)` and no change otherwise.
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, StoreError>;
+    /// The values of `keys`, in order (`None` where absent).
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
+    /// Sets every pair (SQLite: in one transaction; Redis: one `MSET`).
+    async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError>;
+    /// Removes every key (absent keys are skipped).
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError>;
+}
+
+/// Most keys one batch call may name: bounds what the host buffers for one
+/// call (with values up to [`MAX_VALUE_BYTES`]) and how long one SQLite
+/// transaction holds the writer.
+pub const MAX_BATCH_KEYS: usize = 1000;
+
+/// Rejects batches of more than [`MAX_BATCH_KEYS`] keys and checks each key.
+pub fn check_batch<'a>(keys: impl ExactSizeIterator<Item = &'a str>) -> Result<(), StoreError> {
+    if keys.len() > MAX_BATCH_KEYS {
+        return Err(StoreError::BatchTooLarge {
+            len: keys.len(),
+            max: MAX_BATCH_KEYS,
+        });
+    }
+    keys.into_iter().try_for_each(check_key)
+}
+
+/// A counter's stored bytes as a number (ASCII decimal, see
+/// [`Store::increment`]); `None` when they are not one.
+pub fn parse_counter(bytes: &[u8]) -> Option<i64> {
+    std::str::from_utf8(bytes).ok()?.trim().parse().ok()
 }
 
 /// Rejects keys longer than [`MAX_KEY_BYTES`] bytes.
@@ -115,6 +180,35 @@ impl<S: Store> Store for Checked<S> {
     }
     async fn get_keys(&self) -> Result<Vec<String>, StoreError> {
         self.0.get_keys().await
+    }
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        check_key(key)?;
+        self.0.increment(key, delta).await
+    }
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, StoreError> {
+        check_key(key)?;
+        check_value(new)?;
+        self.0.compare_and_swap(key, expected, new).await
+    }
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        check_batch(keys.iter().map(String::as_str))?;
+        self.0.get_many(keys).await
+    }
+    async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        check_batch(entries.iter().map(|(key, _)| key.as_str()))?;
+        entries
+            .iter()
+            .try_for_each(|(_, value)| check_value(value))?;
+        self.0.set_many(entries).await
+    }
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        check_batch(keys.iter().map(String::as_str))?;
+        self.0.delete_many(keys).await
     }
 }
 
@@ -192,6 +286,11 @@ impl StoreManager {
             );
         }
 
+        // A file holding the durable `default` label syncs every commit.
+        let durable_file = match plan.get(DEFAULT_LABEL) {
+            Some(Location::SqliteFile(path)) => Some(path.clone()),
+            _ => None,
+        };
         let mut files: HashMap<PathBuf, Arc<sqlite::Database>> = HashMap::new();
         let mut redis_servers: HashMap<String, redis::RedisStore> = HashMap::new();
         let mut stores = BTreeMap::new();
@@ -206,9 +305,18 @@ impl StoreManager {
                     let db = match files.get(&path) {
                         Some(db) => db.clone(),
                         None => {
-                            let db = sqlite::Database::open_file(&path, sqlite::default_readers())
-                                .await
-                                .map_err(|e| open_error(&label, &summary, e))?;
+                            let durability = if durable_file.as_ref() == Some(&path) {
+                                sqlite::Durability::Full
+                            } else {
+                                sqlite::Durability::Normal
+                            };
+                            let db = sqlite::Database::open_file(
+                                &path,
+                                sqlite::default_readers(),
+                                durability,
+                            )
+                            .await
+                            .map_err(|e| open_error(&label, &summary, e))?;
                             files.insert(path, db.clone());
                             db
                         }
@@ -277,342 +385,6 @@ fn open_error(label: &str, summary: &str, error: impl std::fmt::Display) -> Conf
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::runtime_config::RuntimeConfig;
-    use std::path::Path;
-
-    fn labels(list: &[&str]) -> BTreeSet<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn paths_in(dir: &Path) -> StatePaths {
-        StatePaths {
-            state_dir: dir.join(".spin"),
-            config_dir: Some(dir.join("conf")),
-        }
-    }
-
-    #[test]
-    fn limits_match_spin() {
-        assert_eq!(MAX_KEY_BYTES, 256);
-        assert_eq!(MAX_VALUE_BYTES, 1_048_576);
-        assert!(check_key(&"k".repeat(MAX_KEY_BYTES)).is_ok());
-        assert_eq!(
-            check_key(&"k".repeat(MAX_KEY_BYTES + 1)),
-            Err(StoreError::KeyTooLarge { len: 257, max: 256 })
-        );
-        // Bytes, not chars: 128 two-byte chars is 256 bytes.
-        assert!(check_key(&"é".repeat(128)).is_ok());
-        assert!(check_key(&format!("{}a", "é".repeat(128))).is_err());
-        assert!(check_value(&vec![0; MAX_VALUE_BYTES]).is_ok());
-        assert!(matches!(
-            check_value(&vec![0; MAX_VALUE_BYTES + 1]),
-            Err(StoreError::ValueTooLarge { .. })
-        ));
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn default_store_is_implicit_sqlite_in_state_dir() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = paths_in(dir.path());
-        let mgr = StoreManager::build(&KeyValueConfig::default(), &labels(&["default"]), &paths)
-            .await
-            .unwrap();
-        let file = dir.path().join(".spin/sqlite_key_value.db");
-        assert!(file.exists());
-        assert_eq!(
-            mgr.summary("default").unwrap(),
-            format!("SQLite at {}", file.display())
-        );
-        let store = mgr.get("default").unwrap();
-        store.set("k", b"v").await.unwrap();
-        assert_eq!(store.get("k").await.unwrap(), Some(b"v".to_vec()));
-        assert!(mgr.get("other").is_none());
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn unused_default_is_not_opened() {
-        let dir = tempfile::tempdir().unwrap();
-        let mgr = StoreManager::build(
-            &KeyValueConfig::default(),
-            &labels(&[]),
-            &paths_in(dir.path()),
-        )
-        .await
-        .unwrap();
-        assert!(mgr.get("default").is_none());
-        assert!(!dir.path().join(".spin").exists());
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn missing_label_in_use_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = StoreManager::build(
-            &KeyValueConfig::default(),
-            &labels(&["default", "posts"]),
-            &paths_in(dir.path()),
-        )
-        .await
-        .unwrap_err();
-        assert!(
-            matches!(&err, ConfigError::UndefinedStores { labels } if labels == &["posts"]),
-            "{err:?}"
-        );
-        let msg = err.to_string();
-        assert!(msg.contains("[key_value_store.posts]"), "{msg}");
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn relative_path_resolves_against_config_dir_and_creates_parents() {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = RuntimeConfig::parse(
-            "[key_value_store.posts]\ntype = \"spin\"\npath = \"data/nested/posts.db\"\n",
-            Path::new("/unused.toml"),
-        )
-        .unwrap();
-        let mgr = StoreManager::build(&cfg.key_value, &labels(&["posts"]), &paths_in(dir.path()))
-            .await
-            .unwrap();
-        let file = dir.path().join("conf/data/nested/posts.db");
-        assert!(file.exists(), "{} missing", file.display());
-        assert_eq!(
-            mgr.summary("posts").unwrap(),
-            format!("SQLite at {}", file.display())
-        );
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn overridden_default_uses_configured_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = RuntimeConfig::parse(
-            "[key_value_store.default]\ntype = \"spin\"\n",
-            Path::new("/unused.toml"),
-        )
-        .unwrap();
-        let mgr = StoreManager::build(&cfg.key_value, &labels(&["default"]), &paths_in(dir.path()))
-            .await
-            .unwrap();
-        assert_eq!(
-            mgr.summary("default").unwrap(),
-            "SQLite in memory (not persisted)"
-        );
-        assert!(!dir.path().join(".spin").exists());
-        let store = mgr.get("default").unwrap();
-        store.set("a", b"1").await.unwrap();
-        assert!(store.exists("a").await.unwrap());
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn labels_sharing_a_file_are_isolated() {
-        let dir = tempfile::tempdir().unwrap();
-        let shared = dir.path().join(".spin/sqlite_key_value.db");
-        let cfg = RuntimeConfig::parse(
-            &format!(
-                "[key_value_store.other]\ntype = \"spin\"\npath = \"{}\"\n",
-                shared.display()
-            ),
-            Path::new("/unused.toml"),
-        )
-        .unwrap();
-        let mgr = StoreManager::build(
-            &cfg.key_value,
-            &labels(&["default", "other"]),
-            &paths_in(dir.path()),
-        )
-        .await
-        .unwrap();
-        let a = mgr.get("default").unwrap();
-        let b = mgr.get("other").unwrap();
-        a.set("k", b"from default").await.unwrap();
-        b.set("k", b"from other").await.unwrap();
-        b.set("only-other", b"x").await.unwrap();
-        assert_eq!(a.get("k").await.unwrap(), Some(b"from default".to_vec()));
-        assert_eq!(b.get("k").await.unwrap(), Some(b"from other".to_vec()));
-        assert_eq!(a.get_keys().await.unwrap(), vec!["k"]);
-        assert_eq!(b.get_keys().await.unwrap(), vec!["k", "only-other"]);
-        assert!(!a.exists("only-other").await.unwrap());
-        a.delete("k").await.unwrap();
-        assert_eq!(b.get("k").await.unwrap(), Some(b"from other".to_vec()));
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn managed_stores_enforce_limits() {
-        let dir = tempfile::tempdir().unwrap();
-        let mgr = StoreManager::build(
-            &KeyValueConfig::default(),
-            &labels(&["default"]),
-            &paths_in(dir.path()),
-        )
-        .await
-        .unwrap();
-        let store = mgr.get("default").unwrap();
-        let max_key = "k".repeat(MAX_KEY_BYTES);
-        let long_key = "k".repeat(MAX_KEY_BYTES + 1);
-        store.set(&max_key, b"ok").await.unwrap();
-        assert_eq!(store.get(&max_key).await.unwrap(), Some(b"ok".to_vec()));
-        assert!(matches!(
-            store.set(&long_key, b"x").await,
-            Err(StoreError::KeyTooLarge { len: 257, max: 256 })
-        ));
-        assert!(store.get(&long_key).await.is_err());
-        assert!(store.exists(&long_key).await.is_err());
-        assert!(store.delete(&long_key).await.is_err());
-        let max_value = vec![7u8; MAX_VALUE_BYTES];
-        store.set("big", &max_value).await.unwrap();
-        assert_eq!(store.get("big").await.unwrap(), Some(max_value));
-        assert!(matches!(
-            store.set("big", &vec![7u8; MAX_VALUE_BYTES + 1]).await,
-            Err(StoreError::ValueTooLarge { .. })
-        ));
-        assert_eq!(
-            store.get("big").await.unwrap().map(|v| v.len()),
-            Some(MAX_VALUE_BYTES)
-        );
-        assert_eq!(
-            store.get_keys().await.unwrap(),
-            vec!["big".to_string(), max_key]
-        );
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn data_survives_rebuild() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = paths_in(dir.path());
-        let used = labels(&["default"]);
-        {
-            let mgr = StoreManager::build(&KeyValueConfig::default(), &used, &paths)
-                .await
-                .unwrap();
-            let store = mgr.get("default").unwrap();
-            for i in 0..100 {
-                store
-                    .set(&format!("key{i:03}"), format!("value{i}").as_bytes())
-                    .await
-                    .unwrap();
-            }
-            store.delete("key050").await.unwrap();
-        }
-        let mgr = StoreManager::build(&KeyValueConfig::default(), &used, &paths)
-            .await
-            .unwrap();
-        let store = mgr.get("default").unwrap();
-        assert_eq!(store.get_keys().await.unwrap().len(), 99);
-        assert_eq!(store.get("key007").await.unwrap(), Some(b"value7".to_vec()));
-        assert_eq!(store.get("key050").await.unwrap(), None);
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn unopenable_sqlite_path_fails_at_build() {
-        let dir = tempfile::tempdir().unwrap();
-        // A regular file where a parent directory should be.
-        std::fs::write(dir.path().join("blocker"), b"").unwrap();
-        let cfg = RuntimeConfig::parse(
-            &format!(
-                "[key_value_store.x]\ntype = \"spin\"\npath = \"{}\"\n",
-                dir.path().join("blocker/kv.db").display()
-            ),
-            Path::new("/unused.toml"),
-        )
-        .unwrap();
-        let err = StoreManager::build(&cfg.key_value, &labels(&[]), &paths_in(dir.path()))
-            .await
-            .unwrap_err();
-        let msg = err.to_string();
-        assert!(msg.contains("`x`") && msg.contains("blocker"), "{msg}");
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn concurrent_tasks_share_the_default_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let mgr = StoreManager::build(
-            &KeyValueConfig::default(),
-            &labels(&["default"]),
-            &paths_in(dir.path()),
-        )
-        .await
-        .unwrap();
-        hammer(mgr.get("default").unwrap(), 64, 200).await;
-    }
-
-    /// set/get/exists/delete/get_keys round trip on an empty store.
-    pub(super) async fn round_trip(store: &dyn Store) {
-        assert_eq!(store.get("missing").await.unwrap(), None);
-        assert!(!store.exists("missing").await.unwrap());
-        store.delete("missing").await.unwrap(); // deleting nothing is fine
-        assert!(store.get_keys().await.unwrap().is_empty());
-
-        store.set("b", b"two").await.unwrap();
-        store.set("a", b"one").await.unwrap();
-        store.set("empty", b"").await.unwrap();
-        store.set("", b"empty key").await.unwrap();
-        store.set("bin", &[0, 255, 1, 254]).await.unwrap();
-        store.set("unicodé ✓", b"u").await.unwrap();
-        assert_eq!(store.get("a").await.unwrap(), Some(b"one".to_vec()));
-        assert_eq!(store.get("empty").await.unwrap(), Some(Vec::new()));
-        assert_eq!(store.get("").await.unwrap(), Some(b"empty key".to_vec()));
-        assert_eq!(store.get("bin").await.unwrap(), Some(vec![0, 255, 1, 254]));
-        assert!(store.exists("empty").await.unwrap());
-        assert!(store.exists("unicodé ✓").await.unwrap());
-
-        store.set("a", b"overwritten").await.unwrap();
-        assert_eq!(store.get("a").await.unwrap(), Some(b"overwritten".to_vec()));
-
-        let keys = store.get_keys().await.unwrap();
-        assert_eq!(keys, vec!["", "a", "b", "bin", "empty", "unicodé ✓"]);
-
-        store.delete("a").await.unwrap();
-        assert_eq!(store.get("a").await.unwrap(), None);
-        assert!(!store.exists("a").await.unwrap());
-        assert_eq!(store.get_keys().await.unwrap().len(), 5);
-    }
-
-    /// `tasks` tasks doing `ops` mixed operations each on their own keys plus a
-    /// shared hot key; panics on any error or lost write.
-    pub(super) async fn hammer(store: Arc<dyn Store>, tasks: usize, ops: usize) {
-        store.set("hot", b"hot").await.unwrap();
-        let mut handles = Vec::new();
-        for t in 0..tasks {
-            let store = store.clone();
-            handles.push(tokio::spawn(async move {
-                for i in 0..ops {
-                    let key = format!("t{t}-k{}", i % 10);
-                    match i % 5 {
-                        0 => store
-                            .set(&key, format!("{t}:{i}").as_bytes())
-                            .await
-                            .unwrap(),
-                        1 => {
-                            let _ = store.get(&key).await.unwrap();
-                        }
-                        2 => {
-                            let _ = store.exists(&key).await.unwrap();
-                        }
-                        3 => assert_eq!(store.get("hot").await.unwrap(), Some(b"hot".to_vec())),
-                        _ => {
-                            if i % 50 == 4 {
-                                let _ = store.get_keys().await.unwrap();
-                            } else {
-                                store
-                                    .delete(&format!("t{t}-k{}", (i + 3) % 10))
-                                    .await
-                                    .unwrap();
-                            }
-                        }
-                    }
-                }
-                store.set(&format!("t{t}-done"), b"1").await.unwrap();
-            }));
-        }
-        for handle in handles {
-            handle.await.unwrap();
-        }
-        let keys = store.get_keys().await.unwrap();
-        for t in 0..tasks {
-            assert!(
-                keys.contains(&format!("t{t}-done")),
-                "lost write of task {t}"
-            );
-        }
-    }
-}
+mod conformance;
+#[cfg(test)]
+mod tests;

@@ -26,9 +26,23 @@
 //! cross-thread hop), on a current-thread runtime via `spawn_blocking`.
 //! (Caveat: tokio's `block_in_place` panics inside a `LocalSet` driven on a
 //! multi-thread runtime; don't drive these stores from one.)
-//! Writes are individual autocommit transactions with `synchronous = NORMAL`:
-//! they survive a process crash; on power loss the last commits since the
-//! previous checkpoint may be lost (SQLite's documented WAL trade-off).
+//! Writes are individual autocommit transactions. A file that holds the
+//! durable `default` label runs with `synchronous = FULL` ([`Durability::Full`]:
+//! every commit is on disk before it returns, so an acknowledged feedback
+//! survives power loss); other files (response caches) keep `NORMAL`, which
+//! survives a process crash but may lose the last commits on power loss
+//! (SQLite's documented WAL trade-off).
+//!
+//! # Atomics and batches
+//!
+//! `increment` is a read and an upsert inside one `BEGIN IMMEDIATE`
+//! transaction (the write lock is taken before the read, so no other
+//! connection or process can interleave); `compare_and_swap` is a single
+//! conditional statement (`UPDATE … WHERE value = ?` or `INSERT … ON CONFLICT
+//! DO NOTHING`) whose changed-row count says whether it swapped. Batches and
+//! key listings, whose cost grows with their size, run on tokio's blocking
+//! pool (`spawn_blocking`), never on an async worker; batch writes are one
+//! transaction each.
 //! An in-memory database (`type = "spin"` without `path`) uses one connection
 //! for everything.
 //!
@@ -63,6 +77,28 @@ const SELECT_KEYS: &str = "SELECT key FROM spin_key_value WHERE store = ?1 ORDER
 const UPSERT: &str = "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
     ON CONFLICT (store, key) DO UPDATE SET value = excluded.value";
 const DELETE: &str = "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2";
+const SWAP_IF_EQUAL: &str =
+    "UPDATE spin_key_value SET value = ?4 WHERE store = ?1 AND key = ?2 AND value = ?3";
+const INSERT_IF_ABSENT: &str = "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+    ON CONFLICT (store, key) DO NOTHING";
+
+/// How hard a file's commits wait for the disk (SQLite's `synchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Every commit is synced: nothing acknowledged is lost on power loss.
+    Full,
+    /// WAL's default trade-off: safe against a process crash only.
+    Normal,
+}
+
+impl Durability {
+    fn pragma(self) -> &'static str {
+        match self {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        }
+    }
+}
 
 /// Default size of the read pool: one connection per core, at least 2, at most 16.
 pub fn default_readers() -> usize {
@@ -141,12 +177,21 @@ impl Database {
     /// Opens (creating it and its parent directories if needed) the database
     /// file at `path`, switches it to WAL, creates the table, and opens
     /// `readers` read-only connections (at least 1).
-    pub async fn open_file(path: &Path, readers: usize) -> Result<Arc<Self>, OpenError> {
+    pub async fn open_file(
+        path: &Path,
+        readers: usize,
+        sync: Durability,
+    ) -> Result<Arc<Self>, OpenError> {
         let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || Self::open_file_blocking(path, readers.max(1))).await?
+        tokio::task::spawn_blocking(move || Self::open_file_blocking(path, readers.max(1), sync))
+            .await?
     }
 
-    fn open_file_blocking(path: PathBuf, readers: usize) -> Result<Arc<Self>, OpenError> {
+    fn open_file_blocking(
+        path: PathBuf,
+        readers: usize,
+        sync: Durability,
+    ) -> Result<Arc<Self>, OpenError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| OpenError::CreateDir {
                 path: parent.to_path_buf(),
@@ -166,7 +211,7 @@ impl Database {
             tracing::warn!(path = %path.display(), mode, "SQLite did not switch to WAL mode");
         }
         writer
-            .pragma_update(None, "synchronous", "NORMAL")
+            .pragma_update(None, "synchronous", sync.pragma())
             .map_err(sqlite_err)?;
         writer.execute(CREATE_TABLE, []).map_err(sqlite_err)?;
 
@@ -253,6 +298,66 @@ impl Database {
         let db = self.clone();
         run_blocking(move || f(&lock(&db.writer)).map_err(backend)).await?
     }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer (the write
+    /// lock is held from the first read to the commit). `long`: work whose
+    /// cost grows with its input goes to the blocking pool.
+    async fn transact<T, F>(self: &Arc<Self>, long: bool, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = self.clone();
+        let work = move || {
+            let conn = lock(&db.writer);
+            let tx = rusqlite::Transaction::new_unchecked(
+                &conn,
+                rusqlite::TransactionBehavior::Immediate,
+            )
+            .map_err(backend)?;
+            let value = f(&tx)?;
+            tx.commit().map_err(backend)?;
+            Ok(value)
+        };
+        if long {
+            off_the_workers(work).await?
+        } else {
+            run_blocking(work).await?
+        }
+    }
+
+    /// Runs a read whose cost grows with its input (key listings, batches) on
+    /// a read connection in the blocking pool.
+    async fn read_long<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let db = self.clone();
+        off_the_workers(move || f(&db.reader()).map_err(backend)).await?
+    }
+}
+
+/// Runs `f` on tokio's blocking pool (inline when there is no runtime).
+async fn off_the_workers<T, F>(f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    match Handle::try_current() {
+        Ok(_) => tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| StoreError::Backend(format!("SQLite task failed: {e}"))),
+        Err(_) => Ok(f()),
+    }
+}
+
+/// A stored counter: ASCII decimal, or the 8-byte little-endian `i64` stock
+/// Spin's SQLite store writes.
+fn counter_value(key: &str, bytes: &[u8]) -> Result<i64, StoreError> {
+    super::parse_counter(bytes)
+        .or_else(|| <[u8; 8]>::try_from(bytes).ok().map(i64::from_le_bytes))
+        .ok_or_else(|| StoreError::NotACounter { key: key.into() })
 }
 
 /// One label's view of a [`Database`].
@@ -307,10 +412,110 @@ impl Store for SqliteStore {
     async fn get_keys(&self) -> Result<Vec<String>, StoreError> {
         let label = self.label.clone();
         self.db
-            .read(move |conn| {
+            .read_long(move |conn| {
                 conn.prepare_cached(SELECT_KEYS)?
                     .query_map([&*label], |row| row.get::<_, String>(0))?
                     .collect()
+            })
+            .await
+    }
+
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        let (label, key) = (self.label.clone(), key.to_owned());
+        self.db
+            .transact(false, move |conn| {
+                let current = conn
+                    .prepare_cached(SELECT_VALUE)
+                    .and_then(|mut q| {
+                        q.query_row((&*label, &key), |row| row.get::<_, Vec<u8>>(0))
+                            .optional()
+                    })
+                    .map_err(backend)?;
+                let value = match current {
+                    Some(bytes) => counter_value(&key, &bytes)?,
+                    None => 0,
+                };
+                let value = value
+                    .checked_add(delta)
+                    .ok_or_else(|| StoreError::CounterOverflow { key: key.clone() })?;
+                conn.prepare_cached(UPSERT)
+                    .and_then(|mut q| q.execute((&*label, &key, value.to_string().as_bytes())))
+                    .map_err(backend)?;
+                Ok(value)
+            })
+            .await
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, StoreError> {
+        let (label, key, new) = (self.label.clone(), key.to_owned(), new.to_vec());
+        let expected = expected.map(<[u8]>::to_vec);
+        self.db
+            .write(move |conn| {
+                let changed = match expected {
+                    Some(old) => conn
+                        .prepare_cached(SWAP_IF_EQUAL)?
+                        .execute((&*label, &key, &old, &new))?,
+                    None => conn
+                        .prepare_cached(INSERT_IF_ABSENT)?
+                        .execute((&*label, &key, &new))?,
+                };
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let (label, keys) = (self.label.clone(), keys.to_vec());
+        self.db
+            .read_long(move |conn| {
+                // One read transaction: every value from the same snapshot.
+                let tx = rusqlite::Transaction::new_unchecked(
+                    conn,
+                    rusqlite::TransactionBehavior::Deferred,
+                )?;
+                let mut query = tx.prepare_cached(SELECT_VALUE)?;
+                let values = keys
+                    .iter()
+                    .map(|key| {
+                        query
+                            .query_row((&*label, key), |row| row.get::<_, Vec<u8>>(0))
+                            .optional()
+                    })
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                drop(query);
+                tx.commit()?;
+                Ok(values)
+            })
+            .await
+    }
+
+    async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        let (label, entries) = (self.label.clone(), entries.to_vec());
+        self.db
+            .transact(true, move |conn| {
+                let mut upsert = conn.prepare_cached(UPSERT).map_err(backend)?;
+                for (key, value) in &entries {
+                    upsert.execute((&*label, key, value)).map_err(backend)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        let (label, keys) = (self.label.clone(), keys.to_vec());
+        self.db
+            .transact(true, move |conn| {
+                let mut delete = conn.prepare_cached(DELETE).map_err(backend)?;
+                for key in &keys {
+                    delete.execute((&*label, key)).map_err(backend)?;
+                }
+                Ok(())
             })
             .await
     }
@@ -318,17 +523,69 @@ impl Store for SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{hammer, round_trip};
+    use super::super::Checked;
+    use super::super::conformance::{atomics, batches, full_suite, hammer, round_trip};
     use super::*;
     use std::time::Instant;
 
     #[tokio::test(flavor = "multi_thread")]
     async fn file_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_file(&dir.path().join("kv.db"), 2)
+        let db = Database::open_file(&dir.path().join("kv.db"), 2, Durability::Normal)
             .await
             .unwrap();
         round_trip(&db.store("default")).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn file_store_passes_the_conformance_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open_file(&dir.path().join("kv.db"), 2, Durability::Full)
+            .await
+            .unwrap();
+        full_suite(Arc::new(db.store("default"))).await;
+        full_suite(Arc::new(Checked(db.store("other label")))).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn memory_store_passes_the_conformance_suite() {
+        let db = Database::open_in_memory().await.unwrap();
+        full_suite(Arc::new(db.store("default"))).await;
+        full_suite(Arc::new(Checked(db.store("other label")))).await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn atomics_work_on_a_current_thread_runtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open_file(&dir.path().join("kv.db"), 1, Durability::Normal)
+            .await
+            .unwrap();
+        let store = db.store("x");
+        atomics(&store).await;
+        batches(&store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn increment_reads_counters_written_by_stock_spin() {
+        // Spin's SQLite store keeps counters as 8-byte little-endian i64.
+        let db = Database::open_in_memory().await.unwrap();
+        let store = db.store("default");
+        store.set("spin", &41i64.to_le_bytes()).await.unwrap();
+        assert_eq!(store.increment("spin", 1).await.unwrap(), 42);
+        assert_eq!(store.get("spin").await.unwrap(), Some(b"42".to_vec()));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_default_store_file_syncs_every_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kv.db");
+        for (durability, expected) in [(Durability::Full, 2), (Durability::Normal, 1)] {
+            let db = Database::open_file(&path, 1, durability).await.unwrap();
+            let level: i64 = lock(&db.writer)
+                .query_row("PRAGMA synchronous", [], |row| row.get(0))
+                .unwrap();
+            assert_eq!(level, expected, "{durability:?}");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -340,7 +597,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn works_on_current_thread_runtime() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_file(&dir.path().join("kv.db"), 1)
+        let db = Database::open_file(&dir.path().join("kv.db"), 1, Durability::Normal)
             .await
             .unwrap();
         round_trip(&db.store("x")).await;
@@ -349,7 +606,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn labels_are_isolated_in_one_file() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_file(&dir.path().join("kv.db"), 2)
+        let db = Database::open_file(&dir.path().join("kv.db"), 2, Durability::Normal)
             .await
             .unwrap();
         let (a, b) = (db.store("a"), db.store("b"));
@@ -366,7 +623,9 @@ mod tests {
     async fn file_uses_spin_schema_and_wal() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kv.db");
-        let db = Database::open_file(&path, 1).await.unwrap();
+        let db = Database::open_file(&path, 1, Durability::Normal)
+            .await
+            .unwrap();
         db.store("mine").set("k", b"v").await.unwrap();
         drop(db);
 
@@ -390,7 +649,9 @@ mod tests {
         )
         .unwrap();
         drop(conn);
-        let db = Database::open_file(&path, 1).await.unwrap();
+        let db = Database::open_file(&path, 1, Durability::Normal)
+            .await
+            .unwrap();
         assert_eq!(
             db.store("default").get("spin-key").await.unwrap(),
             Some(vec![1, 2])
@@ -411,7 +672,9 @@ mod tests {
             )
             .unwrap();
         }
-        let db = Database::open_file(&path, 2).await.unwrap();
+        let db = Database::open_file(&path, 2, Durability::Normal)
+            .await
+            .unwrap();
         let store = db.store("default");
         assert_eq!(store.get("hello").await.unwrap(), Some(b"world".to_vec()));
         assert_eq!(store.get_keys().await.unwrap(), vec!["hello"]);
@@ -420,7 +683,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn writes_are_visible_to_pooled_readers_immediately() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_file(&dir.path().join("kv.db"), 4)
+        let db = Database::open_file(&dir.path().join("kv.db"), 4, Durability::Normal)
             .await
             .unwrap();
         let store = db.store("s");
@@ -436,9 +699,13 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn concurrent_file_access() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_file(&dir.path().join("kv.db"), default_readers())
-            .await
-            .unwrap();
+        let db = Database::open_file(
+            &dir.path().join("kv.db"),
+            default_readers(),
+            Durability::Normal,
+        )
+        .await
+        .unwrap();
         hammer(Arc::new(db.store("default")), 64, 200).await;
     }
 
@@ -467,9 +734,13 @@ mod tests {
 
     async fn throughput(runtime: &str) {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_file(&dir.path().join("kv.db"), default_readers())
-            .await
-            .unwrap();
+        let db = Database::open_file(
+            &dir.path().join("kv.db"),
+            default_readers(),
+            Durability::Normal,
+        )
+        .await
+        .unwrap();
         let store = Arc::new(db.store("default"));
         for i in 0..1000 {
             store.set(&format!("key{i}"), &[b'x'; 200]).await.unwrap();

@@ -64,6 +64,16 @@ pub enum DependencyDef {
 }
 
 impl DependencyDef {
+    /// What the dependency inherits from the component it is composed into.
+    pub fn inherit(&self) -> &InheritConfig {
+        match self {
+            DependencyDef::Package { inherit, .. }
+            | DependencyDef::Local { inherit, .. }
+            | DependencyDef::Http { inherit, .. }
+            | DependencyDef::Component { inherit, .. } => inherit,
+        }
+    }
+
     /// The dependency's export chosen with `export = "..."`, if any.
     pub fn export(&self) -> Option<&str> {
         match self {
@@ -96,6 +106,43 @@ pub enum InheritConfig {
     All,
     /// `["key_value_stores", ...]`: only these configuration keys.
     Only(Vec<String>),
+}
+
+/// The keys `inherit_configuration` may list: Spin's, plus `wasi_nn` for
+/// this host's wasi-nn (stock Spin has no wasi-nn and ignores names it does
+/// not know, so a manifest granting it still runs there).
+pub const INHERIT_KEYS: &[&str] = &[
+    "ai_models",
+    "allowed_outbound_hosts",
+    "environment",
+    "files",
+    "key_value_stores",
+    "sqlite_databases",
+    "variables",
+    "wasi_nn",
+];
+
+impl InheritConfig {
+    /// Whether the dependency may use the capability `key` (one of
+    /// [`INHERIT_KEYS`]) of the component it is composed into.
+    pub fn allows(&self, key: &str) -> bool {
+        match self {
+            InheritConfig::Nothing => false,
+            InheritConfig::All => true,
+            InheritConfig::Only(keys) => keys.iter().any(|k| k == key),
+        }
+    }
+
+    /// The first listed key that is not one of [`INHERIT_KEYS`].
+    pub fn unknown_key(&self) -> Option<&str> {
+        match self {
+            InheritConfig::Only(keys) => keys
+                .iter()
+                .map(String::as_str)
+                .find(|k| !INHERIT_KEYS.contains(k)),
+            InheritConfig::Nothing | InheritConfig::All => None,
+        }
+    }
 }
 
 /// A dependency table as written.

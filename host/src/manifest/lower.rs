@@ -13,7 +13,7 @@ use std::path::Path;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::dependencies::{DependencyDef, InheritConfig};
+use super::dependencies::{DependencyDef, INHERIT_KEYS, InheritConfig};
 use super::error::{Location, ManifestError, join};
 use super::schema::Document;
 use super::{AppManifest, ComponentDef, VariableDef};
@@ -107,13 +107,17 @@ impl<'a> Lowering<'a> {
             self.component(&mut component)?;
             components.insert(component.id.clone(), component);
         }
-        let http_triggers: Vec<_> = document.trigger.into_values().flatten().collect();
-        for (i, trigger) in http_triggers.iter().enumerate() {
-            self.references.push(Reference {
-                at: owned(&["trigger", "http", &i.to_string(), "component"]),
-                component: trigger.component.clone(),
-                depender: None,
-            });
+        let triggers = document.trigger;
+        let http = triggers.http.iter().map(|t| &t.component);
+        let cron = triggers.cron.iter().map(|t| &t.component);
+        for (kind, components) in [("http", http.collect::<Vec<_>>()), ("cron", cron.collect())] {
+            for (i, component) in components.into_iter().enumerate() {
+                self.references.push(Reference {
+                    at: owned(&["trigger", kind, &i.to_string(), "component"]),
+                    component: component.clone(),
+                    depender: None,
+                });
+            }
         }
         let defined_profiles: BTreeSet<String> = components
             .values()
@@ -137,7 +141,8 @@ impl<'a> Lowering<'a> {
             name: application.name,
             version: application.version.filter(|v| !v.is_empty()),
             variables,
-            http_triggers,
+            http_triggers: triggers.http,
+            cron_triggers: triggers.cron,
             components,
             component_order: self.component_order(),
             base_dir: self.base_dir.to_path_buf(),
@@ -230,6 +235,15 @@ impl<'a> Lowering<'a> {
             }
             if inherit_all == Some(true) {
                 dependency.set_inherit(InheritConfig::All);
+            }
+            if let Some(key) = dependency.inherit().unknown_key() {
+                return Err(self.invalid(
+                    &[&at[..], &["inherit_configuration"]].concat(),
+                    format!(
+                        "unknown configuration key {key:?}; known: {}",
+                        INHERIT_KEYS.join(", ")
+                    ),
+                ));
             }
             match dependency {
                 DependencyDef::Local { path, .. } => *path = self.base_dir.join(&path),

@@ -5,7 +5,8 @@
 //! deserialize directly with serde: [`schema`] holds the document's shape and
 //! the conversions that run while deserializing (unknown keys rejected, names
 //! checked by the newtypes in [`ids`], the Spin features this host cannot
-//! honour — remote sources, non-HTTP triggers, file mounts, ... — refused);
+//! honour — remote sources, triggers other than HTTP and cron, file mounts,
+//! ... — refused);
 //! [`dependencies`] reads component dependencies; [`lower`] resolves paths,
 //! checks the rules that span keys (triggers and dependencies name defined
 //! components, templates name defined variables, ...) and applies a
@@ -34,7 +35,7 @@ use toml::de::{DeTable, DeValue};
 
 use ids::{DependencyName, StoreLabel, VariableName};
 
-pub use dependencies::DependencyDef;
+pub use dependencies::{DependencyDef, InheritConfig};
 pub use error::{Location, ManifestError};
 pub use profile::ProfileOverride;
 
@@ -55,6 +56,8 @@ pub struct AppManifest {
     pub variables: BTreeMap<String, VariableDef>,
     /// The `[[trigger.http]]` entries, in manifest order.
     pub http_triggers: Vec<HttpTrigger>,
+    /// The `[[trigger.cron]]` entries, in manifest order.
+    pub cron_triggers: Vec<CronTrigger>,
     /// The `[component.<id>]` tables, by id, with the selected profile applied.
     pub components: BTreeMap<String, ComponentDef>,
     /// Component ids in the order they appear in the manifest (the order
@@ -94,6 +97,18 @@ pub struct HttpTrigger {
     pub route: HttpRoute,
     /// The id of the component handling requests (always a defined component).
     pub component: String,
+}
+
+/// One `[[trigger.cron]]` entry: run `component` on a schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "schema::CronTriggerSchema")]
+pub struct CronTrigger {
+    /// The optional trigger `id`.
+    pub id: Option<String>,
+    /// The id of the component to run (always a defined component).
+    pub component: String,
+    /// When to run it: a cron expression with seconds, checked to parse.
+    pub cron_expression: String,
 }
 
 /// The `route` of an HTTP trigger.

@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::error::unsupported;
 use super::ids::{ComponentId, VariableName};
-use super::{ComponentDef, HttpRoute, HttpTrigger, VariableDef};
+use super::{ComponentDef, CronTrigger, HttpRoute, HttpTrigger, VariableDef};
 
 /// The whole manifest.
 #[derive(Debug, Deserialize)]
@@ -27,7 +27,7 @@ pub struct Document {
     pub application: Application,
     #[serde(default)]
     pub variables: BTreeMap<VariableName, VariableDef>,
-    pub trigger: BTreeMap<HttpOnly, Vec<HttpTrigger>>,
+    pub trigger: Triggers,
     #[serde(default)]
     pub component: BTreeMap<ComponentId, ComponentDef>,
 }
@@ -73,7 +73,56 @@ fn http_base<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
     Ok(())
 }
 
-/// A trigger type key; only `http` is served by this host.
+/// `[trigger]`: the entries of each trigger type this host runs.
+#[derive(Debug, Default)]
+pub struct Triggers {
+    pub http: Vec<HttpTrigger>,
+    pub cron: Vec<CronTrigger>,
+}
+
+impl<'de> Deserialize<'de> for Triggers {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ByKind;
+        impl<'de> Visitor<'de> for ByKind {
+            type Value = Triggers;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table of trigger types (`[[trigger.http]]`, `[[trigger.cron]]`)")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Triggers, A::Error> {
+                let mut triggers = Triggers::default();
+                while let Some(kind) = map.next_key::<TriggerKind>()? {
+                    match kind {
+                        TriggerKind::Http => triggers.http = map.next_value()?,
+                        TriggerKind::Cron => triggers.cron = map.next_value()?,
+                    }
+                }
+                Ok(triggers)
+            }
+        }
+        deserializer.deserialize_map(ByKind)
+    }
+}
+
+/// A `[trigger.<kind>]` key: the trigger types this host runs.
+enum TriggerKind {
+    Http,
+    Cron,
+}
+
+impl<'de> Deserialize<'de> for TriggerKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match String::deserialize(deserializer)?.as_str() {
+            "http" => Ok(TriggerKind::Http),
+            "cron" => Ok(TriggerKind::Cron),
+            kind => Err(unsupported(format_args!(
+                "`{kind}` triggers (this host runs `[[trigger.http]]` and `[[trigger.cron]]`)"
+            ))),
+        }
+    }
+}
+
+/// The key of `[application.trigger.http]`, the only trigger type with
+/// application-level settings here.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HttpOnly;
 
@@ -82,7 +131,7 @@ impl<'de> Deserialize<'de> for HttpOnly {
         match String::deserialize(deserializer)?.as_str() {
             "http" => Ok(HttpOnly),
             kind => Err(unsupported(format_args!(
-                "`{kind}` triggers (only HTTP triggers, `[[trigger.http]]`, are supported)"
+                "`[application.trigger.{kind}]` settings (only `[application.trigger.http]` is read)"
             ))),
         }
     }
@@ -126,6 +175,40 @@ impl From<HttpTriggerSchema> for HttpTrigger {
             route: t.route,
             component: t.component,
         }
+    }
+}
+
+/// One `[[trigger.cron]]` entry as written (the format of Spin's
+/// `trigger-cron` plugin).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CronTriggerSchema {
+    id: Option<String>,
+    #[serde(deserialize_with = "component_reference")]
+    component: String,
+    #[serde(deserialize_with = "cron_expression")]
+    cron_expression: String,
+}
+
+impl From<CronTriggerSchema> for CronTrigger {
+    fn from(t: CronTriggerSchema) -> Self {
+        CronTrigger {
+            id: t.id,
+            component: t.component,
+            cron_expression: t.cron_expression,
+        }
+    }
+}
+
+/// A cron expression with seconds (`sec min hour day-of-month month
+/// day-of-week [year]`), as the plugin's scheduler reads it.
+fn cron_expression<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let expression = String::deserialize(d)?;
+    match expression.parse::<cron::Schedule>() {
+        Ok(_) => Ok(expression),
+        Err(err) => Err(de::Error::custom(format_args!(
+            "{expression:?} is not a cron expression with seconds (`sec min hour day month weekday`, e.g. \"0 0 * * * *\" for every hour): {err}"
+        ))),
     }
 }
 

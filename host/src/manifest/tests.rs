@@ -677,6 +677,18 @@ fn dependency_rules() {
         &m.components["a"].dependencies["a:b/c"],
         DependencyDef::Local { inherit: InheritConfig::Only(keys), .. } if keys == &["key_value_stores"]
     ));
+    // A key nobody knows (a typo) is refused where it is written.
+    let e = err(&with(
+        "[component.a.dependencies]\n\"a:b/c\" = { path = \"x.wasm\", inherit_configuration = [\"key_value_store\"] }\n",
+    ));
+    assert!(
+        is_invalid(
+            &e,
+            "component.a.dependencies.\"a:b/c\".inherit_configuration",
+            "unknown configuration key \"key_value_store\"; known: ai_models, allowed_outbound_hosts, environment, files, key_value_stores, sqlite_databases, variables, wasi_nn"
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -693,3 +705,41 @@ fn wrong_types_are_reported_with_path() {
 }
 
 mod profiles;
+
+#[test]
+fn cron_triggers_are_read_with_their_schedule() {
+    let m = parse(&with(
+        "[[trigger.cron]]\ncomponent = \"a\"\ncron_expression = \"0 0 * * * *\"\n",
+    ))
+    .unwrap();
+    assert_eq!(m.cron_triggers.len(), 1);
+    assert_eq!(m.cron_triggers[0].component, "a");
+    assert_eq!(m.cron_triggers[0].cron_expression, "0 0 * * * *");
+    assert_eq!(m.http_triggers.len(), 1);
+}
+
+#[test]
+fn a_cron_expression_that_does_not_parse_is_refused_at_its_key() {
+    let e = err(&with(
+        "[[trigger.cron]]\ncomponent = \"a\"\ncron_expression = \"*/5 * * * *\"\n",
+    ));
+    assert!(
+        is_invalid(
+            &e,
+            "trigger.cron[0].cron_expression",
+            "is not a cron expression with seconds"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_cron_trigger_must_name_a_defined_component() {
+    let e = err(&with(
+        "[[trigger.cron]]\ncomponent = \"nope\"\ncron_expression = \"0 0 * * * *\"\n",
+    ));
+    assert!(
+        matches!(&e, ManifestError::UnknownComponent { path, .. } if path == "trigger.cron[0].component"),
+        "{e}"
+    );
+}

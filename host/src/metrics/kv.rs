@@ -168,4 +168,30 @@ impl Store for MeteredStore {
     async fn get_keys(&self) -> Result<Vec<String>, StoreError> {
         self.measure("get_keys", self.inner.get_keys()).await
     }
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        self.measure("increment", self.inner.increment(key, delta))
+            .await
+    }
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, StoreError> {
+        self.measure(
+            "compare_and_swap",
+            self.inner.compare_and_swap(key, expected, new),
+        )
+        .await
+    }
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.measure("get_many", self.inner.get_many(keys)).await
+    }
+    async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        self.measure("set_many", self.inner.set_many(entries)).await
+    }
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.measure("delete_many", self.inner.delete_many(keys))
+            .await
+    }
 }

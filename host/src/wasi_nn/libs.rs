@@ -3,7 +3,8 @@
 //! Both runtimes are loaded with `dlopen` at start-up, never linked or
 //! downloaded at build time. Without any environment variable they are found in
 //! a Python virtual environment: `$VIRTUAL_ENV`, then `.venv` in the manifest's
-//! directory, the current directory or any of their ancestors
+//! own directory — never in a parent folder or the working directory, so a
+//! library planted in `/tmp/.venv` or `~/.venv` is not loaded into the host
 //! (`lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so*` from the
 //! `onnxruntime` wheel, `…/openvino/libs/libopenvino_c.so*` from the `openvino`
 //! wheel). `ORT_DYLIB_PATH` overrides the ONNX Runtime search;
@@ -17,11 +18,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// Where the libraries are searched from when serving an app: the
-/// manifest's directory and the current directory (and their ancestors).
+/// project's own folder (the manifest's directory) only. Anything else must
+/// be named explicitly (`$VIRTUAL_ENV`, `ORT_DYLIB_PATH`, OpenVINO's variables).
 pub fn search_roots(manifest_dir: &Path) -> Vec<PathBuf> {
-    let mut roots = vec![manifest_dir.to_path_buf()];
-    roots.extend(std::env::current_dir().ok());
-    roots
+    vec![manifest_dir.to_path_buf()]
 }
 
 /// System directories searched last.
@@ -33,17 +33,13 @@ const SYSTEM_LIB_DIRS: &[&str] = &[
 ];
 
 /// `site-packages` directories of the candidate virtual environments, in
-/// search order: `$VIRTUAL_ENV`, then `.venv` in each root and its ancestors.
-fn site_packages_dirs(search_roots: &[PathBuf]) -> Vec<PathBuf> {
+/// search order: `$VIRTUAL_ENV`, then `.venv` directly in each root.
+pub(super) fn site_packages_dirs(search_roots: &[PathBuf]) -> Vec<PathBuf> {
     let mut venvs: Vec<PathBuf> = Vec::new();
     if let Some(venv) = std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty()) {
         venvs.push(PathBuf::from(venv));
     }
-    for root in search_roots {
-        for dir in root.ancestors() {
-            venvs.push(dir.join(".venv"));
-        }
-    }
+    venvs.extend(search_roots.iter().map(|root| root.join(".venv")));
     let mut dirs = Vec::new();
     for venv in venvs {
         let Ok(entries) = std::fs::read_dir(venv.join("lib")) else {

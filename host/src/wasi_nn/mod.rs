@@ -403,7 +403,7 @@ impl Capability for WasiNn {
     }
 
     /// `--nn-backend`, `--nn-device` and `--nn-sessions`; the runtime
-    /// libraries are searched from the manifest's and the current directory.
+    /// libraries are searched in the manifest's own directory (see [`libs`]).
     async fn configure_app(ctx: &AppContext<'_>) -> anyhow::Result<Self> {
         let base_dir = &ctx.manifest.base_dir;
         Ok(Self {

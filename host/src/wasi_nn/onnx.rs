@@ -8,7 +8,7 @@
 
 use super::tensor::{
     Port, check_input, dims_u32, fill_inputs, from_le_vec, named_outputs, read, require_inputs,
-    resolve_id, to_le_vec,
+    resolve_id, run_blocking, to_le_vec,
 };
 use super::{NnError, NnOptions, libs, lock};
 use std::path::{Path, PathBuf};
@@ -198,7 +198,7 @@ impl OrtModel {
         let Some(session) = checkout.session.as_mut() else {
             unreachable!("a checkout always holds a session");
         };
-        let outputs = session.run(values)?;
+        let outputs = run_blocking(|| session.run(values))?;
         self.outputs
             .iter()
             .map(|port| {

@@ -6,7 +6,9 @@
 //! whole percents against ONNX Runtime. Outputs keep the model's names
 //! (wasmtime-wasi-nn's backend calls them `"0"`, `"1"`, …).
 
-use super::tensor::{Port, check_input, dims_u32, named_outputs, resolve, resolve_id};
+use super::tensor::{
+    Port, check_input, dims_u32, named_outputs, resolve, resolve_id, run_blocking,
+};
 use super::{NnError, NnOptions, libs, lock};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -218,7 +220,7 @@ impl OvContext {
                 self.model.inputs[missing].name
             )));
         }
-        Ok(self.request.infer()?)
+        Ok(run_blocking(|| self.request.infer())?)
     }
 
     fn output(&self, index: usize) -> Result<Tensor, NnError> {

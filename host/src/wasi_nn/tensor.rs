@@ -48,11 +48,23 @@ pub(super) fn resolve_id(ports: &[Port], id: &Id, what: &str) -> Result<usize, N
     }
 }
 
-/// Checks a guest tensor against the model's input: element type, rank, the
-/// fixed dimensions and the data length (so no backend ever copies a buffer
-/// of the wrong size).
+/// The most bytes one input tensor may hold: 16 MiB, 3,500 × the engagement
+/// model's largest real batch (169 rows × 7 features × 4 bytes). A dynamic
+/// dimension would otherwise let a guest hand the backend a batch as large
+/// as its linear memory, which runs to completion whatever the deadline.
+pub const MAX_INPUT_TENSOR_BYTES: usize = 16 << 20;
+
+/// Checks a guest tensor against the model's input: its size against
+/// [`MAX_INPUT_TENSOR_BYTES`], element type, rank, the fixed dimensions and
+/// the data length (so no backend ever copies a buffer of the wrong size).
 pub(super) fn check_input(port: &Port, tensor: &Tensor) -> Result<(), NnError> {
     let bad = |why: String| Err(NnError::Input(format!("input {:?}: {why}", port.name)));
+    if tensor.data.len() > MAX_INPUT_TENSOR_BYTES {
+        return bad(format!(
+            "{} bytes, over the host's limit of {MAX_INPUT_TENSOR_BYTES} bytes per input tensor",
+            tensor.data.len()
+        ));
+    }
     if tensor.ty != port.ty {
         return bad(format!(
             "type {:?}, the model wants {:?}",
@@ -93,6 +105,20 @@ pub(super) fn dims_u32(dims: &[i64]) -> Result<Vec<u32>, NnError> {
                 .map_err(|_| NnError::Unsupported(format!("output dimension {d} does not fit u32")))
         })
         .collect()
+}
+
+/// Runs a blocking inference off the async workers' scheduling: on a
+/// multi-threaded tokio runtime the worker hands its other tasks to the
+/// others first (`block_in_place`), so one long `compute` does not stall the
+/// requests queued behind it; elsewhere (tests, `bench-nn`) it just runs.
+pub(super) fn run_blocking<R>(work: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
 }
 
 /// Element types that convert between little-endian bytes and Rust values.

@@ -2,7 +2,7 @@
 //! library search and the shared registry. They need ONNX Runtime and
 //! OpenVINO in the repository's `.venv` (`models/setup.sh`).
 
-use super::libs::{init_onnxruntime, init_openvino, library_in};
+use super::libs::{init_onnxruntime, init_openvino, library_in, site_packages_dirs};
 use super::tensor::{from_le_vec, to_le_vec};
 use super::*;
 use std::time::Instant;
@@ -166,6 +166,42 @@ fn finds_openvino_in_the_venv() {
     let path = find_openvino(&roots()).unwrap_or_else(|e| panic!("{e}"));
     assert!(path.is_file(), "{}", path.display());
     init_openvino(&roots()).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn a_venv_in_a_parent_folder_of_the_project_is_never_searched() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = |venv: &Path| venv.join("lib").join("python3.12").join("site-packages");
+    let planted = site(&dir.path().join(".venv"));
+    let project = dir.path().join("project");
+    let own = site(&project.join(".venv"));
+    std::fs::create_dir_all(&planted).unwrap();
+    std::fs::create_dir_all(&own).unwrap();
+    let found = site_packages_dirs(&search_roots(&project));
+    assert!(found.contains(&own), "{found:?}");
+    assert!(!found.contains(&planted), "{found:?}");
+}
+
+#[test]
+fn an_input_tensor_over_the_host_limit_is_refused_before_any_backend_sees_it() {
+    use super::tensor::{MAX_INPUT_TENSOR_BYTES, Port, check_input};
+    let port = Port {
+        name: "features".into(),
+        ty: TensorType::Fp32,
+        dims: vec![-1, 7],
+    };
+    let rows = MAX_INPUT_TENSOR_BYTES / 28 + 1;
+    let huge = Tensor::new(vec![rows as u32, 7], TensorType::Fp32, vec![0; rows * 28]);
+    let err = check_input(&port, &huge).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "input \"features\": {} bytes, over the host's limit of {MAX_INPUT_TENSOR_BYTES} bytes per input tensor",
+            rows * 28
+        )
+    );
+    let fits = Tensor::new(vec![169, 7], TensorType::Fp32, vec![0; 169 * 28]);
+    assert!(check_input(&port, &fits).is_ok());
 }
 
 #[test]

@@ -86,7 +86,11 @@ fn predict_answers_through_the_composed_forecast_on_both_implementations() {
     let dir = tempfile::tempdir().unwrap();
     let body = json!({"page_likes": 139441, "post_type": "status", "category": 2, "paid": true,
                       "scheduled_at": "2026-12-01T18:30:00-05:00"});
+    let windowed = json!({"page_likes": 120000, "post_type": "photo",
+                          "scheduled_at": "2026-12-01T18:30:00-05:00",
+                          "posting_window": {"start": "18:00", "end": "02:00"}});
     let mut answers = Vec::new();
+    let mut windowed_answers = Vec::new();
     for args in [
         &["--inference", "portable"][..],
         &["--inference", "wasi-nn", "--nn-backend", "onnx"][..],
@@ -95,6 +99,9 @@ fn predict_answers_through_the_composed_forecast_on_both_implementations() {
         let reply = post_json(&server, "/api/predict", &body);
         assert_eq!(reply.status, 200, "{args:?}: {}", reply.text);
         answers.push(reply.body);
+        let reply = post_json(&server, "/api/predict", &windowed);
+        assert_eq!(reply.status, 200, "{args:?}: {}", reply.text);
+        windowed_answers.push(reply.body);
     }
     // Each inference component names itself through the WIT forecast.
     assert_eq!(answers[0]["model"]["implementation"], "portable (tract)");
@@ -114,6 +121,12 @@ fn predict_answers_through_the_composed_forecast_on_both_implementations() {
             .collect::<Vec<_>>()
     };
     assert_eq!(slots(&answers[0]), slots(&answers[1]));
+    // And inside a posting window, on the same basis.
+    assert_eq!(slots(&windowed_answers[0]), slots(&windowed_answers[1]));
+    assert_eq!(
+        windowed_answers[0]["best_times_basis"],
+        windowed_answers[1]["best_times_basis"]
+    );
 }
 
 /// `fbposts up` on a one-component manifest; the exit status and stderr.

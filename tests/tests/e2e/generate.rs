@@ -215,6 +215,36 @@ fn generate_rejects_bad_briefs() {
 }
 
 #[test]
+fn the_predicted_best_time_stays_in_the_briefs_posting_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::app(dir.path());
+    let mut body = json!({"topic": "pan de masa madre", "n": 1, "seed": 3, "generator": "template",
+                          "posting_window": {"start": "18:00", "end": "21:00"}});
+    let reply = post_json(&server, "/api/generate", &body);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let predicted = &reply.body["candidates"][0]["predicted_engagement"];
+    let at = predicted["best_time"]["at"].as_str().expect("best_time.at");
+    let hour: u32 = at[11..13].parse().unwrap();
+    assert!((18..=21).contains(&hour) && at.ends_with('Z'), "{at}");
+    assert_eq!(
+        predicted["best_time_basis"],
+        "global_model_2014_single_page"
+    );
+    body["posting_window"] = json!({"start": "18:00", "end": "18:30"});
+    let reply = post_json(&server, "/api/generate", &body);
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    assert_eq!(reply.body["error"]["code"], "invalid_field");
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'posting_window'"),
+        "{}",
+        reply.text
+    );
+}
+
+#[test]
 fn an_unknown_brand_voice_key_is_a_422_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::app(dir.path());

@@ -2,7 +2,11 @@
 //! runs on loopback: a good answer is used; slow and failing answers are
 //! retried, then the circuit breaker opens and the template engine answers
 //! without calling the endpoint; the API key reaches the endpoint but never
-//! the logs or the responses.
+//! the logs or the responses. While the breaker is half-open one request is
+//! the trial and the others fall back at once; a hanging endpoint costs the
+//! trial no more than `llm_deadline_ms`; the server's hourly spend cap holds
+//! whatever the clients ask; a deadline that cannot fit the request deadline
+//! stops start-up.
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -19,6 +23,8 @@ enum Mode {
     Ok,
     Slow,
     Fail,
+    /// Reads the request, then never answers.
+    Hang,
 }
 
 struct FakeLlm {
@@ -118,6 +124,10 @@ impl FakeLlm {
                         }
                         Mode::Fail => {
                             (500, json!({"error": {"message": "overloaded"}}).to_string())
+                        }
+                        Mode::Hang => {
+                            std::thread::sleep(Duration::from_secs(120));
+                            return;
                         }
                     };
                     let mut stream = stream;
@@ -252,4 +262,237 @@ fn llm_success_retries_breaker_and_fallback() {
     for reply in replies {
         assert!(!reply.contains("Zq81SECRET"), "API key in a response");
     }
+}
+
+/// Starts the app against `llm` with SQLite stores in `dir` and the given
+/// extra variables and arguments.
+fn llm_app(llm: &FakeLlm, dir: &std::path::Path, vars: &[(&str, &str)], args: &[&str]) -> Server {
+    let mut env = vec![
+        ("SPIN_VARIABLE_LLM_BASE_URL", llm.url.as_str()),
+        ("SPIN_VARIABLE_LLM_API_KEY", KEY),
+    ];
+    env.extend_from_slice(vars);
+    Server::start_with_env(
+        Options {
+            manifest: "spin.toml",
+            state_dir: dir,
+            runtime_config: Some(&sqlite_config(dir)),
+            extra_args: args,
+        },
+        &env,
+    )
+}
+
+/// Writes `value` under `key` in the SQLite `default` store of `dir`
+/// (Spin's schema) before the app starts.
+fn preseed_default_store(dir: &std::path::Path, key: &str, value: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let db = rusqlite::Connection::open(dir.join("default.db")).unwrap();
+    db.execute_batch(
+        "CREATE TABLE IF NOT EXISTS spin_key_value (store TEXT NOT NULL, key TEXT NOT NULL, \
+         value BLOB NOT NULL, PRIMARY KEY (store, key))",
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO spin_key_value (store, key, value) VALUES ('default', ?1, ?2)",
+        rusqlite::params![key, value.as_bytes()],
+    )
+    .unwrap();
+}
+
+fn fallback(reply: &support::Reply) -> String {
+    reply.body["generator"]["fallback"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn while_half_open_one_request_is_the_trial_and_the_rest_fall_back_before_the_deadline() {
+    let llm = FakeLlm::start();
+    llm.set(Mode::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    // Opened long ago: the next request may be the trial.
+    preseed_default_store(
+        dir.path(),
+        "breaker/llm",
+        r#"{"consecutive_failures":3,"opened_at":1,"state":"open"}"#,
+    );
+    let server = llm_app(
+        &llm,
+        dir.path(),
+        &[
+            ("SPIN_VARIABLE_LLM_TIMEOUT_MS", "1500"),
+            ("SPIN_VARIABLE_LLM_MAX_RETRIES", "2"),
+            ("SPIN_VARIABLE_LLM_DEADLINE_MS", "2500"),
+        ],
+        &["--request-timeout", "5"],
+    );
+    let base = server.base.clone();
+    let trial = std::thread::spawn(move || {
+        let response = support::client()
+            .post(format!("{base}/api/generate"))
+            .header("content-type", "application/json")
+            .body(brief(20).to_string())
+            .send()
+            .unwrap();
+        support::reply(response)
+    });
+    // The trial has reached the endpoint (and hangs there).
+    for _ in 0..200 {
+        if llm.count() > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(llm.count(), 1, "the trial never reached the endpoint");
+    // Everyone else falls back at once instead of becoming a second trial.
+    let others: Vec<_> = (21..24)
+        .map(|seed| {
+            let base = server.base.clone();
+            std::thread::spawn(move || {
+                let response = support::client()
+                    .post(format!("{base}/api/generate"))
+                    .header("content-type", "application/json")
+                    .body(brief(seed).to_string())
+                    .send()
+                    .unwrap();
+                support::reply(response)
+            })
+        })
+        .collect();
+    for other in others {
+        let other = other.join().unwrap();
+        assert_eq!(other.status, 200, "{}", other.text);
+        assert_eq!(
+            other.body["generator"]["used"], "template",
+            "{}",
+            other.text
+        );
+        assert!(fallback(&other).contains("half-open"), "{}", other.text);
+    }
+    // The trial gives up within llm_deadline_ms, records the failure and
+    // answers from the template engine: a 200, not the host's 503.
+    let trial = trial.join().unwrap();
+    assert_eq!(trial.status, 200, "{}", trial.text);
+    assert_eq!(
+        trial.body["generator"]["used"], "template",
+        "{}",
+        trial.text
+    );
+    assert!(
+        fallback(&trial).contains("did not answer within 1500 ms (after 1 attempts)"),
+        "{}",
+        trial.text
+    );
+    assert_eq!(llm.count(), 1, "more than one request reached the endpoint");
+    // The failed trial re-opened the breaker.
+    let after = post_json(&server, "/api/generate", &brief(25));
+    assert!(
+        fallback(&after).contains("circuit breaker open"),
+        "{}",
+        after.text
+    );
+    assert_eq!(llm.count(), 1);
+}
+
+/// The estimated cost of one LLM request for `brief(seed)`, as generate
+/// reports it among the generators it considered.
+fn llm_cost(reply: &support::Reply) -> f64 {
+    reply.body["generator"]["considered"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["id"] == "llm"))
+        .and_then(|c| c["cost_usd"].as_f64())
+        .unwrap_or_else(|| panic!("no LLM cost in {}", reply.text))
+}
+
+#[test]
+fn the_hourly_spend_cap_holds_whatever_the_clients_ask() {
+    let llm = FakeLlm::start();
+    let dir = tempfile::tempdir().unwrap();
+    // A cap of 0: the LLM is never called, even when a client insists.
+    let capped = llm_app(
+        &llm,
+        dir.path(),
+        &[("SPIN_VARIABLE_LLM_BUDGET_PER_HOUR", "0")],
+        &[],
+    );
+    let mut insisting = brief(30);
+    insisting["budget"] = json!(1000);
+    let reply = post_json(&capped, "/api/generate", &insisting);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(
+        reply.body["generator"]["used"], "template",
+        "{}",
+        reply.text
+    );
+    assert_eq!(
+        fallback(&reply),
+        "the llm generator was not used: the LLM spend cap is 0 USD per hour (llm_budget_per_hour); the template engine answered"
+    );
+    assert_eq!(reply.body["candidates"].as_array().unwrap().len(), 3);
+    assert_eq!(llm.count(), 0);
+    let cost = llm_cost(&reply);
+    drop(capped);
+
+    // A cap of one and a half requests: the first is served by the LLM, the
+    // second (another seed, so no cache) falls back with the notice.
+    let dir = tempfile::tempdir().unwrap();
+    let cap = format!("{:.6}", cost * 1.5);
+    let server = llm_app(
+        &llm,
+        dir.path(),
+        &[("SPIN_VARIABLE_LLM_BUDGET_PER_HOUR", &cap)],
+        &[],
+    );
+    let first = post_json(&server, "/api/generate", &insisting);
+    assert_eq!(first.body["generator"]["used"], "llm", "{}", first.text);
+    assert_eq!(llm.count(), 1);
+    let mut second = brief(31);
+    second["budget"] = json!(1000);
+    let second = post_json(&server, "/api/generate", &second);
+    assert_eq!(second.status, 200, "{}", second.text);
+    assert_eq!(
+        second.body["generator"]["used"], "template",
+        "{}",
+        second.text
+    );
+    assert!(
+        fallback(&second).contains("the server's LLM spend cap of")
+            && fallback(&second).contains("USD per hour is reached"),
+        "{}",
+        second.text
+    );
+    assert_eq!(llm.count(), 1, "the cap let a second request through");
+    // Without `generator: "llm"` the bandit does not pick it either, and says why.
+    let mut auto = brief(32);
+    auto["generator"] = json!("auto");
+    let auto = post_json(&server, "/api/generate", &auto);
+    assert_eq!(auto.body["generator"]["used"], "template", "{}", auto.text);
+    assert!(fallback(&auto).contains("spend cap"), "{}", auto.text);
+    assert_eq!(llm.count(), 1);
+}
+
+#[test]
+fn an_llm_deadline_that_cannot_fit_the_request_deadline_stops_start_up() {
+    support::ensure_built();
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(support::fbposts_bin())
+        .current_dir(support::repo_root())
+        .args(["up", "-f", "spin.toml", "--listen", "127.0.0.1:0"])
+        .args(["--request-timeout", "10", "--state-dir"])
+        .arg(dir.path())
+        .arg("--runtime-config-file")
+        .arg(sqlite_config(dir.path()))
+        .env("SPIN_VARIABLE_LLM_DEADLINE_MS", "9500")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "[component.generate.variables] llm_deadline_ms: \"9500\" ms does not fit the request deadline of 10000 ms (--request-timeout) with 1000 ms left to answer; lower it or raise --request-timeout"
+        ),
+        "{stderr}"
+    );
 }

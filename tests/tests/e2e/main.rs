@@ -5,11 +5,15 @@
 //! (tests/src/lib.rs).
 
 mod analyze;
+mod atomic_state;
 mod build_watch;
 mod composition;
+mod cron;
+mod dependencies;
 mod enhance;
 mod generate;
 mod host;
+mod hostile;
 mod learning;
 mod llm;
 mod metrics;

@@ -85,6 +85,27 @@ fn three_inference_paths_agree() {
         }
         let best = p["best_times"].as_array().expect("best_times");
         assert!(!best.is_empty() && best.len() <= 3, "{best:?}");
+        // The same best times and basis from every path.
+        let times = |a: &Value| (a["best_times"].clone(), a["best_times_basis"].clone());
+        let strip = |(best, basis): (Value, Value)| {
+            let slots: Vec<(Value, Value, Value)> = best
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| (b["weekday"].clone(), b["hour"].clone(), b["at"].clone()))
+                .collect();
+            (slots, basis)
+        };
+        assert_eq!(
+            strip(times(p)),
+            strip(times(o)),
+            "context {i}: portable vs onnx"
+        );
+        assert_eq!(
+            strip(times(o)),
+            strip(times(v)),
+            "context {i}: onnx vs openvino"
+        );
     }
     // Each answer says which implementation produced it.
     assert_ne!(
@@ -220,5 +241,145 @@ fn an_undefined_profile_stops_start_up() {
             "profile `wasi-nnn` is not defined in this application (defined profiles: wasi-nn)"
         ),
         "{stderr}"
+    );
+}
+
+/// The hour of an RFC 3339 `at` in its own offset, and the offset.
+fn local_hour_and_offset(at: &Value) -> (u32, String) {
+    let at = at.as_str().expect("at is a string");
+    (at[11..13].parse().unwrap(), at[19..].to_string())
+}
+
+/// The best times' (weekday, local hour), each checked to be in `offset`.
+fn best_slots(reply: &Value, offset: &str) -> Vec<(u64, u32)> {
+    reply["best_times"]
+        .as_array()
+        .expect("best_times")
+        .iter()
+        .map(|b| {
+            let (hour, at_offset) = local_hour_and_offset(&b["at"]);
+            assert_eq!(at_offset, offset, "{b}");
+            assert_eq!(u64::from(hour), b["hour"].as_u64().unwrap(), "{b}");
+            (b["weekday"].as_u64().unwrap(), hour)
+        })
+        .collect()
+}
+
+/// The case (a 120k-likes photo scheduled on Tuesday 18:30 at
+/// -05:00) used to get Wednesday 03:30, Monday 11:30 and Thursday 02:30.
+#[test]
+fn best_times_stay_inside_the_posting_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &[]);
+    let body = json!({"page_likes": 120000, "post_type": "photo",
+                      "scheduled_at": "2026-12-01T18:30:00-05:00"});
+    let reply = post_json(&server, "/api/predict", &body);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let slots = best_slots(&reply.body, "-05:00");
+    eprintln!("default window: {:?}", reply.body["best_times"]);
+    assert_eq!(slots.len(), 3);
+    assert!(slots.iter().all(|(_, h)| (7..=21).contains(h)), "{slots:?}");
+    let mut days: Vec<u64> = slots.iter().map(|(d, _)| *d).collect();
+    days.sort_unstable();
+    days.dedup();
+    assert_eq!(days.len(), 3, "{slots:?}");
+    assert_eq!(
+        reply.body["input"]["posting_window"],
+        json!({"start": "07:00", "end": "22:00", "offset": "-05:00"})
+    );
+    let basis = &reply.body["best_times_basis"];
+    assert_eq!(basis["source"], "global_model_2014_single_page", "{basis}");
+    assert_eq!(basis["hour_effect_weight"], 0.5);
+    for b in reply.body["best_times"].as_array().unwrap() {
+        let (p10, p50, p90) = (
+            b["total_interactions_p10"].as_u64().unwrap(),
+            b["total_interactions_p50"].as_u64().unwrap(),
+            b["total_interactions_p90"].as_u64().unwrap(),
+        );
+        assert!(p10 <= p50 && p50 <= p90, "{b}");
+    }
+
+    // A custom window, crossing midnight, in the request's offset.
+    let mut late = body.clone();
+    late["posting_window"] = json!({"start": "20:00", "end": "01:00"});
+    let reply = post_json(&server, "/api/predict", &late);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let slots = best_slots(&reply.body, "-05:00");
+    eprintln!("20:00-01:00 window: {slots:?}");
+    assert_eq!(slots.len(), 3);
+    assert!(
+        slots.iter().all(|(_, h)| *h >= 20 || *h == 0),
+        "20:30 … 00:30 only: {slots:?}"
+    );
+    assert_eq!(
+        reply.body["input"]["posting_window"],
+        json!({"start": "20:00", "end": "01:00", "offset": "-05:00"})
+    );
+
+    // A bad window: 422, the field named.
+    for (window, field) in [
+        (
+            json!({"start": "25:00", "end": "22:00"}),
+            "'posting_window.start'",
+        ),
+        (
+            json!({"start": "09:00", "end": "09:30"}),
+            "'posting_window'",
+        ),
+        (json!("07:00-22:00"), "'posting_window'"),
+    ] {
+        let mut bad = body.clone();
+        bad["posting_window"] = window.clone();
+        let reply = post_json(&server, "/api/predict", &bad);
+        assert_eq!(reply.status, 422, "{window}: {}", reply.text);
+        assert_eq!(reply.body["error"]["code"], "invalid_field", "{window}");
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{window}: {message}");
+    }
+}
+
+/// A page whose own posts do far better in the evening than in the day
+/// (feedback through `/api/feedback`) gets evening best times, on its own
+/// outcomes, once it has sent 20 events spread over the day.
+#[test]
+fn a_page_whose_feedback_shows_evenings_win_gets_evening_best_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &[]);
+    let ask = json!({"page_likes": 120000, "post_type": "photo", "page_id": "night-market",
+                     "scheduled_at": "2026-12-01T18:30:00-05:00"});
+    for i in 0..24u64 {
+        let (hour, interactions) = if i % 2 == 0 {
+            ([8, 10, 12, 14][(i / 2 % 4) as usize], 40)
+        } else {
+            ([19, 20, 21][(i / 2 % 3) as usize], 900)
+        };
+        let event = json!({"text": format!("Mercado nocturno, publicación {i}"), "page_id": "night-market",
+                           "page_likes": 120000, "post_type": "photo",
+                           "published_at": format!("2026-11-{:02}T{hour:02}:15:00-05:00", 1 + i),
+                           "metrics": {"reactions": interactions * 8 / 10, "comments": interactions / 10,
+                                       "shares": interactions / 10}});
+        let reply = post_json(&server, "/api/feedback", &event);
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        if i == 11 {
+            // Twelve events: blended, but too few to rank hours on.
+            let reply = post_json(&server, "/api/predict", &ask);
+            assert_eq!(reply.status, 200, "{}", reply.text);
+            assert_eq!(reply.body["model"]["answered_by"], "page-blend");
+            let basis = &reply.body["best_times_basis"];
+            assert_eq!(basis["source"], "global_model_2014_single_page", "{basis}");
+            assert_eq!(basis["page_observations"], 12);
+        }
+    }
+    let reply = post_json(&server, "/api/predict", &ask);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let basis = &reply.body["best_times_basis"];
+    assert_eq!(basis["source"], "page_feedback", "{basis}");
+    assert_eq!(basis["page_observations"], 24);
+    let slots = best_slots(&reply.body, "-05:00");
+    eprintln!("page feedback: {:?}", reply.body["best_times"]);
+    assert_eq!(slots.len(), 3);
+    assert!(
+        slots.iter().all(|(_, h)| (17..=21).contains(h)),
+        "evening best times: {slots:?}"
     );
 }

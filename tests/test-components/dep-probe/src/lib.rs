@@ -1,0 +1,49 @@
+//! Test-only dependency (`fbposts-test:probe/probe`): composed into
+//! `dep-host`, it tries one capability of the component it is composed into
+//! — open the `default` store, read the `api_token` variable, GET a URL — and
+//! says what happened. Without `inherit_configuration` the host must deny
+//! each one (the call traps); with it, each works.
+
+/// Generated bindings; exporting needs the `unsafe` ABI glue wit-bindgen emits.
+#[allow(unsafe_code)]
+mod bindings {
+    spin_sdk::wit_bindgen::generate!({
+        path: "wit",
+        world: "fbposts-test:probe/probe-provider",
+        runtime_path: "::spin_sdk::wit_bindgen::rt",
+    });
+    use super::Probe;
+    export!(Probe with_types_in self);
+}
+
+use bindings::exports::fbposts_test::probe::probe::Guest;
+
+struct Probe;
+
+impl Guest for Probe {
+    async fn try_capability(capability: String, url: String) -> String {
+        match capability.as_str() {
+            "store" => match spin_sdk::key_value::Store::open("default").await {
+                Ok(_) => "ok: opened the default store".into(),
+                Err(err) => format!("error: {err:?}"),
+            },
+            "variable" => match spin_sdk::variables::get("api_token").await {
+                Ok(value) => format!("ok: read {} characters", value.len()),
+                Err(err) => format!("error: {err:?}"),
+            },
+            "outbound" => outbound(&url).await,
+            other => format!("error: unknown capability {other:?}"),
+        }
+    }
+}
+
+async fn outbound(url: &str) -> String {
+    let request = match http::Request::get(url).body(spin_sdk::http::EmptyBody::new()) {
+        Ok(request) => request,
+        Err(err) => return format!("error: {err}"),
+    };
+    match spin_sdk::http::send(request).await {
+        Ok(response) => format!("ok: HTTP {}", response.status().as_u16()),
+        Err(err) => format!("error: {err:?}"),
+    }
+}

@@ -1,0 +1,164 @@
+//! Capabilities of composed dependencies: a dependency gets none of the
+//! stores, variables, outbound hosts or wasi-nn of the component it is
+//! composed into unless its `inherit_configuration` grants them. The test
+//! dependency (`tests/test-components/dep-probe`) tries each through
+//! `dep-host`; denied, the call traps (500) with a log line naming the
+//! dependency, the interface and the key to add, and nothing is reached;
+//! granted (`inherit_configuration = true`), each works.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use support::{Options, Server, client, reply, sqlite_config};
+
+/// A loopback server that counts the connections it accepts and answers 200.
+fn counting_upstream() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+    (url, count)
+}
+
+fn try_capability(server: &Server, route: &str, capability: &str, url: &str) -> support::Reply {
+    reply(
+        client()
+            .get(server.url(&format!("/{route}/{capability}")))
+            .header("x-target-url", url)
+            .send()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn a_dependency_gets_none_of_its_components_capabilities_unless_it_inherits_them() {
+    let (url, connections) = counting_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(Options {
+        manifest: "tests/spin.toml",
+        state_dir: dir.path(),
+        runtime_config: Some(&sqlite_config(dir.path())),
+        extra_args: &[],
+    });
+    let denials = [
+        (
+            "store",
+            "spin:key-value/key-value@3.0.0",
+            "key_value_stores",
+        ),
+        ("variable", "spin:variables/variables@3.0.0", "variables"),
+        ("outbound", "wasi:http/", "allowed_outbound_hosts"),
+    ];
+    for (capability, interface, key) in denials {
+        let denied = try_capability(&server, "dep", capability, &url);
+        assert_eq!(denied.status, 500, "{capability}: {}", denied.text);
+        assert_eq!(denied.body["error"]["code"], "component_failed");
+        let log = server.log();
+        let line = log
+            .lines()
+            .find(|l| l.contains("may not use") && l.contains(interface))
+            .unwrap_or_else(|| panic!("no denial of {interface} logged:\n{log}"));
+        assert!(
+            line.contains("dep-host") && line.contains("fbposts-test:probe/probe@0.1.0"),
+            "{line}"
+        );
+        assert!(line.contains(key), "{line}");
+    }
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        0,
+        "a denied request left"
+    );
+
+    // Granted: the same dependency uses each one.
+    for (capability, said) in [
+        ("store", "ok: opened the default store"),
+        ("variable", "ok: read 13 characters"),
+        ("outbound", "ok: HTTP 200"),
+    ] {
+        let granted = try_capability(&server, "dep-granted", capability, &url);
+        assert_eq!(granted.status, 200, "{capability}: {}", granted.text);
+        assert_eq!(granted.text, said);
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn an_inference_dependency_without_wasi_nn_in_its_inherit_configuration_cannot_load_a_model() {
+    support::ensure_built();
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = |name: &str| {
+        support::repo_root()
+            .join("target/wasm32-wasip2/wasm-release")
+            .join(name)
+    };
+    let manifest = dir.path().join("spin.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            r#"spin_manifest_version = 2
+
+[application]
+name = "no-wasi-nn-grant"
+
+[[trigger.http]]
+route = "/api/predict"
+component = "predict"
+
+[component.predict]
+source = {predict:?}
+key_value_stores = ["cache", "default"]
+[component.predict.dependencies]
+"fbposts:pipeline/analysis@0.1.0" = {{ component = "analysis" }}
+"fbposts:pipeline/forecast@0.1.0" = {{ component = "inference-wasi-nn" }}
+
+[component.analysis]
+source = {analysis:?}
+
+[component.inference-wasi-nn]
+source = {nn:?}
+"#,
+            predict = wasm("predict.wasm"),
+            analysis = wasm("analysis.wasm"),
+            nn = wasm("inference_wasi_nn.wasm"),
+        ),
+    )
+    .unwrap();
+    let server = Server::start(Options {
+        manifest: manifest.to_str().unwrap(),
+        state_dir: dir.path(),
+        runtime_config: Some(&sqlite_config(dir.path())),
+        extra_args: &[],
+    });
+    let predicted = support::post_json(
+        &server,
+        "/api/predict",
+        &serde_json::json!({"page_likes": 120000, "post_type": "photo", "month": 5, "weekday": 3, "hour": 18}),
+    );
+    assert_eq!(predicted.status, 500, "{}", predicted.text);
+    let log = server.log();
+    assert!(
+        log.lines().any(|l| l.contains("may not use wasi:nn/")
+            && l.contains("fbposts:pipeline/forecast@0.1.0")
+            && l.contains("wasi_nn")),
+        "no wasi-nn denial logged:\n{log}"
+    );
+}
