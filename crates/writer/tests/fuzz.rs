@@ -162,7 +162,7 @@ proptest! {
     }
 
     #[test]
-    #[ignore = "finding: a draft of a hostile brief is not stable under conform (a CTA or detail line appended after the Spanish opening marks is appended again); run with --ignored"]
+    #[ignore = "finding: conforming a draft of a hostile brief (e.g. cta \"hola!\", detail \"Hola\") appends the CTA and detail lines again; run with --ignored"]
     fn fuzz_drafts_of_hostile_briefs_are_stable_under_conform(
         value in mutated(valid_brief(), BRIEF_FIELDS),
         topic in hostile_text(12, 200),
@@ -177,7 +177,7 @@ proptest! {
     }
 
     #[test]
-    #[ignore = "finding: conform is not idempotent on arbitrary text (a long emoji run is thinned only on the second pass); run with --ignored"]
+    #[ignore = "finding: conform sizes the emoji budget before its length cut, so a second pass on the shorter text thins the emoji again; run with --ignored"]
     fn fuzz_conform_is_idempotent_on_hostile_text(
         value in mutated(valid_brief(), BRIEF_FIELDS),
         text in hostile_text(60, 5_000),
