@@ -162,7 +162,7 @@ proptest! {
     }
 
     #[test]
-    #[ignore = "finding: conforming a draft of a hostile brief (e.g. cta \"hola!\", detail \"Hola\") appends the CTA and detail lines again; run with --ignored"]
+    #[ignore = "finding: a detail that conform itself alters (a Spanish opening mark inside a multi-line detail, an inline #tag in it) is no longer verbatim on a second pass and is appended again; run with --ignored"]
     fn fuzz_drafts_of_hostile_briefs_are_stable_under_conform(
         value in mutated(valid_brief(), BRIEF_FIELDS),
         topic in hostile_text(12, 200),
