@@ -70,7 +70,13 @@ pub fn without(facts: &[String], loss: &[String]) -> Vec<String> {
 /// Does the fragment hold any fact (judged inside `text`, where it sits at
 /// byte `start`)?
 pub fn has_facts(text: &str, start: usize, end: usize) -> bool {
-    let doc = Doc::new(text);
+    has_facts_in(&Doc::new(text), text, start, end)
+}
+
+/// [`has_facts`] with `text` already tokenised as `doc` (`Doc::new(text)`):
+/// a rule that asks about every sentence tokenises the post once, not once
+/// per sentence (which made a long post quadratic).
+pub fn has_facts_in(doc: &Doc<'_>, text: &str, start: usize, end: usize) -> bool {
     doc.tokens.iter().any(|t| {
         t.start >= start
             && t.end() <= end
@@ -106,6 +112,29 @@ mod tests {
         }
         assert!(!f.iter().any(|x| x == "Nuevo" || x == "Visita"), "{f:?}");
         assert!(!f.iter().any(|x| x.contains("Promo")), "{f:?}");
+    }
+
+    #[test]
+    fn has_facts_in_a_tokenised_post_answers_as_has_facts_for_every_span() {
+        // Regression: the length rule asked `has_facts` about every sentence,
+        // tokenising the whole post each time (quadratic: a 63,206-char post
+        // took over a minute to enhance); it now tokenises once.
+        let text = "Hola a todos. Nuevo iPhone 15 por 999 €. Visita https://sol.example/x hoy. \
+                    Con @ana en Tienda Sol. Nada más que decir. #Promo2024";
+        let doc = Doc::new(text);
+        let bounds: Vec<usize> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        for (i, &start) in bounds.iter().enumerate() {
+            for &end in &bounds[i..] {
+                assert_eq!(
+                    has_facts_in(&doc, text, start, end),
+                    has_facts(text, start, end),
+                    "{:?}",
+                    &text[start..end]
+                );
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! sentence with facts; trailing links and hashtags of a sentence stay.
 
 use super::{Candidate, Ctx};
-use crate::facts::has_facts;
+use crate::facts::has_facts_in;
 use crate::text::{sentences, tidy};
 use fbposts_core::length::ideal_range;
 use fbposts_core::text::{Doc, TokKind};
@@ -67,7 +67,7 @@ pub fn candidates(ctx: &Ctx<'_>, text: &str) -> Vec<Candidate> {
         let s = &text[a..b];
         if s.trim().is_empty()
             || s.contains(['?', '¿'])
-            || has_facts(text, a, b)
+            || has_facts_in(&doc, text, a, b)
             || !cta::find(&Doc::new(s), &[]).is_empty()
         {
             continue;
