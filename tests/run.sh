@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 step() { printf '\n==> [%ss] %s\n' "$SECONDS" "$*"; }
-# Background jobs (venv, Wasm build) do not outlive a failed step.
+# Background jobs (venv + model gate, Wasm build) do not outlive a failed step.
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 
 step "setup: Rust target wasm32-wasip2, rustfmt, clippy"
@@ -30,10 +30,12 @@ if ! command -v redis-server >/dev/null; then
 fi
 redis-server --version
 
-step "setup: Python venv for models/ (in the background)"
-venv_log=$(mktemp)
-"$root/models/setup.sh" >"$venv_log" 2>&1 &
-venv_setup=$!
+step "setup + models: Python venv, then the model's cross-validation gate (in the background)"
+# The gate is Python and runs beside the Rust builds, filling their
+# single-threaded stretches (links, LTO); its outcome is checked after them.
+models_log=$(mktemp)
+( "$root/models/setup.sh" && "$root/.venv/bin/python" models/train.py --cv-only ) >"$models_log" 2>&1 &
+models_gate=$!
 
 step "checks: rustfmt"
 cargo fmt --all -- --check
@@ -77,11 +79,10 @@ target/release/fbposts build -f spin.toml
 target/release/fbposts build -f tests/spin.toml
 
 step "models: cross-validation gate"
-if ! wait "$venv_setup"; then
-  cat "$venv_log"
-  exit 1
-fi
-"$root/.venv/bin/python" models/train.py --cv-only
+models_status=0
+wait "$models_gate" || models_status=$?
+sed 's/^/[models] /' "$models_log"
+[ "$models_status" = 0 ] || exit "$models_status"
 
 step "tests: unit and end-to-end"
 FBPOSTS_E2E_PREBUILT=1 cargo test --release "${native[@]}"
