@@ -9,6 +9,7 @@ use crate::http::instance::ReusePolicy;
 use crate::http::limits::ConnectionLimits;
 use crate::http::{RequestLimits, ServerLimits};
 use crate::inference_swap::InferenceChoice;
+use crate::alerts::AlertOptions;
 use crate::metrics::MetricsOptions;
 use crate::sizing::{Defaults, Machine};
 use crate::wasi_nn::{NnBackend, NnDevice, NnOptions};
@@ -140,6 +141,57 @@ pub struct UpArgs {
     /// Measure nothing and serve no metrics (the metrics path is routed like any other).
     #[arg(long)]
     no_metrics: bool,
+    #[command(flatten)]
+    alerts: AlertArgs,
+}
+
+/// `fbposts up`'s alert flags (see `crate::alerts`); off with `--no-metrics`.
+#[derive(Debug, Clone, clap::Args)]
+struct AlertArgs {
+    /// Where the host serves its alerts as JSON, before routing.
+    #[arg(long, default_value = crate::alerts::DEFAULT_PATH)]
+    alerts_path: String,
+    /// Evaluate no alerts and serve none.
+    #[arg(long)]
+    no_alerts: bool,
+    /// Seconds per point of each alert series (p99 and 5xx share per route).
+    #[arg(long, value_parser = seconds, default_value = "10")]
+    alert_interval: Duration,
+    /// Seconds ahead a forecast crossing of a limit raises an alert.
+    #[arg(long, value_parser = seconds, default_value = "600")]
+    alert_horizon: Duration,
+    /// p99 latency per route, in ms, alerted on before it is crossed.
+    #[arg(long, value_parser = positive, default_value = "200")]
+    alert_p99_ms: f64,
+    /// Share of 5xx answers per route (0–1) alerted on before it is crossed.
+    #[arg(long, value_parser = share, default_value = "0.05")]
+    alert_error_rate: f64,
+}
+
+impl AlertArgs {
+    fn options(&self) -> Option<AlertOptions> {
+        (!self.no_alerts).then(|| AlertOptions {
+            path: self.alerts_path.clone(),
+            interval: self.alert_interval,
+            p99_limit_ms: self.alert_p99_ms,
+            error_rate_limit: self.alert_error_rate,
+            horizon: self.alert_horizon,
+        })
+    }
+}
+
+fn positive(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("{text:?} is not a number above 0")),
+    }
+}
+
+fn share(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(format!("{text:?} is not a share above 0 and at most 1")),
+    }
 }
 
 /// A duration flag in seconds: a finite number above 0, at most a day.
@@ -263,6 +315,7 @@ impl UpArgs {
             metrics: MetricsOptions {
                 enabled: !self.no_metrics,
                 path: self.metrics_path.clone(),
+                alerts: self.alerts.options(),
             },
         })
     }

@@ -5,6 +5,7 @@
 //! and the HTTP trigger ([`http`]); the host's capabilities are listed in
 //! [`capability`].
 
+mod alerts;
 mod app;
 mod bench;
 mod build;

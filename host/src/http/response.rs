@@ -29,6 +29,21 @@ pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response<Was
     response
 }
 
+/// `200` with `value` as its JSON body and an exact `content-length`.
+pub fn json_ok(value: &impl serde::Serialize) -> Response<WasiBody> {
+    // Serialising our own view types cannot fail.
+    let body = Bytes::from(serde_json::to_vec(value).unwrap_or_default());
+    let length = HeaderValue::from(body.len());
+    let mut response = Response::new(full_body(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(http::header::CONTENT_LENGTH, length);
+    response
+}
+
 /// A body that is all there in one piece.
 pub fn full_body(bytes: Bytes) -> WasiBody {
     Full::new(bytes)

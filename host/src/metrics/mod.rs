@@ -44,6 +44,7 @@ pub use kv::KvMeter;
 pub use nn::NnMeter;
 pub use requests::RequestMetrics;
 
+use crate::alerts::{AlertOptions, Alerts};
 use crate::capability::{AppContext, Capability, ComponentContext};
 use crate::host_state::HostState;
 use crate::routing::Router;
@@ -62,6 +63,8 @@ pub struct MetricsOptions {
     pub enabled: bool,
     /// `--metrics-path`: where the host answers (before routing).
     pub path: String,
+    /// Alerts on the requests (`--no-alerts`: `None`); off with the metrics.
+    pub alerts: Option<AlertOptions>,
 }
 
 impl Default for MetricsOptions {
@@ -69,6 +72,7 @@ impl Default for MetricsOptions {
         Self {
             enabled: true,
             path: DEFAULT_PATH.to_string(),
+            alerts: Some(AlertOptions::default()),
         }
     }
 }
@@ -108,20 +112,29 @@ impl Families {
 pub struct Metrics {
     families: Option<Arc<Families>>,
     path: String,
+    alerts: Option<Arc<Alerts>>,
 }
 
 impl Metrics {
-    /// Metrics as configured by `options`, without checking the manifest.
+    /// Metrics as configured by `options`, without checking the manifest;
+    /// the alerts' intervals do not run until [`Alerts::start`].
     pub fn new(options: &MetricsOptions) -> Self {
+        let alerts = options.alerts.as_ref().filter(|_| options.enabled);
         Self {
             families: options.enabled.then(|| Arc::new(Families::new())),
             path: options.path.clone(),
+            alerts: alerts.map(|a| Alerts::new(a.clone())),
         }
     }
 
-    /// What the HTTP trigger records each request in, and serves `/metrics` from.
+    /// What the HTTP trigger records each request in, and serves `/metrics`
+    /// and the alerts from.
     pub fn requests(&self) -> RequestMetrics {
-        RequestMetrics::new(self.families.clone(), self.path.clone())
+        RequestMetrics::new(
+            self.families.clone(),
+            self.path.clone(),
+            self.alerts.clone(),
+        )
     }
 
     /// What `spin:key-value` wraps each opened store with.
@@ -141,15 +154,16 @@ impl Metrics {
     }
 }
 
-/// A route of the manifest that also matches the metrics path.
-fn check_shadowing(router: &Router, path: &str) -> anyhow::Result<()> {
+/// A route of the manifest that also matches a path the host answers
+/// itself: `what` is `metrics` or `alerts`, which also names its flags.
+fn check_shadowing(router: &Router, path: &str, what: &str) -> anyhow::Result<()> {
     let Some(route) = router.route(path) else {
         return Ok(());
     };
     let exact = !route.raw_route.contains("...") && route.params.is_empty();
     anyhow::ensure!(
         !exact,
-        "route {:?} of component {:?} is the host's metrics path; serve metrics elsewhere with `--metrics-path PATH` or turn them off with `--no-metrics`",
+        "route {:?} of component {:?} is the host's {what} path; serve {what} elsewhere with `--{what}-path PATH` or turn them off with `--no-{what}`",
         route.raw_route,
         route.component_id
     );
@@ -157,7 +171,7 @@ fn check_shadowing(router: &Router, path: &str) -> anyhow::Result<()> {
         path,
         route = route.raw_route,
         component = route.component_id,
-        "the host answers the metrics path itself; this route no longer sees it (`--metrics-path` or `--no-metrics` to change)"
+        "the host answers this path itself ({what}); this route no longer sees it (`--{what}-path` or `--no-{what}` to change)"
     );
     Ok(())
 }
@@ -185,9 +199,16 @@ impl Capability for Metrics {
             );
             let router =
                 Router::build(&ctx.manifest.http_triggers).context("building the route table")?;
-            check_shadowing(&router, &options.path)?;
+            check_shadowing(&router, &options.path, "metrics")?;
+            if let Some(alerts) = &options.alerts {
+                check_shadowing(&router, &alerts.path, "alerts")?;
+            }
         }
-        Ok(Self::new(options))
+        let metrics = Self::new(options);
+        if let Some(alerts) = &metrics.alerts {
+            alerts.start();
+        }
+        Ok(metrics)
     }
 
     fn prepare(&self, ctx: &ComponentContext<'_>) -> anyhow::Result<Self::Prepared> {

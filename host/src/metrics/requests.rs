@@ -8,6 +8,7 @@
 //! excluded. Requests to the metrics path itself are not counted.
 
 use super::Families;
+use crate::alerts::Alerts;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -70,21 +71,33 @@ impl RequestFamilies {
     }
 }
 
-/// What the HTTP trigger holds: the request families (when metrics are on)
-/// and the metrics path.
+/// What the HTTP trigger holds: the request families (when metrics are on),
+/// the metrics path, and the alerts fed from the same observations.
 #[derive(Clone)]
 pub struct RequestMetrics {
     families: Option<Arc<Families>>,
     path: String,
+    alerts: Option<Arc<Alerts>>,
 }
 
 impl RequestMetrics {
-    pub(super) fn new(families: Option<Arc<Families>>, path: String) -> Self {
-        Self { families, path }
+    pub(super) fn new(
+        families: Option<Arc<Families>>,
+        path: String,
+        alerts: Option<Arc<Alerts>>,
+    ) -> Self {
+        Self {
+            families,
+            path,
+            alerts,
+        }
     }
 
     /// Counts one answered request and its latency.
     pub fn observe(&self, route: &str, component: &str, status: StatusCode, elapsed: Duration) {
+        if let Some(alerts) = &self.alerts {
+            alerts.record(route, status, elapsed);
+        }
         let Some(families) = &self.families else {
             return;
         };
@@ -106,9 +119,13 @@ impl RequestMetrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// The response to `req` if it is for the metrics path (answered before
-    /// routing); `None` for every other request, or when metrics are off.
+    /// The response to `req` if it is for the metrics or the alerts path
+    /// (answered before routing); `None` for every other request, or when
+    /// metrics are off.
     pub fn serve<B>(&self, req: &Request<B>) -> Option<Response<WasiBody>> {
+        if let Some(response) = self.alerts.as_ref().and_then(|a| a.serve(req)) {
+            return Some(response);
+        }
         let families = self.families.as_ref()?;
         if req.uri().path() != self.path {
             return None;

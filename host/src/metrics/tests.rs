@@ -110,6 +110,7 @@ fn with_metrics_off_nothing_is_served_or_measured() {
     let off = Metrics::new(&MetricsOptions {
         enabled: false,
         path: DEFAULT_PATH.into(),
+        alerts: None,
     });
     assert!(off.encode().is_none());
     let get = Request::get("/metrics").body(()).unwrap();
@@ -122,6 +123,7 @@ fn a_custom_metrics_path_moves_the_endpoint() {
     let metrics = Metrics::new(&MetricsOptions {
         enabled: true,
         path: "/_host/metrics".into(),
+        alerts: None,
     });
     let requests = metrics.requests();
     assert!(
@@ -150,7 +152,7 @@ fn router(routes: &[(&str, &str)]) -> Router {
 
 #[test]
 fn a_manifest_route_that_is_exactly_the_metrics_path_fails_start_up() {
-    let err = check_shadowing(&router(&[("/metrics", "mine")]), "/metrics").unwrap_err();
+    let err = check_shadowing(&router(&[("/metrics", "mine")]), "/metrics", "metrics").unwrap_err();
     let message = err.to_string();
     assert!(
         message.contains("\"/metrics\"") && message.contains("\"mine\""),
@@ -164,8 +166,8 @@ fn a_manifest_route_that_is_exactly_the_metrics_path_fails_start_up() {
 
 #[test]
 fn a_wildcard_route_that_matches_the_metrics_path_is_shadowed_not_refused() {
-    assert!(check_shadowing(&router(&[("/...", "catch-all")]), "/metrics").is_ok());
-    assert!(check_shadowing(&router(&[("/api/...", "api")]), "/metrics").is_ok());
+    assert!(check_shadowing(&router(&[("/...", "catch-all")]), "/metrics", "metrics").is_ok());
+    assert!(check_shadowing(&router(&[("/api/...", "api")]), "/metrics", "metrics").is_ok());
 }
 
 #[test]
@@ -329,6 +331,7 @@ async fn with_metrics_off_stores_are_not_wrapped() {
     let off = Metrics::new(&MetricsOptions {
         enabled: false,
         path: DEFAULT_PATH.into(),
+        alerts: None,
     });
     let db = Database::open_in_memory().await.unwrap();
     let store: Arc<dyn crate::key_value::Store> = Arc::new(db.store("cache"));
