@@ -14,7 +14,7 @@
 //!
 //! The last [`RECENT`] alerts are kept in memory with the time they fired
 //! and served newest first, with each series' last point and forecast at the
-//! horizon. Alerts are also logged (`warn`). Business alerts (a page's posts
+//! horizon, and each route's last interval (requests/s, p99, 5xx share). Alerts are also logged (`warn`). Business alerts (a page's posts
 //! below their predicted p10) belong with the events' analytics, not here.
 
 mod window;
@@ -98,12 +98,22 @@ struct SeriesView {
     limit: f64,
 }
 
+/// One route's last closed interval, as served (what a dashboard plots).
+#[derive(Debug, Clone, Serialize)]
+struct RouteView {
+    route: String,
+    requests_per_second: f64,
+    p99_ms: f64,
+    error_rate: f64,
+}
+
 #[derive(Default)]
 struct State {
     window: Window,
     monitor: Monitor,
     recent: VecDeque<FiredAlert>,
     last: Vec<(String, f64, f64)>,
+    routes: Vec<RouteView>,
 }
 
 /// The alerting of one app: records requests, evaluates each interval.
@@ -157,6 +167,16 @@ impl Alerts {
     pub fn close_interval(&self) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let points = state.window.close();
+        let seconds = self.options.interval.as_secs_f64();
+        state.routes = points
+            .iter()
+            .map(|p| RouteView {
+                route: p.route.clone(),
+                requests_per_second: p.requests as f64 / seconds,
+                p99_ms: p.p99_ms,
+                error_rate: p.error_rate,
+            })
+            .collect();
         let mut last = Vec::new();
         for point in points {
             let series = [
@@ -233,6 +253,7 @@ impl Alerts {
             "horizon_seconds": self.options.horizon.as_secs_f64(),
             "alerts": state.recent,
             "series": series,
+            "routes": state.routes,
         })
     }
 }

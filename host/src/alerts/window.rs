@@ -29,6 +29,7 @@ pub struct Window {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoutePoint {
     pub route: String,
+    pub requests: u64,
     pub p99_ms: f64,
     pub error_rate: f64,
 }
@@ -58,6 +59,7 @@ impl Window {
                 let p99 = interval.latencies_ms[((n - 1) as f64 * 0.99).round() as usize];
                 RoutePoint {
                     route,
+                    requests: interval.requests,
                     p99_ms: p99,
                     error_rate: interval.server_errors as f64 / interval.requests as f64,
                 }

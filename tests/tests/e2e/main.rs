@@ -4,6 +4,7 @@
 //! and this binary is linked once. Support code: the `support` library
 //! (tests/src/lib.rs).
 
+mod alerts;
 mod analyze;
 mod atomic_state;
 mod build_watch;
