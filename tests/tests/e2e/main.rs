@@ -5,6 +5,7 @@
 //! (tests/src/lib.rs).
 
 mod analyze;
+mod api_contract;
 mod atomic_state;
 mod build_watch;
 mod composition;
