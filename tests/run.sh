@@ -4,7 +4,8 @@
 #   - the wasm32-wasip2 Rust target, rustfmt and clippy
 #   - redis-server (Debian package) for the Redis backend tests
 #   - a Python venv with models/requirements.txt for the model's CV gate
-#     (installed in the background while Rust compiles)
+#     and tests/api/requirements.txt for the API contract test (schemathesis),
+#     installed in the background while Rust compiles
 # then: rustfmt; one build of every native target and one build of every Wasm
 # component (scripts/wasm.sh), both with clippy as the compiler of the
 # workspace's own crates (scripts/clippy-env.sh: lints and code in one pass,
@@ -30,11 +31,11 @@ if ! command -v redis-server >/dev/null; then
 fi
 redis-server --version
 
-step "setup + models: Python venv, then the model's cross-validation gate (in the background)"
+step "setup + models: Python venv (model + API fuzzer), then the model's cross-validation gate (in the background)"
 # The gate is Python and runs beside the Rust builds, filling their
 # single-threaded stretches (links, LTO); its outcome is checked after them.
 models_log=$(mktemp)
-( "$root/models/setup.sh" && "$root/.venv/bin/python" models/train.py --cv-only ) >"$models_log" 2>&1 &
+( "$root/models/setup.sh" && "$root/tests/api/setup.sh" && "$root/.venv/bin/python" models/train.py --cv-only ) >"$models_log" 2>&1 &
 models_gate=$!
 
 step "checks: rustfmt"

@@ -39,4 +39,4 @@ pub use window::PostingWindow;
 /// Version of this step's logic (request decoding, slot plan, ranking,
 /// response); part of every cache key with [`MODEL_VERSION`]. Bump it
 /// whenever a change here can change a response.
-pub const PREDICT_VERSION: &str = "predict-1.2.0";
+pub const PREDICT_VERSION: &str = "predict-1.3.0";

@@ -33,8 +33,8 @@
 
 use crate::PREDICT_VERSION;
 use crate::encoding::{
-    CATEGORY_NAMES, DEFAULT_CATEGORY, FeatureRow, MODEL_VERSION, type_code, weekday_code,
-    weekday_name,
+    CATEGORY_NAMES, DEFAULT_CATEGORY, FeatureRow, MODEL_VERSION, TRAINING_LIKES_RANGE, type_code,
+    weekday_code, weekday_name,
 };
 use crate::window::PostingWindow;
 use fbposts_core::json::{field, int_in, invalid, missing, request_object};
@@ -122,6 +122,18 @@ const HOUR_EXPECTED: &str = "an integer from 0 to 23 (local hour)";
 const CATEGORY_EXPECTED: &str = "1 (\"action\"), 2 (\"product\") or 3 (\"inspiration\")";
 const POST_TYPE_EXPECTED: &str = "one of \"photo\", \"status\", \"link\", \"video\"";
 const SCHEDULED_EXPECTED: &str = "an RFC 3339 date-time with an offset, e.g. \"2026-12-01T18:30:00-05:00\" or \"2026-12-01T23:30:00Z\"";
+
+/// The page likes the model is asked about: the request's, held to
+/// [`TRAINING_LIKES_RANGE`]. The model saw one page of 81,370–139,441 likes
+/// and takes likes as a standardised raw count, so far outside that range it
+/// extrapolates linearly into the exponent of its answer: 10⁷ likes gave a
+/// p90 of 1.3 × 10⁹ interactions, 10⁸ an infinite one. Outside the range a
+/// page is answered as the nearest page the model knows, and the response
+/// says so (`page_likes_outside_training_range`).
+pub fn model_page_likes(page_likes: u64) -> u64 {
+    let (lo, hi) = TRAINING_LIKES_RANGE;
+    page_likes.clamp(lo, hi)
+}
 
 impl PredictRequest {
     /// Parses and validates a JSON body (see the module docs). Errors:
@@ -262,11 +274,12 @@ impl PredictRequest {
     }
 
     /// The input row for this post at `weekday` (1 = Sunday … 7) and `hour`
-    /// (0–23), everything else as requested: page likes, type code,
-    /// category, month, weekday, hour, paid (see `encoding::FEATURE_COLUMNS`).
+    /// (0–23), everything else as requested: page likes (held to the
+    /// training range, [`model_page_likes`]), type code, category, month,
+    /// weekday, hour, paid (see `encoding::FEATURE_COLUMNS`).
     pub fn feature_row(&self, weekday: u8, hour: u8) -> FeatureRow {
         [
-            self.page_likes as f32,
+            model_page_likes(self.page_likes) as f32,
             f32::from(type_code(self.post_type)),
             f32::from(self.category),
             f32::from(self.month),
@@ -486,6 +499,26 @@ mod tests {
     }
 
     #[test]
+    fn the_model_is_asked_about_page_likes_inside_its_training_range_only() {
+        let (lo, hi) = TRAINING_LIKES_RANGE;
+        for (likes, asked) in [
+            (0, lo),
+            (lo - 1, lo),
+            (lo, lo),
+            (120_000, 120_000),
+            (hi, hi),
+            (hi + 1, hi),
+            (MAX_PAGE_LIKES, hi),
+        ] {
+            let r = ok(&format!(
+                r#"{{"page_likes":{likes},"post_type":"photo","month":6,"weekday":1,"hour":9}}"#
+            ));
+            assert_eq!(r.page_likes, likes, "the request keeps what was asked");
+            assert_eq!(r.requested_row()[0], asked as f32, "{likes}");
+        }
+    }
+
+    #[test]
     fn parses_every_option() {
         let r = ok(
             r#"{"page_likes":0,"post_type":" Video ","category":"Inspiration","paid":true,
@@ -500,7 +533,11 @@ mod tests {
         assert_eq!(q.text, "Hola a todos");
         assert_eq!(q.language, Some(Language::Es));
         assert_eq!(q.post_type, Some(PostType::Video));
-        assert_eq!(r.feature_row(2, 23), [0.0, 3.0, 3.0, 1.0, 2.0, 23.0, 1.0]);
+        // 0 likes is below the training range: the model is asked about its smallest page.
+        assert_eq!(
+            r.feature_row(2, 23),
+            [81_370.0, 3.0, 3.0, 1.0, 2.0, 23.0, 1.0]
+        );
         for (post_type, code) in [
             ("photo", 0.0),
             ("status", 1.0),

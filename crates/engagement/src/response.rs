@@ -14,7 +14,7 @@ use crate::encoding::{
 };
 use crate::engine::{Engine, EngineError, Prediction, SlotPrediction, TargetRow, forecast};
 use crate::page::{PageInfo, PageModels, blend};
-use crate::request::PredictRequest;
+use crate::request::{PredictRequest, model_page_likes};
 use crate::window::PostingWindow;
 use fbposts_core::{Analysis, Language, PostType, analyze};
 use serde::Serialize;
@@ -257,8 +257,9 @@ pub fn warnings(req: &PredictRequest) -> Vec<Warning> {
         out.push(Warning {
             code: "page_likes_outside_training_range",
             message: format!(
-                "the model was trained on one page with {lo} to {hi} likes; for {} likes the prediction is an extrapolation",
-                req.page_likes
+                "the model was trained on one page with {lo} to {hi} likes; a page of {} likes is predicted as one of {}",
+                req.page_likes,
+                model_page_likes(req.page_likes)
             ),
         });
     }

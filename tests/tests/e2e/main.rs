@@ -6,6 +6,7 @@
 
 mod alerts;
 mod analyze;
+mod api_contract;
 mod atomic_state;
 mod build_watch;
 mod composition;

@@ -1,0 +1,245 @@
+//! The API contract (`openapi.yaml`, served at `GET /api/openapi.json`)
+//! against the running app: the served document covers every route of
+//! `spin.toml`, and schemathesis (a property-based API fuzzer, installed in
+//! `.venv` by `tests/api/setup.sh`) generates requests from it — valid ones
+//! and, in its negative mode, invalid ones — and checks every response: no
+//! status ≥ 500, only documented statuses, content types, headers and bodies
+//! that match their schemas. The host's own `/metrics` then says how many
+//! requests each route really served.
+//!
+//! The run is seeded, so CI is reproducible. For a longer run on demand:
+//! `FBPOSTS_API_FUZZ_EXAMPLES=5000 FBPOSTS_API_FUZZ_SEED=7 cargo test
+//! --release --test e2e -- api_contract` (see README).
+
+use prometheus_parse::{Scrape, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{Options, Server, get, repo_root, sqlite_config};
+
+/// Generated test cases per operation (schemathesis `--max-examples`).
+const DEFAULT_EXAMPLES: u32 = 1000;
+/// The fixed seed of CI runs.
+const DEFAULT_SEED: u64 = 20_261_201;
+/// What schemathesis checks on every response.
+const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance";
+/// A run that hangs is killed after this (a safety net, not a measure).
+const RUN_LIMIT: Duration = Duration::from_secs(900);
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{name}={v:?} is not a valid value"))
+        })
+        .unwrap_or(default)
+}
+
+fn start(dir: &Path) -> Server {
+    Server::start(Options {
+        manifest: "spin.toml",
+        state_dir: dir,
+        runtime_config: Some(&sqlite_config(dir)),
+        extra_args: &["--inference", "wasi-nn", "--nn-backend", "onnx"],
+    })
+}
+
+/// `.venv/bin/schemathesis`; missing is a failure, never a skip.
+fn schemathesis() -> PathBuf {
+    let bin = repo_root().join(".venv/bin/schemathesis");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run tests/api/setup.sh (tests/run.sh does) to install tests/api/requirements.txt",
+        bin.display()
+    );
+    bin
+}
+
+/// The routes of `spin.toml`'s `[[trigger.http]]`.
+fn manifest_routes() -> Vec<String> {
+    let text = std::fs::read_to_string(repo_root().join("spin.toml")).unwrap();
+    let manifest: toml::Value = toml::from_str(&text).unwrap();
+    manifest["trigger"]["http"]
+        .as_array()
+        .expect("[[trigger.http]]")
+        .iter()
+        .map(|t| t["route"].as_str().expect("route").to_string())
+        .collect()
+}
+
+/// The `paths` of `openapi.yaml`: its lines `  /…:` (two spaces in).
+fn yaml_paths() -> Vec<String> {
+    let yaml = std::fs::read_to_string(repo_root().join("openapi.yaml")).unwrap();
+    yaml.lines()
+        .filter_map(|line| line.strip_prefix("  /"))
+        .filter_map(|rest| rest.strip_suffix(':'))
+        .map(|path| format!("/{path}"))
+        .collect()
+}
+
+#[test]
+fn the_served_document_is_openapi_yaml_covers_every_route_and_revalidates() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let first = support::client()
+        .get(server.url("/api/openapi.json"))
+        .send()
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let header = |response: &reqwest::blocking::Response, name: &str| {
+        response.headers()[name].to_str().unwrap().to_string()
+    };
+    assert_eq!(header(&first, "content-type"), "application/json");
+    assert!(header(&first, "cache-control").contains("max-age"));
+    let etag = header(&first, "etag");
+    let length: usize = header(&first, "content-length").parse().unwrap();
+    let document: serde_json::Value = serde_json::from_str(&first.text().unwrap()).unwrap();
+    assert_eq!(
+        serde_json::to_vec(&document).unwrap().len(),
+        length,
+        "compact JSON"
+    );
+    assert_eq!(document["openapi"], "3.1.0");
+    let mut served: Vec<String> = document["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .cloned()
+        .collect();
+    let mut documented = yaml_paths();
+    served.sort();
+    documented.sort();
+    assert_eq!(served, documented, "the served paths are openapi.yaml's");
+    for route in manifest_routes() {
+        assert!(served.contains(&route), "{route} is not in openapi.yaml");
+    }
+    assert!(
+        served.contains(&"/metrics".to_string()),
+        "the host's /metrics"
+    );
+
+    // Revalidation: the entity tag again is a 304 with no body.
+    let again = support::client()
+        .get(server.url("/api/openapi.json"))
+        .header("if-none-match", &etag)
+        .send()
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(header(&again, "etag"), etag);
+    assert_eq!(again.text().unwrap(), "");
+    let other = support::client()
+        .get(server.url("/api/openapi.json"))
+        .header("if-none-match", "\"something-else\"")
+        .send()
+        .unwrap();
+    assert_eq!(other.status(), 200);
+    let post = support::client()
+        .post(server.url("/api/openapi.json"))
+        .send()
+        .unwrap();
+    assert_eq!(post.status(), 405);
+    assert_eq!(header(&post, "allow"), "GET, HEAD");
+}
+
+/// Requests served per route and status, from the host's `/metrics`.
+fn served(server: &Server) -> BTreeMap<(String, u16), u64> {
+    let reply = get(server, "/metrics");
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let scrape =
+        Scrape::parse(reply.text.lines().map(|line| Ok(line.to_string()))).expect("parses");
+    let mut counts = BTreeMap::new();
+    for sample in scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "fbposts_http_requests_total")
+    {
+        let (Value::Counter(n) | Value::Untyped(n)) = sample.value else {
+            panic!("{sample:?} is not a plain value");
+        };
+        let route = sample.labels.get("route").unwrap_or("-").to_string();
+        let status: u16 = sample.labels.get("status").unwrap().parse().unwrap();
+        *counts.entry((route, status)).or_default() += n as u64;
+    }
+    counts
+}
+
+#[test]
+fn a_property_based_fuzzer_finds_every_response_within_the_contract() {
+    let schemathesis = schemathesis();
+    let examples: u32 = env_or("FBPOSTS_API_FUZZ_EXAMPLES", DEFAULT_EXAMPLES);
+    let seed: u64 = env_or("FBPOSTS_API_FUZZ_SEED", DEFAULT_SEED);
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("app"));
+    let work = dir.path().join("schemathesis");
+    std::fs::create_dir_all(&work).unwrap();
+    let junit = work.join("junit.xml");
+
+    let started = Instant::now();
+    let mut child = Command::new(&schemathesis)
+        .current_dir(&work)
+        .arg("run")
+        .arg(server.url("/api/openapi.json"))
+        .args(["--checks", CHECKS])
+        .args(["--max-examples", &examples.to_string()])
+        .args(["--seed", &seed.to_string()])
+        .args(["--workers", "2"])
+        .args(["--phases", "examples,coverage,fuzzing"])
+        .args(["--mode", "all"])
+        .args(["--generation-database", "none"])
+        // Generation speed depends on the machine's load, not on the app.
+        .args(["--suppress-health-check", "too_slow"])
+        .args(["--max-failures", "20"])
+        .args(["--request-timeout", "30"])
+        .args(["--report", "junit"])
+        .arg("--report-junit-path")
+        .arg(&junit)
+        .args(["--no-color", "--output-truncate", "true"])
+        .env("SCHEMATHESIS_TELEMETRY", "false")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting schemathesis");
+    let deadline = Instant::now() + RUN_LIMIT;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let output = child.wait_with_output().unwrap();
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!(
+        "schemathesis ({examples} examples per operation, seed {seed}) took {:.1} s",
+        elapsed.as_secs_f64()
+    );
+    assert!(
+        output.status.success(),
+        "schemathesis failed ({}):\n{stdout}\n{stderr}\nhost log:\n{}",
+        output.status,
+        server.log()
+    );
+
+    let counts = served(&server);
+    eprintln!("requests served per route and status: {counts:?}");
+    let errors: Vec<_> = counts
+        .iter()
+        .filter(|((_, status), _)| *status >= 500)
+        .collect();
+    assert!(errors.is_empty(), "server errors: {errors:?}");
+    for route in manifest_routes() {
+        let total: u64 = counts
+            .iter()
+            .filter(|((r, _), _)| *r == route)
+            .map(|(_, n)| n)
+            .sum();
+        assert!(
+            total >= u64::from(examples),
+            "{route} served {total} requests, fewer than {examples}:\n{stdout}"
+        );
+    }
+}
