@@ -17,4 +17,5 @@ mod hostile;
 mod learning;
 mod llm;
 mod metrics;
+mod outbound;
 mod predict;
