@@ -92,19 +92,24 @@ fn outbound_requests_that_only_resemble_the_allowed_host_are_denied_without_conn
         .local_addr()
         .unwrap()
         .port();
-    for target in [
-        format!("http://127.0.0.1.nip.io:{port}/"),
-        format!("http://[::1]:{port}/"),
-        format!("http://localhost:{port}/"),
-        format!("http://127.0.0.1:{other_port}/"),
-        format!("http://user@127.0.0.1:{port}/"),
-        format!("http://user:pw-9f3a@127.0.0.1:{port}/"),
-        format!("http://127.0.0.1:{port}@example.com/"),
+    const DENIED: &str = "ErrorCode::HttpRequestDenied";
+    for (target, error) in [
+        (format!("http://127.0.0.1.nip.io:{port}/"), DENIED),
+        (format!("http://[::1]:{port}/"), DENIED),
+        (format!("http://localhost:{port}/"), DENIED),
+        (format!("http://127.0.0.1:{other_port}/"), DENIED),
+        (format!("http://user@127.0.0.1:{port}/"), DENIED),
+        (format!("http://user:pw-9f3a@127.0.0.1:{port}/"), DENIED),
+        // wasi:http itself refuses this authority as malformed.
+        (
+            format!("http://127.0.0.1:{port}@example.com/"),
+            "ErrorCode::HttpRequestUriInvalid",
+        ),
     ] {
         let r = fetch(&server, &target);
         assert_eq!(
             (r.status, r.body["http_error"].as_str()),
-            (502, Some("ErrorCode::HttpRequestDenied")),
+            (502, Some(error)),
             "{target}: {}",
             r.text
         );
