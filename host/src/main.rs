@@ -72,6 +72,8 @@ fn main() -> Result<()> {
 }
 
 async fn up(args: UpArgs) -> Result<()> {
+    // Before the defaults are sized from it.
+    sizing::raise_open_file_limit();
     let options = args.load_options()?;
     let server_limits = args.server_limits();
     tracing::info!(

@@ -106,6 +106,20 @@ impl OutboundPolicy {
         })
     }
 
+    /// Whether a request to `uri` is allowed. The host is compared as a
+    /// name, never resolved: `127.0.0.1.nip.io` or `[::1]` is not
+    /// `127.0.0.1`. A URI with userinfo (`user@host`) is refused outright:
+    /// HTTP senders must not generate it (RFC 9110 §4.2.4), and it is how
+    /// `http://127.0.0.1:80@evil.example/` hides its real host from a reader.
+    pub fn allows_uri(&self, uri: &http::Uri) -> bool {
+        if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+            return false;
+        }
+        let scheme = uri.scheme_str().unwrap_or("https");
+        let port = uri.port_u16().or_else(|| default_port(scheme)).unwrap_or(0);
+        self.allows(scheme, uri.host().unwrap_or_default(), port)
+    }
+
     /// Whether a request to `scheme://host:port` is allowed.
     pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
         let host = host.to_ascii_lowercase();
@@ -191,14 +205,15 @@ impl WasiHttpHooks for OutboundPolicy {
         fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> SendFuture {
         let uri = request.uri();
-        let scheme = uri.scheme_str().unwrap_or("https").to_string();
-        let host = uri.host().unwrap_or_default().to_string();
-        let port = uri
-            .port_u16()
-            .or_else(|| default_port(&scheme))
-            .unwrap_or(0);
-        if !self.allows(&scheme, &host, port) {
-            tracing::warn!(%scheme, %host, port, "outbound request denied: not in allowed_outbound_hosts");
+        if !self.allows_uri(uri) {
+            // Userinfo may hold a password: log the host and port only.
+            tracing::warn!(
+                scheme = uri.scheme_str().unwrap_or("https"),
+                host = uri.host().unwrap_or_default(),
+                port = uri.port_u16(),
+                userinfo = uri.authority().is_some_and(|a| a.as_str().contains('@')),
+                "outbound request denied: not in allowed_outbound_hosts"
+            );
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         drop(fut);
@@ -244,6 +259,28 @@ mod tests {
         assert!(!p.allows("https", "example.com.evil", 443));
         assert!(p.allows("http", "localhost", 11434));
         assert!(policy(&["*://*:*"]).allows("http", "10.0.0.1", 9));
+    }
+
+    #[test]
+    fn only_the_exact_name_and_port_pass_without_resolving_anything() {
+        let p = policy(&["http://127.0.0.1:8080"]);
+        let allows = |uri: &str| p.allows_uri(&uri.parse().unwrap());
+        assert!(allows("http://127.0.0.1:8080/x"));
+        for denied in [
+            "http://127.0.0.1.nip.io:8080/",
+            "http://[::1]:8080/",
+            "http://localhost:8080/",
+            "http://127.0.0.1:8081/",
+            "http://127.0.0.1/",
+            "http://127.0.0.1.:8080/",
+            "http://2130706433:8080/",
+            "https://127.0.0.1:8080/",
+            "http://user@127.0.0.1:8080/",
+            "http://user:secret@127.0.0.1:8080/",
+            "http://127.0.0.1:8080@example.com/",
+        ] {
+            assert!(!allows(denied), "{denied}");
+        }
     }
 
     #[test]

@@ -15,6 +15,10 @@
 //! - open connections: 2,048 per core, at most half the open-file limit and
 //!   as many bodies of the maximal size as fit in a quarter of the memory;
 //!   per client address a quarter of that.
+//!
+//! `fbposts up` first raises its soft open-file limit to the hard limit
+//! ([`raise_open_file_limit`]), so the connection cap follows what the
+//! system allows rather than a low default soft limit.
 
 use std::path::Path;
 
@@ -52,6 +56,38 @@ impl Machine {
             cores,
             memory_bytes,
             open_files,
+        }
+    }
+}
+
+/// Raises this process's soft limit on open files to its hard limit, as
+/// servers commonly do at start-up: every connection is a file, and the soft
+/// limit is often 1,024 while the hard limit is far higher. Run before the
+/// defaults are sized (they read the soft limit). A failure is logged and
+/// the limit left as it was.
+pub fn raise_open_file_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let below_hard = match (limit.current, limit.maximum) {
+        (Some(soft), Some(hard)) => soft < hard,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    if !below_hard {
+        return;
+    }
+    let raised = Rlimit {
+        current: limit.maximum,
+        maximum: limit.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => tracing::info!(
+            from = ?limit.current,
+            to = ?limit.maximum,
+            "raised the open-file limit to its hard limit"
+        ),
+        Err(err) => {
+            tracing::warn!(%err, soft = ?limit.current, "could not raise the open-file limit")
         }
     }
 }

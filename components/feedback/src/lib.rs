@@ -18,6 +18,18 @@
 //!    `total_interactions` (and `reach` when reported).
 //! 6. Replace the claim with the outcome.
 //!
+//! # Retention
+//!
+//! `feedback/<id>` is the memory that refuses a resent event, so it must
+//! last as long as an event can be sent: it expires `feedback_lifetime_secs`
+//! (400 days by default) after the later of its publication and its
+//! arrival, and an event published longer ago than that is refused (`422
+//! event_too_old`). A resend therefore always finds its record or is too old,
+//! whatever the candidate's own (shorter) lifetime: a candidate regenerated
+//! from the same brief gets the same id again, so the candidate's expiry
+//! alone could not refuse it. Candidates expire after a week
+//! (`candidate_lifetime_secs`); feedback on an expired one is `404`.
+//!
 //! Steps 4 and 5 are compare-and-swap updates that record the event in the
 //! value they change ([`StateStore::apply_once`]): concurrent events never
 //! lose one another's update, and a retry after a crash between crediting and
@@ -31,6 +43,8 @@ use fbposts_engagement::feedback::FeedbackRequest;
 use fbposts_engagement::page::{PAGE_TARGETS, REACH, features};
 use fbposts_engagement::{Engine, page_model_key};
 use fbposts_guest_kit::arms::ArmId;
+use fbposts_guest_kit::expiring;
+use fbposts_guest_kit::expiry::{self, now_secs};
 use fbposts_guest_kit::inference::WitEngine;
 use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::{JsonResponse, error_response, json_bytes, read_json_post};
@@ -55,13 +69,6 @@ const POLL_MS: u64 = 25;
 #[derive(Debug, Serialize, Deserialize)]
 struct Claim {
     pending_since: u64,
-}
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }
 
 /// The stored and returned outcome of one event.
@@ -105,21 +112,31 @@ async fn handle(req: Request) -> JsonResponse {
     }
 }
 
+/// Key of the counter of events applied (shown by the learning loop).
+pub const APPLIED_EVENTS_COUNT: &str = "stats/feedback-events";
+
 async fn run(req: Request) -> Result<Outcome, ApiError> {
     let body = read_json_post(req).await?;
     let event = FeedbackRequest::from_json(&body)?;
+    let lifetime = expiry::lifetime_from_variable(
+        expiring::FEEDBACK_LIFETIME,
+        expiring::DEFAULT_FEEDBACK_SECS,
+    )
+    .await;
+    let expires_at =
+        expiring::feedback_record_expiry(event.published_unix(), now_secs(), lifetime)?;
     let state = StateStore::open().await?;
 
     let candidate: Option<CandidateRecord> = match &event.id {
         Some(id) => Some(
             state
-                .get::<CandidateRecord>(&format!("candidate/{id}"))
+                .get_live::<CandidateRecord>(&format!("candidate/{id}"))
                 .await?
                 .ok_or_else(|| {
                     ApiError::new(
                         404,
                         "unknown_candidate",
-                        format!("no candidate '{id}' was generated here; send 'text' and 'page_id' for other posts"),
+                        format!("no candidate '{id}' was generated here (or it expired); send 'text' and 'page_id' for other posts"),
                     )
                 })?,
         ),
@@ -133,7 +150,7 @@ async fn run(req: Request) -> Result<Outcome, ApiError> {
     let page_id = context.page_id.clone().unwrap_or_default();
     let event_id = event.event_id(&page_id);
     let record_key = format!("feedback/{event_id}");
-    if let Some(previous) = claim(&state, &record_key).await? {
+    if let Some(previous) = claim(&state, &record_key, expires_at).await? {
         return Ok(previous);
     }
 
@@ -182,8 +199,10 @@ async fn run(req: Request) -> Result<Outcome, ApiError> {
             _ => (observed.total_interactions, expected.total_interactions),
         };
         let key = page_model_key(&page_id, target);
-        let (stored, _) = state
+        let mut created = false;
+        let (stored, applied) = state
             .apply_once(&key, &event_id, |current| {
+                created = current.is_none();
                 let mut model = current
                     .and_then(|bytes| PageModel::from_json(bytes).ok())
                     .unwrap_or_default();
@@ -191,6 +210,9 @@ async fn run(req: Request) -> Result<Outcome, ApiError> {
                 model.to_json()
             })
             .await?;
+        if *index != REACH && applied && created {
+            state.index_page(&page_id).await?;
+        }
         if *index != REACH {
             observations = PageModel::from_json(&stored)
                 .map(|m| m.observations)
@@ -215,20 +237,38 @@ async fn run(req: Request) -> Result<Outcome, ApiError> {
             ready: observations >= MIN_PAGE_OBSERVATIONS,
         },
     };
-    state.set(&record_key, &outcome).await?;
+    let record = serde_json::to_vec(&outcome).map_err(|_| {
+        ApiError::new(
+            500,
+            "internal",
+            "internal error: could not encode the outcome",
+        )
+    })?;
+    state
+        .set_bytes(&record_key, expiry::seal(&record, expires_at))
+        .await?;
+    state.increment(APPLIED_EVENTS_COUNT, 1).await?;
     Ok(outcome)
 }
 
 /// Claims the event under `key` for this request. `Some(outcome)`: it was
 /// applied already (answered as a duplicate); `None`: this request applies
-/// it (a fresh claim, or one taken over from a request that died).
-async fn claim(state: &StateStore, key: &str) -> Result<Option<Outcome>, ApiError> {
+/// it (a fresh claim, or one taken over from a request that died or whose
+/// record expired). The claim and the outcome expire at `expires_at`; the
+/// key is listed in the expiry index before the claim is tried.
+async fn claim(
+    state: &StateStore,
+    key: &str,
+    expires_at: u64,
+) -> Result<Option<Outcome>, ApiError> {
     let mine = |since: u64| {
-        serde_json::to_vec(&Claim {
+        let claim = serde_json::to_vec(&Claim {
             pending_since: since,
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+        expiry::seal(&claim, expires_at)
     };
+    state.index_expiry(key, expires_at)?;
     if state.compare_and_swap(key, None, &mine(now_secs())).await? {
         return Ok(None);
     }
@@ -241,11 +281,21 @@ async fn claim(state: &StateStore, key: &str) -> Result<Option<Outcome>, ApiErro
             }
             continue;
         };
-        if let Ok(mut previous) = serde_json::from_slice::<Outcome>(&current) {
+        let Some(value) = expiry::open(&current, now_secs()).value() else {
+            // Expired (not yet pruned): as good as absent.
+            if state
+                .compare_and_swap(key, Some(&current), &mine(now_secs()))
+                .await?
+            {
+                return Ok(None);
+            }
+            continue;
+        };
+        if let Ok(mut previous) = serde_json::from_slice::<Outcome>(value) {
             previous.duplicate = true;
             return Ok(Some(previous));
         }
-        let since = serde_json::from_slice::<Claim>(&current)
+        let since = serde_json::from_slice::<Claim>(value)
             .map(|c| c.pending_since)
             .unwrap_or_default();
         let now = now_secs();

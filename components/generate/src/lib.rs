@@ -17,6 +17,9 @@
 //!    it, default 07:00–22:00 UTC), rank,
 //!    store each candidate under
 //!    `candidate/<id>` so `/api/feedback` can credit its arms, and cache.
+//!    Candidates expire after `candidate_lifetime_secs` (a week by default);
+//!    the cached response lives at most half that, so an id handed out from
+//!    the cache still has at least half its lifetime left for feedback.
 //!
 //! `rank_score = 0.8 × quality score + 0.2 × posterior mean reward of the
 //! candidate's variant`: the text decides, past performance breaks ties.
@@ -35,8 +38,8 @@ use fbposts_guest_kit::arms::ArmId;
 use fbposts_guest_kit::pages::load_page_models;
 use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::{
-    CacheStatus, JsonResponse, ResponseCache, analysis, error_response, forecast, json_bytes,
-    read_json_post,
+    CacheStatus, JsonResponse, ResponseCache, analysis, error_response, expiring, expiry, forecast,
+    json_bytes, read_json_post,
 };
 use fbposts_learning::records::FAMILY_GENERATOR;
 use fbposts_learning::{
@@ -126,7 +129,15 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
         }
         hex::encode(h.finalize())
     };
-    let cache = ResponseCache::open("generate").await;
+    let candidate_lifetime = expiry::lifetime_from_variable(
+        expiring::CANDIDATE_LIFETIME,
+        expiring::DEFAULT_CANDIDATE_SECS,
+    )
+    .await;
+    let mut cache = ResponseCache::open("generate").await;
+    // A cached answer hands out candidate ids: each must still have at least
+    // half its lifetime left for its feedback.
+    cache.limit_lifetime(candidate_lifetime / 2);
     if let Some(cached) = cache.get(&cache_key).await
         && let Ok(mut value) = serde_json::from_slice::<Value>(&cached)
     {
@@ -253,7 +264,7 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
             QUALITY_WEIGHT * analysis.score + (1.0 - QUALITY_WEIGHT) * pulled[i].mean();
         let id = candidate_id(&cache_key, i);
         state
-            .set(
+            .set_expiring(
                 &format!("candidate/{id}"),
                 &CandidateRecord {
                     id: id.clone(),
@@ -267,6 +278,7 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
                     page_id: brief.page.as_ref().map(|p| p.id.clone()),
                     page_likes: brief.page.as_ref().and_then(|p| p.likes),
                 },
+                expiry::now_secs().saturating_add(candidate_lifetime),
             )
             .await?;
         candidates.push(Candidate {

@@ -2,16 +2,23 @@
 //! `fermyon:spin-cron/spin-cron`, the format of Spin's cron trigger plugin).
 //! Each run, against the `default` store:
 //!
-//! 1. reads every page's online model and writes, per target, the pooled
-//!    prior new pages start from (`prior/page-model/<target>`:
-//!    [`PageModel::pooled_prior`], the average of the ready pages' effects),
-//!    or deletes a stale one when too few pages are ready;
-//! 2. writes a report of what it saw and did to `learning-loop/report`
-//!    (counts of page models, arms, candidates and feedback events; which
-//!    priors it refreshed), which `GET /api/experiments` shows.
+//! 1. reads the models of the pages in the page index (`page-index/…`,
+//!    [`fbposts_guest_kit::page_index`]; the store is never listed) and
+//!    writes, per target, the pooled prior new pages start from
+//!    (`prior/page-model/<target>`: [`PageModel::pooled_prior`], the
+//!    average of the ready pages' effects), or deletes a stale one when too
+//!    few pages are ready;
+//! 2. prunes expired entries — candidates and feedback records in
+//!    `default`, cached responses in `cache` — through each store's expiry
+//!    index ([`fbposts_guest_kit::expiry`]): at most [`MAX_SLOTS_PER_RUN`]
+//!    index slots and [`PRUNE_BUDGET_MS`] per store, the rest next run;
+//! 3. writes a report of what it saw and did to `learning-loop/report`
+//!    (page models, arms, feedback events applied, which priors it
+//!    refreshed, what it pruned), which `GET /api/experiments` shows.
 //!
 //! Runs are idempotent: the prior and the report are recomputed from the
-//! state, so a run repeated or skipped loses nothing.
+//! state and pruning resumes from its saved cursor, so a run repeated or
+//! skipped loses nothing.
 
 /// Generated bindings; exporting needs the `unsafe` ABI glue wit-bindgen emits
 /// (the workspace denies `unsafe` everywhere else).
@@ -28,12 +35,25 @@ mod bindings {
 use bindings::fermyon::spin_cron::cron_types::{Error, Metadata};
 use fbposts_core::ApiError;
 use fbposts_engagement::page::{PAGE_TARGETS, pooled_prior_key};
+use fbposts_engagement::page_model_key;
+use fbposts_guest_kit::expiring::WasiIndexStore;
+use fbposts_guest_kit::expiry::{ExpiryIndex, IndexStore, PruneBudget, PruneReport, now_secs};
 use fbposts_guest_kit::state::StateStore;
 use fbposts_learning::PageModel;
 use serde::Serialize;
+use spin_sdk::wasip3::clocks::monotonic_clock;
 
 /// Where the last run's report is kept.
 pub const REPORT_KEY: &str = "learning-loop/report";
+/// Index slots one run reads at most per store.
+pub const MAX_SLOTS_PER_RUN: u64 = 50_000;
+/// Time one run spends pruning one store at most (ms; a run has the
+/// request deadline, 30 s by default).
+pub const PRUNE_BUDGET_MS: u64 = 8_000;
+/// Page models read per batch call.
+const MODELS_PER_READ: usize = 500;
+/// The feedback component's counter of applied events.
+const APPLIED_EVENTS_COUNT: &str = "stats/feedback-events";
 
 struct LearningLoop;
 
@@ -50,13 +70,24 @@ impl bindings::Guest for LearningLoop {
 struct Report {
     /// When the schedule fired (seconds since the Unix epoch).
     ran_at: u64,
+    /// Pages in the page index.
+    pages: usize,
+    /// Page models read (pages × targets with a model).
     page_models: usize,
-    /// Arms assigned at least once (their `pulls/…` counters).
+    /// Arms in the arm index.
     arms: usize,
-    candidates: usize,
-    feedback_events: usize,
+    /// Feedback events applied so far (duplicates not counted).
+    feedback_events: u64,
     /// One entry per page target.
     priors: Vec<PriorReport>,
+    /// What this run pruned, per store (`cache`: null when it cannot be opened).
+    expiry: ExpiryReport,
+}
+
+#[derive(Debug, Serialize)]
+struct ExpiryReport {
+    default: PruneReport,
+    cache: Option<PruneReport>,
 }
 
 /// The pooled prior of one target after the run.
@@ -71,38 +102,74 @@ struct PriorReport {
 
 async fn run(timestamp: u64) -> Result<(), ApiError> {
     let state = StateStore::open().await?;
-    let keys = state.keys_with_prefix("").await?;
-    let count = |prefix: &str| keys.iter().filter(|key| key.starts_with(prefix)).count();
-    let page_keys: Vec<String> = keys
-        .iter()
-        .filter(|key| key.starts_with("page/"))
-        .cloned()
-        .collect();
+    let pages = state.indexed_pages().await?;
     let mut priors = Vec::new();
+    let mut page_models = 0;
     for (target, _) in PAGE_TARGETS {
-        priors.push(refresh_prior(&state, &page_keys, target).await?);
+        let (prior, models) = refresh_prior(&state, &pages, target).await?;
+        priors.push(prior);
+        page_models += models;
     }
+    let expiry = ExpiryReport {
+        default: prune(&state.expiry_index(), "default")?,
+        cache: prune_cache(),
+    };
+    let feedback_events = state
+        .get_bytes(APPLIED_EVENTS_COUNT)
+        .await?
+        .and_then(|c| std::str::from_utf8(&c).ok()?.trim().parse().ok())
+        .unwrap_or(0);
     let report = Report {
         ran_at: timestamp,
-        page_models: page_keys.len(),
-        arms: count("pulls/"),
-        candidates: count("candidate/"),
-        feedback_events: count("feedback/"),
+        pages: pages.len(),
+        page_models,
+        arms: state.indexed_arms().await?.len(),
+        feedback_events,
         priors,
+        expiry,
     };
     state.set(REPORT_KEY, &report).await
 }
 
-/// Recomputes the pooled prior of `target` from the pages' models.
+/// Prunes one store's expired entries within this run's budget.
+fn prune<S: IndexStore>(index: &ExpiryIndex<S>, label: &str) -> Result<PruneReport, ApiError> {
+    let until = monotonic_clock::now() + PRUNE_BUDGET_MS * 1_000_000;
+    let out_of_time = || monotonic_clock::now() > until;
+    let budget = PruneBudget {
+        max_slots: MAX_SLOTS_PER_RUN,
+        out_of_time: &out_of_time,
+    };
+    index.prune(now_secs(), &budget).map_err(|err| {
+        eprintln!("learning-loop: pruning {label}: {err}");
+        ApiError::new(
+            503,
+            "state_unavailable",
+            format!("pruning the {label} store failed"),
+        )
+    })
+}
+
+/// Prunes the response cache (`None` when the store cannot be opened or
+/// pruning fails: a cache problem must not stop the loop).
+fn prune_cache() -> Option<PruneReport> {
+    let bucket = fbposts_guest_kit::expiring::open_bucket("cache")
+        .map_err(|err| eprintln!("learning-loop: cache store unavailable: {err}"))
+        .ok()?;
+    prune(&ExpiryIndex::new(WasiIndexStore(&bucket)), "cache").ok()
+}
+
+/// Recomputes the pooled prior of `target` from the pages' models; returns
+/// it and how many models were read.
 async fn refresh_prior(
     state: &StateStore,
-    page_keys: &[String],
+    pages: &[String],
     target: &'static str,
-) -> Result<PriorReport, ApiError> {
-    let suffix = format!("/model/{target}");
+) -> Result<(PriorReport, usize), ApiError> {
     let mut models = Vec::new();
-    for key in page_keys.iter().filter(|key| key.ends_with(&suffix)) {
-        if let Some(bytes) = state.get_bytes(key).await? {
+    for chunk in pages.chunks(MODELS_PER_READ) {
+        let keys: Vec<String> = chunk.iter().map(|p| page_model_key(p, target)).collect();
+        for (key, bytes) in keys.iter().zip(state.get_many(&keys).await?) {
+            let Some(bytes) = bytes else { continue };
             match PageModel::from_json(&bytes) {
                 Ok(model) => models.push(model),
                 Err(err) => eprintln!("{key}: {err}; left out of the pooled prior"),
@@ -121,9 +188,12 @@ async fn refresh_prior(
             false
         }
     };
-    Ok(PriorReport {
-        target,
-        ready_pages,
-        stored,
-    })
+    Ok((
+        PriorReport {
+            target,
+            ready_pages,
+            stored,
+        },
+        models.len(),
+    ))
 }

@@ -255,6 +255,17 @@ impl FeedbackRequest {
         })
     }
 
+    /// When the post was published, in seconds since the Unix epoch
+    /// (`None` if `published_at` does not parse, which validation refuses).
+    pub fn published_unix(&self) -> Option<i64> {
+        time::OffsetDateTime::parse(
+            self.published_at.trim(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()
+        .map(time::OffsetDateTime::unix_timestamp)
+    }
+
     /// The event's idempotency key: the candidate id, or a hash of page,
     /// text and publication time for raw posts.
     pub fn event_id(&self, page_id: &str) -> String {
@@ -282,6 +293,15 @@ mod tests {
 
     const RAW: &str = r#"{"text":"Nuevo sabor 🍓","page_id":"acme","page_likes":120000,"post_type":"photo",
         "published_at":"2026-12-01T18:30:00-05:00","metrics":{"reactions":120,"comments":14,"shares":9,"reach":5400}}"#;
+
+    #[test]
+    fn the_publication_time_is_read_with_its_offset() {
+        let f = FeedbackRequest::from_json(
+            br#"{"id":"c-1a2b","page_id":"p","page_likes":10,"post_type":"photo","published_at":"2026-12-01T09:00:00+01:00","metrics":{"reactions":1,"comments":0,"shares":0}}"#,
+        )
+        .unwrap();
+        assert_eq!(f.published_unix(), Some(1_796_112_000));
+    }
 
     #[test]
     fn parses_a_raw_event() {

@@ -2,7 +2,8 @@
 //! logic: method and content-type checks, a size-limited body read, JSON
 //! responses and `{ "error": { "code", "message" } }` errors, and the response
 //! cache kept in the `cache` key-value store; the learning state in the
-//! `default` store ([`state`], [`arms`]); and the imports of the steps composed in
+//! `default` store ([`state`], [`arms`]); expiry of cached responses,
+//! candidates and feedback records ([`expiry`], [`expiring`]); and the imports of the steps composed in
 //! through WIT: with the `inference` feature the engagement model behind
 //! `fbposts:ml/inference` ([`inference`]), with `analysis` and `forecast`
 //! the pipeline steps of `fbposts:pipeline` ([`analysis`], [`forecast`]).
@@ -10,10 +11,13 @@
 #[cfg(feature = "analysis")]
 pub mod analysis;
 pub mod arms;
+pub mod expiring;
+pub mod expiry;
 #[cfg(feature = "forecast")]
 pub mod forecast;
 #[cfg(feature = "inference")]
 pub mod inference;
+pub mod page_index;
 #[cfg(any(feature = "inference", feature = "forecast"))]
 pub mod pages;
 pub mod state;
@@ -148,10 +152,15 @@ impl CacheStatus {
 }
 
 /// Response cache over the `cache` key-value store. A cache that cannot be
-/// opened or read is treated as empty: the request still succeeds.
+/// opened or read is treated as empty: the request still succeeds. Entries
+/// expire after `response_cache_lifetime_secs` ([`expiring`]): they are
+/// sealed with their expiry, listed in the store's expiry index, read as
+/// misses once expired and deleted by the scheduled pruner.
 pub struct ResponseCache {
     store: Option<Store>,
     namespace: &'static str,
+    /// An upper bound on the lifetime of entries put from now on.
+    max_lifetime_secs: u64,
 }
 
 impl ResponseCache {
@@ -164,17 +173,33 @@ impl ResponseCache {
                 None
             }
         };
-        Self { store, namespace }
+        Self {
+            store,
+            namespace,
+            max_lifetime_secs: u64::MAX,
+        }
+    }
+
+    /// Entries put from now on live at most `secs` (and at most
+    /// `response_cache_lifetime_secs`).
+    pub fn limit_lifetime(&mut self, secs: u64) {
+        self.max_lifetime_secs = self.max_lifetime_secs.min(secs.max(1));
     }
 
     fn key(&self, key: &str) -> String {
         format!("{}:{key}", self.namespace)
     }
 
+    /// The cached value, unless absent or expired.
     pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
         let store = self.store.as_ref()?;
         match store.get(self.key(key)).await {
-            Ok(value) => value,
+            Ok(value) => {
+                let stored = value?;
+                expiry::open(&stored, expiry::now_secs())
+                    .value()
+                    .map(<[u8]>::to_vec)
+            }
             Err(err) => {
                 eprintln!("{}: cache read failed: {err:?}", self.namespace);
                 None
@@ -182,10 +207,30 @@ impl ResponseCache {
         }
     }
 
+    /// Caches `value` for the cache's lifetime. The lifetime variable and
+    /// the index are only read on this (miss) path, never on a hit.
     pub async fn put(&self, key: &str, value: &[u8]) {
-        if let Some(store) = &self.store
-            && let Err(err) = store.set(self.key(key), value).await
-        {
+        let Some(store) = &self.store else {
+            return;
+        };
+        let key = self.key(key);
+        let lifetime = expiry::lifetime_from_variable(
+            expiring::RESPONSE_CACHE_LIFETIME,
+            expiring::DEFAULT_RESPONSE_CACHE_SECS,
+        )
+        .await
+        .min(self.max_lifetime_secs);
+        let expires_at = expiry::now_secs().saturating_add(lifetime);
+        match expiring::open_bucket("cache") {
+            Ok(bucket) => {
+                let index = expiry::ExpiryIndex::new(expiring::WasiIndexStore(&bucket));
+                if let Err(err) = index.record(&key, expires_at) {
+                    eprintln!("{}: cache index write failed: {err}", self.namespace);
+                }
+            }
+            Err(err) => eprintln!("{}: cache index unavailable: {err}", self.namespace),
+        }
+        if let Err(err) = store.set(key, &expiry::seal(value, expires_at)).await {
             eprintln!("{}: cache write failed: {err:?}", self.namespace);
         }
     }

@@ -6,10 +6,14 @@
 //! Keys:
 //! - `arm/<family>/<context>/<arm>`, `pulls/<family>/<context>/<arm>`,
 //!   `arm-index`: bandit arms ([`crate::arms`]).
-//! - `candidate/<id>`: a generated candidate (for crediting feedback).
+//! - `candidate/<id>`: a generated candidate (for crediting feedback),
+//!   expiring ([`crate::expiring`]).
 //! - `feedback/<id>`: a feedback event: first a claim (`{"pending_since"}`),
-//!   then its outcome (idempotency).
-//! - `page/<page>/model/<target>`: a page's online model.
+//!   then its outcome (idempotency), expiring.
+//! - `page/<page>/model/<target>`: a page's online model; `page-index/…`
+//!   the pages that have one ([`crate::page_index`]).
+//! - `expiry/…`: the expiry index ([`crate::expiry`]).
+//! - `stats/feedback-events`: events applied (a counter).
 //! - `breaker/<generator>`: a generator's circuit-breaker state.
 //!
 //! # Atomic updates
@@ -34,7 +38,7 @@ use serde_json::Value;
 use spin_sdk::key_value::Store;
 
 /// Bindings for `wasi:keyvalue` (wit-bindgen through spin-sdk's re-export).
-mod bindings {
+pub(crate) mod bindings {
     spin_sdk::wit_bindgen::generate!({
         path: "../../wit/keyvalue",
         world: "fbposts:keyvalue/state-user",
@@ -59,10 +63,10 @@ const APPLIED_FIELD: &str = "applied_events";
 /// The learning state store.
 pub struct StateStore {
     store: Store,
-    bucket: wasi_store::Bucket,
+    pub(crate) bucket: wasi_store::Bucket,
 }
 
-fn unavailable(what: &str, err: impl std::fmt::Debug) -> ApiError {
+pub(crate) fn unavailable(what: &str, err: impl std::fmt::Debug) -> ApiError {
     eprintln!("state store: {what}: {err:?}");
     ApiError::new(
         503,
@@ -148,24 +152,6 @@ impl StateStore {
             .delete(key.to_string())
             .await
             .map_err(|e| unavailable(key, e))
-    }
-
-    /// Every key starting with `prefix`, sorted. Lists the whole store
-    /// (`spin:key-value` has no prefix query), so never on a request path:
-    /// only the scheduled learning loop uses it.
-    pub async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, ApiError> {
-        let mut keys: Vec<String> = self
-            .store
-            .get_keys()
-            .await
-            .collect()
-            .await
-            .map_err(|e| unavailable("list keys", e))?
-            .into_iter()
-            .filter(|k| k.starts_with(prefix))
-            .collect();
-        keys.sort();
-        Ok(keys)
     }
 
     /// Atomically sets `key` to `new` if it holds `expected` (`None`: absent);

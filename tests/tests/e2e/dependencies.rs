@@ -87,6 +87,10 @@ fn a_dependency_gets_none_of_its_components_capabilities_unless_it_inherits_them
         0,
         "a denied request left"
     );
+    assert!(
+        !server.log().contains("default-token"),
+        "the secret llm_api_key never reaches the log"
+    );
 
     // Granted: the same dependency uses each one.
     for (capability, said) in [

@@ -118,6 +118,16 @@ fn feedback_is_idempotent_and_validated() {
         let reply = post_json(&server, "/api/feedback", &body);
         assert!((400..500).contains(&reply.status), "{body}: {}", reply.text);
     }
+    // Feedback records are kept 400 days: an older event is refused, so a
+    // resend never outlives the record that would catch it.
+    let too_old = json!({"id": id, "published_at": support::days_ago_rfc3339(401), "metrics": {"reactions": 1, "comments": 0, "shares": 0}});
+    let reply = post_json(&server, "/api/feedback", &too_old);
+    assert_eq!(
+        (reply.status, reply.body["error"]["code"].as_str()),
+        (422, Some("event_too_old")),
+        "{}",
+        reply.text
+    );
 }
 
 #[test]

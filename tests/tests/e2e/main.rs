@@ -19,4 +19,5 @@ mod hostile;
 mod learning;
 mod llm;
 mod metrics;
+mod outbound;
 mod predict;

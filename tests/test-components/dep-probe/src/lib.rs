@@ -1,7 +1,7 @@
 //! Test-only dependency (`fbposts-test:probe/probe`): composed into
 //! `dep-host`, it tries one capability of the component it is composed into
-//! — open the `default` store, read the `api_token` variable, GET a URL — and
-//! says what happened. Without `inherit_configuration` the host must deny
+//! — open the `default` store, read the `llm_api_key` variable (a secret, as
+//! in the app's `generate`), GET a URL — and says what happened. Without `inherit_configuration` the host must deny
 //! each one (the call traps); with it, each works.
 
 /// Generated bindings; exporting needs the `unsafe` ABI glue wit-bindgen emits.
@@ -27,7 +27,7 @@ impl Guest for Probe {
                 Ok(_) => "ok: opened the default store".into(),
                 Err(err) => format!("error: {err:?}"),
             },
-            "variable" => match spin_sdk::variables::get("api_token").await {
+            "variable" => match spin_sdk::variables::get("llm_api_key").await {
                 Ok(value) => format!("ok: read {} characters", value.len()),
                 Err(err) => format!("error: {err:?}"),
             },
