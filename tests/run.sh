@@ -5,6 +5,9 @@
 #   - redis-server (Debian package) for the Redis backend tests
 #   - a Python venv with models/requirements.txt for the model's CV gate
 #     (installed in the background while Rust compiles)
+#   - Debian's chromium and Playwright (PyPI, into .venv) for the dashboard's
+#     browser test (tests/browser/setup.sh: chromium in the background,
+#     Playwright once the venv exists)
 # then: rustfmt; one build of every native target and one build of every Wasm
 # component (scripts/wasm.sh), both with clippy as the compiler of the
 # workspace's own crates (scripts/clippy-env.sh: lints and code in one pass,
@@ -29,6 +32,11 @@ if ! command -v redis-server >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $apt_get install -y -qq redis-server >/dev/null
 fi
 redis-server --version
+
+step "setup: chromium (Debian, in the background) for the dashboard's browser test"
+browser_log=$(mktemp)
+tests/browser/setup.sh chromium >"$browser_log" 2>&1 &
+browser_setup=$!
 
 step "setup + models: Python venv, then the model's cross-validation gate (in the background)"
 # The gate is Python and runs beside the Rust builds, filling their
@@ -83,6 +91,13 @@ models_status=0
 wait "$models_gate" || models_status=$?
 sed 's/^/[models] /' "$models_log"
 [ "$models_status" = 0 ] || exit "$models_status"
+
+step "setup: Playwright (PyPI, into .venv) for the dashboard's browser test"
+browser_status=0
+wait "$browser_setup" || browser_status=$?
+sed 's/^/[chromium] /' "$browser_log"
+[ "$browser_status" = 0 ] || exit "$browser_status"
+tests/browser/setup.sh playwright
 
 step "tests: unit and end-to-end"
 FBPOSTS_E2E_PREBUILT=1 cargo test --release "${native[@]}"
