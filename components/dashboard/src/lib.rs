@@ -35,7 +35,11 @@ async fn handle(req: Request) -> JsonResponse {
             "method_not_allowed",
             format!("{} is not allowed here; use GET", req.method()),
         );
-        return json_bytes(405, Bytes::from(err.to_json().to_string()), &[("allow", "GET")]);
+        return json_bytes(
+            405,
+            Bytes::from(err.to_json().to_string()),
+            &[("allow", "GET")],
+        );
     }
     let Some(rest) = below_dashboard(&req) else {
         return redirect_to_slash(req.uri().path());

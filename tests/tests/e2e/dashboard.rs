@@ -11,6 +11,24 @@ use std::process::Command;
 use support::{Options, Server, repo_root, sqlite_config};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// What one embedded file must be served with.
+struct Served {
+    path: &'static str,
+    content_type: &'static str,
+    cache_control: &'static str,
+}
+
+impl Served {
+    fn new(path: &'static str, content_type: &'static str, cache_control: &'static str) -> Self {
+        Served {
+            path,
+            content_type,
+            cache_control,
+        }
+    }
+}
 
 fn start(dir: &Path, extra_args: &[&str]) -> Server {
     Server::start(Options {
@@ -48,22 +66,33 @@ fn the_dashboard_serves_its_embedded_files_with_types_lengths_and_cache_headers(
     assert_eq!(bare.status(), 308);
     assert_eq!(header(&bare, "location"), "/dashboard/");
 
+    let revalidated = "no-cache";
+    let vendored = "public, max-age=31536000, immutable";
     let files = [
-        ("/dashboard/", "text/html; charset=utf-8", "no-cache"),
-        ("/dashboard/app.js", "text/javascript; charset=utf-8", "no-cache"),
-        ("/dashboard/style.css", "text/css; charset=utf-8", "no-cache"),
-        (
-            "/dashboard/vendor/uplot-1.6.32/uPlot.iife.min.js",
-            "text/javascript; charset=utf-8",
-            "public, max-age=31536000, immutable",
+        Served::new("/dashboard/", "text/html; charset=utf-8", revalidated),
+        Served::new("/dashboard/app.js", JS, revalidated),
+        Served::new(
+            "/dashboard/style.css",
+            "text/css; charset=utf-8",
+            revalidated,
         ),
-        (
+        Served::new(
+            "/dashboard/vendor/uplot-1.6.32/uPlot.iife.min.js",
+            JS,
+            vendored,
+        ),
+        Served::new(
             "/dashboard/vendor/uplot-1.6.32/LICENSE",
             "text/plain; charset=utf-8",
-            "public, max-age=31536000, immutable",
+            vendored,
         ),
     ];
-    for (path, content_type, cache_control) in files {
+    for Served {
+        path,
+        content_type,
+        cache_control,
+    } in files
+    {
         let response = http.get(server.url(path)).send().unwrap();
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(header(&response, "content-type"), content_type, "{path}");
@@ -79,10 +108,22 @@ fn the_dashboard_serves_its_embedded_files_with_types_lengths_and_cache_headers(
             .header("if-none-match", &etag)
             .send()
             .unwrap();
-        assert_eq!(again.status(), 304, "{path}: a matching ETag is not sent again");
+        assert_eq!(
+            again.status(),
+            304,
+            "{path}: a matching ETag is not sent again"
+        );
     }
-    let page = http.get(server.url("/dashboard/")).send().unwrap().text().unwrap();
-    assert!(!page.contains("https://"), "no CDN: every asset is this app's");
+    let html = http
+        .get(server.url("/dashboard/"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no CDN: every asset is this app's"
+    );
     let license = http
         .get(server.url("/dashboard/vendor/uplot-1.6.32/LICENSE"))
         .send()
