@@ -160,7 +160,7 @@ function renderArms(listing) {
       const pBest = document.createElement("td");
       const bar = document.createElement("span");
       bar.className = "bar";
-      bar.style.width = `${Math.round(arm.probability_best * 80)}px`;
+      bar.style.width = `${Math.round(arm.probability_best * 48)}px`;
       pBest.append(bar, document.createTextNode(arm.probability_best.toFixed(2)));
       row.append(pBest);
       body.append(row);
