@@ -1,6 +1,7 @@
 //! The command line: `fbposts build`, `up`, `bench` and `bench-nn`, and the
 //! checks that turn `up`'s flags into [`LoadOptions`].
 
+use crate::alerts::AlertOptions;
 use crate::app::LoadOptions;
 use crate::bench;
 use crate::http::admission::AdmissionLimits;
@@ -9,7 +10,6 @@ use crate::http::instance::ReusePolicy;
 use crate::http::limits::ConnectionLimits;
 use crate::http::{RequestLimits, ServerLimits};
 use crate::inference_swap::InferenceChoice;
-use crate::alerts::AlertOptions;
 use crate::metrics::MetricsOptions;
 use crate::sizing::{Defaults, Machine};
 use crate::wasi_nn::{NnBackend, NnDevice, NnOptions};
@@ -35,7 +35,7 @@ pub enum Command {
     /// Run every component's `[component.X.build]` command, like `spin build`.
     Build(BuildArgs),
     /// Serve the app over HTTP, like `spin up`.
-    Up(UpArgs),
+    Up(Box<UpArgs>),
     /// Load-test a route of a running server and print requests/s and latency.
     Bench(bench::BenchArgs),
     /// Time raw inference of the engagement model per row (native wasi-nn backends, inference components).
@@ -328,7 +328,7 @@ mod tests {
     fn up(args: &[&str]) -> Result<UpArgs, clap::Error> {
         let argv = ["fbposts", "up"].iter().chain(args).copied();
         match Cli::try_parse_from(argv)?.command {
-            Command::Up(args) => Ok(args),
+            Command::Up(args) => Ok(*args),
             other => panic!("parsed as {other:?}"),
         }
     }

@@ -61,7 +61,7 @@ fn main() -> Result<()> {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
-                .block_on(up(args))
+                .block_on(up(*args))
         }
         Command::Bench(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()

@@ -131,11 +131,6 @@ impl Alerts {
         })
     }
 
-    /// The path alerts are served at.
-    pub fn path(&self) -> &str {
-        &self.options.path
-    }
-
     /// Closes an interval every `--alert-interval` while `self` lives.
     pub fn start(self: &Arc<Self>) {
         let weak: Weak<Self> = Arc::downgrade(self);
@@ -180,7 +175,11 @@ impl Alerts {
         let mut last = Vec::new();
         for point in points {
             let series = [
-                (format!("p99_ms:{}", point.route), point.p99_ms, self.options.p99_limit_ms),
+                (
+                    format!("p99_ms:{}", point.route),
+                    point.p99_ms,
+                    self.options.p99_limit_ms,
+                ),
                 (
                     format!("error_rate:{}", point.route),
                     point.error_rate,
@@ -241,10 +240,7 @@ impl Alerts {
             .map(|(name, last, limit)| SeriesView {
                 name: name.clone(),
                 last: *last,
-                forecast_at_horizon: state
-                    .monitor
-                    .series(name)
-                    .and_then(|s| s.forecast(horizon)),
+                forecast_at_horizon: state.monitor.series(name).and_then(|s| s.forecast(horizon)),
                 limit: *limit,
             })
             .collect();

@@ -57,7 +57,7 @@ use wasmtime::component::Linker;
 pub const DEFAULT_PATH: &str = "/metrics";
 
 /// `fbposts up`'s metrics flags.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MetricsOptions {
     /// `--no-metrics` turns everything off.
     pub enabled: bool,

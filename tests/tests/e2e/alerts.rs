@@ -54,7 +54,11 @@ fn a_route_past_its_p99_limit_raises_one_crossed_alert_and_no_error_alert() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let p99 = alerts_for(&view, "p99_ms:/api/analyze");
-    assert_eq!(p99.len(), 1, "one alert while the limit stays crossed: {view}");
+    assert_eq!(
+        p99.len(),
+        1,
+        "one alert while the limit stays crossed: {view}"
+    );
     assert_eq!(p99[0]["kind"], "crossed");
     assert_eq!(p99[0]["limit"], 0.001);
     assert!(p99[0]["value"].as_f64().unwrap() > 0.001);
@@ -64,7 +68,10 @@ fn a_route_past_its_p99_limit_raises_one_crossed_alert_and_no_error_alert() {
         "{}",
         p99[0]
     );
-    assert!(alerts_for(&view, "error_rate:/api/analyze").is_empty(), "{view}");
+    assert!(
+        alerts_for(&view, "error_rate:/api/analyze").is_empty(),
+        "{view}"
+    );
     let series: Vec<&str> = view["series"]
         .as_array()
         .unwrap()
