@@ -4,8 +4,11 @@
 #   - the wasm32-wasip2 Rust target, rustfmt and clippy
 #   - redis-server (Debian package) for the Redis backend tests
 #   - a Python venv with models/requirements.txt for the model's CV gate
-#     and tests/api/requirements.txt for the API contract test (schemathesis),
-#     installed in the background while Rust compiles
+#     and tests/api/requirements.txt for the API contract test (schemathesis)
+#     and tests/browser/requirements.txt (Playwright) for the dashboard's
+#     browser test, installed in the background while Rust compiles
+#   - Debian's chromium for that browser test (tests/browser/setup.sh, in the
+#     background)
 # then: rustfmt; one build of every native target and one build of every Wasm
 # component (scripts/wasm.sh), both with clippy as the compiler of the
 # workspace's own crates (scripts/clippy-env.sh: lints and code in one pass,
@@ -31,11 +34,17 @@ if ! command -v redis-server >/dev/null; then
 fi
 redis-server --version
 
-step "setup + models: Python venv (model + API fuzzer), then the model's cross-validation gate (in the background)"
+step "setup: chromium (Debian, in the background) for the dashboard's browser test"
+browser_log=$(mktemp)
+tests/browser/setup.sh chromium >"$browser_log" 2>&1 &
+browser_setup=$!
+
+step "setup + models: Python venv (model, API fuzzer, Playwright), then the model's cross-validation gate (in the background)"
 # The gate is Python and runs beside the Rust builds, filling their
 # single-threaded stretches (links, LTO); its outcome is checked after them.
 models_log=$(mktemp)
-( "$root/models/setup.sh" && "$root/tests/api/setup.sh" && "$root/.venv/bin/python" models/train.py --cv-only ) >"$models_log" 2>&1 &
+( "$root/models/setup.sh" && "$root/tests/api/setup.sh" && "$root/tests/browser/setup.sh" playwright \
+  && "$root/.venv/bin/python" models/train.py --cv-only ) >"$models_log" 2>&1 &
 models_gate=$!
 
 step "checks: rustfmt"
@@ -84,6 +93,12 @@ models_status=0
 wait "$models_gate" || models_status=$?
 sed 's/^/[models] /' "$models_log"
 [ "$models_status" = 0 ] || exit "$models_status"
+
+step "setup: chromium for the dashboard's browser test (installed in the background)"
+browser_status=0
+wait "$browser_setup" || browser_status=$?
+sed 's/^/[chromium] /' "$browser_log"
+[ "$browser_status" = 0 ] || exit "$browser_status"
 
 step "tests: unit and end-to-end"
 FBPOSTS_E2E_PREBUILT=1 cargo test --release "${native[@]}"

@@ -11,6 +11,7 @@ mod atomic_state;
 mod build_watch;
 mod composition;
 mod cron;
+mod dashboard;
 mod dependencies;
 mod enhance;
 mod generate;

@@ -1,0 +1,256 @@
+// The dashboard's script: polls the app's JSON and draws it with uPlot.
+// Sources: /api/alerts (host: each route's last interval and the alerts),
+// /api/experiments (the A/B arms with P(best)), and the optional sources
+// that sources.json names (the events' analytics summary). A source that is
+// not in the app is never requested; a failed request shows in the status
+// line and is retried on the next tick, never thrown.
+"use strict";
+
+const POLL_MS = 1000;
+const KEEP_POINTS = 120;
+const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
+
+const state = {
+  sources: {},
+  times: [],          // seconds since the epoch, one per sampled interval
+  routes: [],         // route names, in order of first appearance
+  rps: new Map(),     // route -> [requests/s | null] aligned with times
+  p99: new Map(),     // route -> [p99 ms | null]
+  lastRoutesKey: null,
+  lastSampleAt: 0,
+  charts: {},
+  failures: 0,
+};
+
+const $ = (id) => document.getElementById(id);
+
+async function getJson(path) {
+  const response = await fetch(path, { headers: { accept: "application/json" }, cache: "no-store" });
+  if (!response.ok) {
+    throw new Error(`${path}: HTTP ${response.status}`);
+  }
+  return response.json();
+}
+
+function setStatus(text, bad) {
+  const status = $("status");
+  status.textContent = text;
+  status.style.color = bad ? "var(--bad)" : "";
+}
+
+// One new point per alert interval: the view repeats the last interval's
+// numbers until the next one closes, so a poll adds a point only when they
+// changed or a whole interval has passed.
+function sampleRoutes(view) {
+  const routes = view.routes || [];
+  const key = JSON.stringify(routes);
+  const now = Date.now();
+  const intervalMs = (view.interval_seconds || 1) * 1000;
+  if (key === state.lastRoutesKey && now - state.lastSampleAt < intervalMs) {
+    return false;
+  }
+  state.lastRoutesKey = key;
+  state.lastSampleAt = now;
+  state.times.push(now / 1000);
+  for (const r of routes) {
+    if (!state.rps.has(r.route)) {
+      state.routes.push(r.route);
+      state.rps.set(r.route, state.times.slice(0, -1).map(() => null));
+      state.p99.set(r.route, state.times.slice(0, -1).map(() => null));
+    }
+  }
+  for (const route of state.routes) {
+    const r = routes.find((x) => x.route === route);
+    state.rps.get(route).push(r ? r.requests_per_second : 0);
+    state.p99.get(route).push(r ? r.p99_ms : null);
+  }
+  if (state.times.length > KEEP_POINTS) {
+    state.times.shift();
+    for (const route of state.routes) {
+      state.rps.get(route).shift();
+      state.p99.get(route).shift();
+    }
+  }
+  return true;
+}
+
+function drawRouteChart(id, values, unit) {
+  const el = $(id);
+  const data = [state.times.slice(), ...state.routes.map((r) => values.get(r).slice())];
+  const points = state.times.length;
+  el.dataset.points = String(points);
+  el.dataset.routes = state.routes.join(" ");
+  if (points === 0 || state.routes.length === 0) {
+    return;
+  }
+  let chart = state.charts[id];
+  if (chart && chart.series.length !== data.length) {
+    chart.destroy();
+    chart = null;
+  }
+  if (!chart) {
+    el.textContent = "";
+    const opts = {
+      width: Math.max(el.clientWidth, 300),
+      height: 220,
+      scales: { x: { time: true } },
+      series: [{}, ...state.routes.map((route, i) => ({
+        label: route,
+        stroke: COLORS[i % COLORS.length],
+        width: 2,
+        spanGaps: false,
+        value: (u, v) => (v == null ? "–" : `${v.toFixed(2)} ${unit}`),
+      }))],
+      axes: [{}, { label: unit }],
+    };
+    state.charts[id] = new uPlot(opts, data, el);
+  } else {
+    chart.setData(data);
+  }
+}
+
+function renderAlerts(view) {
+  const list = $("alerts");
+  const alerts = view.alerts || [];
+  list.dataset.count = String(alerts.length);
+  if (alerts.length === 0) {
+    return;
+  }
+  const activeMs = (view.horizon_seconds || 600) * 1000;
+  list.textContent = "";
+  for (const alert of alerts) {
+    const li = document.createElement("li");
+    li.dataset.series = alert.series;
+    li.dataset.kind = alert.kind || "";
+    if (Date.now() - alert.fired_at_ms < activeMs) {
+      li.classList.add("active");
+    }
+    const time = document.createElement("time");
+    time.textContent = new Date(alert.fired_at_ms).toLocaleTimeString();
+    li.append(time, document.createTextNode(alert.message));
+    list.append(li);
+  }
+}
+
+function renderArms(listing) {
+  const box = $("arms");
+  const experiments = listing.experiments || [];
+  box.dataset.experiments = String(experiments.length);
+  if (experiments.length === 0) {
+    return;
+  }
+  const table = document.createElement("table");
+  table.innerHTML = "<thead><tr><th>experiment</th><th>arm</th><th>pulls</th><th>mean reward</th><th>P(best)</th></tr></thead>";
+  const body = document.createElement("tbody");
+  for (const experiment of experiments) {
+    for (const arm of experiment.arms) {
+      const row = document.createElement("tr");
+      const cells = [
+        `${experiment.family} · ${experiment.context}`,
+        arm.id,
+        String(arm.pulls),
+        arm.mean_reward == null ? "–" : arm.mean_reward.toFixed(3),
+      ];
+      for (const [i, text] of cells.entries()) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        if (i >= 2) td.className = "num";
+        row.append(td);
+      }
+      const pBest = document.createElement("td");
+      const bar = document.createElement("span");
+      bar.className = "bar";
+      bar.style.width = `${Math.round(arm.probability_best * 48)}px`;
+      pBest.append(bar, document.createTextNode(arm.probability_best.toFixed(2)));
+      row.append(pBest);
+      body.append(row);
+    }
+  }
+  table.append(body);
+  box.textContent = "";
+  box.append(table);
+}
+
+// The events' analytics summary, when the app has it: a score histogram
+// (`score_histogram`: [{ bucket, count }]) and predicted vs observed
+// engagement (`engagement`: [{ predicted, observed }]). Missing fields keep
+// the panel's "no data".
+function renderSummary(summary) {
+  const histogram = summary.score_histogram;
+  if (Array.isArray(histogram) && histogram.length > 0) {
+    const box = $("scores");
+    box.textContent = "";
+    const max = Math.max(...histogram.map((b) => b.count), 1);
+    for (const b of histogram) {
+      const line = document.createElement("div");
+      const bar = document.createElement("span");
+      bar.className = "bar";
+      bar.style.width = `${Math.round((b.count / max) * 200)}px`;
+      line.append(document.createTextNode(`${b.bucket} `), bar, document.createTextNode(String(b.count)));
+      box.append(line);
+    }
+  }
+  const pairs = summary.engagement;
+  if (Array.isArray(pairs) && pairs.length > 0) {
+    const box = $("engagement");
+    box.textContent = "";
+    const sorted = pairs.slice().sort((a, b) => a.predicted - b.predicted);
+    const opts = {
+      width: Math.max(box.clientWidth, 300), height: 200,
+      scales: { x: { time: false } },
+      series: [{ label: "predicted" }, { label: "observed", stroke: COLORS[1], points: { show: true }, paths: () => null }],
+    };
+    if (state.charts.engagement) state.charts.engagement.destroy();
+    state.charts.engagement = new uPlot(opts, [sorted.map((p) => p.predicted), sorted.map((p) => p.observed)], box);
+  }
+}
+
+async function tick() {
+  const problems = [];
+  try {
+    const view = await getJson("/api/alerts");
+    if (sampleRoutes(view)) {
+      drawRouteChart("throughput", state.rps, "req/s");
+      drawRouteChart("latency", state.p99, "ms");
+    }
+    renderAlerts(view);
+  } catch (err) {
+    problems.push(err.message);
+  }
+  try {
+    renderArms(await getJson("/api/experiments"));
+  } catch (err) {
+    problems.push(err.message);
+  }
+  if (state.sources.analytics_summary) {
+    try {
+      renderSummary(await getJson(state.sources.analytics_summary));
+    } catch (err) {
+      problems.push(err.message);
+    }
+  }
+  if (problems.length > 0) {
+    state.failures += 1;
+    setStatus(`last update failed: ${problems.join("; ")}`, true);
+  } else {
+    setStatus(`updated ${new Date().toLocaleTimeString()}`, false);
+  }
+  document.body.dataset.ticks = String(Number(document.body.dataset.ticks || 0) + 1);
+}
+
+async function loop() {
+  await tick();
+  setTimeout(loop, POLL_MS);
+}
+
+async function start() {
+  try {
+    const config = await getJson("sources.json");
+    state.sources = config.sources || {};
+  } catch (err) {
+    setStatus(`sources.json: ${err.message}`, true);
+  }
+  await loop();
+}
+
+start().catch((err) => setStatus(`dashboard stopped: ${err.message}`, true));

@@ -1,0 +1,110 @@
+"""The dashboard in real headless Chromium (Debian's `chromium`, driven by
+Playwright): the page loads without console errors, its charts fill once
+requests are made, and the p99 alert appears when the host fires it.
+
+usage: dashboard.py BASE_URL SCREENSHOT_PATH
+
+The server must run with an alert limit that any request crosses (the e2e
+test starts it with `--alert-interval 0.2 --alert-p99-ms 0.001`). Sends its
+own traffic to /api/analyze (and one /api/generate, which gives the A/B arms
+a row), waits for the page to show it, saves a screenshot, and exits 1 with
+the reasons on any failure (a missing browser or Playwright is a failure too).
+"""
+
+import json
+import sys
+import threading
+import urllib.request
+
+CHROMIUM = "/usr/bin/chromium"
+WAIT_MS = 20_000
+
+
+def post(base, path, body):
+    request = urllib.request.Request(
+        base + path,
+        data=json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        if response.status != 200:
+            raise RuntimeError(f"{path}: HTTP {response.status}")
+
+
+def traffic(base, stop, failures):
+    """Steady /api/analyze requests until `stop` is set."""
+    n = 0
+    while not stop.wait(0.03):
+        n += 1
+        try:
+            post(base, "/api/analyze", {"text": f"Taller de cerámica el sábado {n}. ¡Apúntate!"})
+        except Exception as err:  # noqa: BLE001 - reported, not raised in a thread
+            failures.append(f"analyze request {n}: {err}")
+            return
+
+
+def main():
+    base, screenshot = sys.argv[1].rstrip("/"), sys.argv[2]
+    from playwright.sync_api import sync_playwright
+
+    problems = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}"))
+        page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+
+        page.goto(base + "/dashboard", wait_until="load")
+        if not page.url.endswith("/dashboard/"):
+            problems.append(f"/dashboard did not redirect to /dashboard/: {page.url}")
+        page.wait_for_function("typeof uPlot === 'function' && Number(document.body.dataset.ticks) >= 1", timeout=WAIT_MS)
+
+        post(base, "/api/generate", {"topic": "café de especialidad", "audience": "amantes del café",
+                                     "tone": "friendly", "goal": "engagement", "language": "es",
+                                     "post_type": "photo", "n": 2, "seed": 7, "generator": "template"})
+        stop, failures = threading.Event(), []
+        sender = threading.Thread(target=traffic, args=(base, stop, failures))
+        sender.start()
+        try:
+            waits = {
+                "throughput chart has /api/analyze points": """() => {
+                    const el = document.getElementById('throughput');
+                    return Number(el.dataset.points) >= 3 && el.dataset.routes.split(' ').includes('/api/analyze')
+                        && el.querySelector('canvas') !== null; }""",
+                "latency chart has points": """() => {
+                    const el = document.getElementById('latency');
+                    return Number(el.dataset.points) >= 3 && el.querySelector('canvas') !== null; }""",
+                "the p99 alert for /api/analyze is listed": """() =>
+                    document.querySelector('#alerts li[data-series="p99_ms:/api/analyze"]') !== null""",
+                "the A/B arms table shows P(best)": """() => document.querySelector('#arms table tbody tr') !== null""",
+            }
+            for what, condition in waits.items():
+                try:
+                    page.wait_for_function(condition, timeout=WAIT_MS)
+                except Exception as err:  # noqa: BLE001 - collected with the others
+                    problems.append(f"not shown: {what} ({type(err).__name__})")
+            # Two more polls so the charts show the latest data in the screenshot.
+            page.wait_for_timeout(2000)
+        finally:
+            stop.set()
+            sender.join()
+        problems.extend(failures)
+        page.screenshot(path=screenshot, full_page=True)
+        alert_text = page.locator('#alerts li[data-series="p99_ms:/api/analyze"]').first.text_content(timeout=1000) \
+            if page.locator('#alerts li[data-series="p99_ms:/api/analyze"]').count() else ""
+        print(f"alert shown: {alert_text}")
+        print(f"status line: {page.locator('#status').text_content()}")
+        browser.close()
+
+    if problems:
+        print("dashboard check failed:", *problems, sep="\n  ", file=sys.stderr)
+        return 1
+    print(f"dashboard ok; screenshot at {screenshot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
