@@ -262,7 +262,7 @@ fn slow_and_idle_connections_are_closed_by_the_header_timeout_while_analyze_answ
     let probe = Probe::start(&server);
     let mut sent = 0;
     let mut open = slow.len();
-    let all_closed = eventually(Duration::from_secs(15), || {
+    let all_closed = eventually(Duration::from_secs(25), || {
         for stream in &mut slow {
             let _ = stream.write(&head[sent % head.len()..sent % head.len() + 1]);
         }
