@@ -17,6 +17,9 @@
 //! 5. Teach the page's online models the log-ratio observed/expected for
 //!    `total_interactions` (and `reach` when reported).
 //! 6. Replace the claim with the outcome.
+//! 7. When events are on, publish `post.published` (page, post type,
+//!    observed and predicted interactions, reward) under the event's id, so
+//!    a consumer counts a replayed or repeated event once.
 //!
 //! Steps 4 and 5 are compare-and-swap updates that record the event in the
 //! value they change ([`StateStore::apply_once`]): concurrent events never
@@ -31,6 +34,7 @@ use fbposts_engagement::feedback::FeedbackRequest;
 use fbposts_engagement::page::{PAGE_TARGETS, REACH, features};
 use fbposts_engagement::{Engine, page_model_key};
 use fbposts_guest_kit::arms::ArmId;
+use fbposts_guest_kit::events::{EventKind, Publisher};
 use fbposts_guest_kit::inference::WitEngine;
 use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::{JsonResponse, error_response, json_bytes, read_json_post};
@@ -216,7 +220,25 @@ async fn run(req: Request) -> Result<Outcome, ApiError> {
         },
     };
     state.set(&record_key, &outcome).await?;
+    publish_published(&outcome, context.post_type.code()).await;
     Ok(outcome)
+}
+
+/// The `post.published` event of an applied outcome.
+async fn publish_published(outcome: &Outcome, post_type: &str) {
+    let Some(publisher) = Publisher::from_variables().await else {
+        return;
+    };
+    let data = serde_json::json!({
+        "page_id": outcome.page_id,
+        "post_type": post_type,
+        "observed_interactions": outcome.observed.total_interactions,
+        "predicted_interactions": outcome.expected.total_interactions,
+        "reward": outcome.reward,
+    });
+    publisher
+        .publish(EventKind::Published, outcome.id.clone(), data)
+        .await;
 }
 
 /// Claims the event under `key` for this request. `Some(outcome)`: it was

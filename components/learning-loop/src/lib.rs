@@ -10,6 +10,10 @@
 //!    (counts of page models, arms, candidates and feedback events; which
 //!    priors it refreshed), which `GET /api/experiments` shows.
 //!
+//! 3. republishes the events left in the outbox, when events are on
+//!    ([`fbposts_guest_kit::events`]), as a backstop for when no step
+//!    publishes for a while.
+//!
 //! Runs are idempotent: the prior and the report are recomputed from the
 //! state, so a run repeated or skipped loses nothing.
 
@@ -70,6 +74,11 @@ struct PriorReport {
 }
 
 async fn run(timestamp: u64) -> Result<(), ApiError> {
+    if let Some(publisher) = fbposts_guest_kit::events::Publisher::from_variables().await
+        && let Err(reason) = publisher.replay_pending().await
+    {
+        eprintln!("learning-loop: replaying the events outbox failed: {reason}");
+    }
     let state = StateStore::open().await?;
     let keys = state.keys_with_prefix("").await?;
     let count = |prefix: &str| keys.iter().filter(|key| key.starts_with(prefix)).count();

@@ -11,6 +11,7 @@ mod composition;
 mod cron;
 mod dependencies;
 mod enhance;
+mod events;
 mod generate;
 mod host;
 mod hostile;
