@@ -217,7 +217,7 @@ fn without_redis_every_route_answers_and_the_log_says_events_are_off() {
             "/api/feedback",
             json!({"text": "Fresh bread", "page_id": "bakery", "page_likes": 1000,
                                  "post_type": "photo", "published_at": "2026-12-01T18:00:00Z",
-                                 "metrics": {"reactions": 8}}),
+                                 "metrics": {"reactions": 8, "comments": 1, "shares": 0}}),
         ),
     ];
     for (path, body) in posts {
