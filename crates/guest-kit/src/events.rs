@@ -10,14 +10,17 @@
 //! # The outbox
 //!
 //! Redis pub/sub keeps nothing: a message published while no subscriber
-//! listens is gone. So [`Publisher::publish`] first writes the event under
-//! `events/outbox/<id>` in the `default` store, then `PUBLISH`es it and
-//! removes it only when Redis says at least one subscriber received it. An
-//! event that could not be delivered (Redis down, no consumer) stays and the
-//! flag `events/outbox-pending` is set; the next successful publish — by any
-//! step — sees the flag and republishes what is pending
-//! ([`Publisher::replay_pending`]), and so does the scheduled learning loop.
-//! Delivery is at least once; consumers count each event id once.
+//! listens is gone. So [`Publisher::publish`] `PUBLISH`es the event and
+//! counts it delivered only when Redis says at least one subscriber
+//! received it; otherwise (Redis down, no consumer) it writes the event
+//! under `events/outbox/<id>` in the `default` store and sets the flag
+//! `events/outbox-pending`, all before the step answers. The next delivered
+//! publish — by any step — sees the flag and republishes what is pending
+//! ([`Publisher::replay_pending`]), removing each event once delivered; so
+//! does the scheduled learning loop. Writing the outbox only on failure
+//! loses nothing a client was told about: the step answers after the event
+//! was delivered or kept, and if the host dies before either, the request
+//! fails too. Delivery is at least once; consumers count each event id once.
 
 use crate::state::StateStore;
 use serde::{Deserialize, Serialize};
@@ -130,8 +133,9 @@ impl Publisher {
         }
     }
 
-    /// Publishes `kind` with `data` under `id`: outbox first, then Redis;
-    /// on delivery, also what an earlier publish left pending.
+    /// Publishes `kind` with `data` under `id` (kept in the outbox if no
+    /// subscriber got it); on delivery, also what an earlier publish left
+    /// pending.
     pub async fn publish(&self, kind: EventKind, id: String, data: serde_json::Value) -> Delivery {
         let channel = match spin_sdk::variables::get(kind.channel_variable()).await {
             Ok(channel) if !channel.trim().is_empty() => channel.trim().to_string(),
@@ -153,7 +157,7 @@ impl Publisher {
                 data,
             },
         };
-        let delivery = self.deliver(&entry).await;
+        let delivery = self.deliver(&entry, false).await;
         if delivery == Delivery::Delivered
             && self.pending_flag().await
             && let Err(reason) = self.replay_pending().await
@@ -163,43 +167,46 @@ impl Publisher {
         delivery
     }
 
-    /// One event through the outbox.
-    async fn deliver(&self, entry: &OutboxEntry) -> Delivery {
+    /// One event: published; kept in the outbox when no subscriber got it
+    /// (`in_outbox`: it is there already, from an earlier attempt).
+    async fn deliver(&self, entry: &OutboxEntry, in_outbox: bool) -> Delivery {
         let key = format!("{OUTBOX_PREFIX}{}", entry.event.id);
-        let Ok(encoded) = serde_json::to_vec(entry) else {
-            return Delivery::Pending("unencodable event".into());
-        };
-        let kept = self.state.set_bytes(&key, encoded).await.is_ok();
         let payload = serde_json::to_vec(&entry.event).unwrap_or_default();
-        match self.send(&entry.channel, payload).await {
+        let reason = match self.send(&entry.channel, payload).await {
             Ok(receivers) if receivers > 0 => {
-                if kept && self.state.delete(&key).await.is_err() {
+                if in_outbox && self.state.delete(&key).await.is_err() {
                     eprintln!(
                         "events: {key} delivered but not removed; a replay will send it again"
                     );
                 }
-                Delivery::Delivered
+                return Delivery::Delivered;
             }
-            outcome => {
-                let reason = match outcome {
-                    Ok(_) => format!("no subscriber on {}", entry.channel),
-                    Err(err) => err,
-                };
-                if kept {
-                    let _ = self.state.set_bytes(PENDING_FLAG, b"1".to_vec()).await;
-                    eprintln!(
-                        "events: {} {} kept in the outbox: {reason}",
-                        entry.event.kind, entry.event.id
-                    );
-                } else {
-                    eprintln!(
-                        "events: {} {} LOST (outbox unavailable): {reason}",
-                        entry.event.kind, entry.event.id
-                    );
-                }
-                Delivery::Pending(reason)
-            }
+            Ok(_) => format!("no subscriber on {}", entry.channel),
+            Err(err) => err,
+        };
+        let kept = in_outbox
+            || match serde_json::to_vec(entry) {
+                Ok(encoded) => self.state.set_bytes(&key, encoded).await.is_ok(),
+                Err(_) => false,
+            };
+        if kept
+            && self
+                .state
+                .set_bytes(PENDING_FLAG, b"1".to_vec())
+                .await
+                .is_ok()
+        {
+            eprintln!(
+                "events: {} {} kept in the outbox: {reason}",
+                entry.event.kind, entry.event.id
+            );
+        } else {
+            eprintln!(
+                "events: {} {} LOST (outbox unavailable): {reason}",
+                entry.event.kind, entry.event.id
+            );
         }
+        Delivery::Pending(reason)
     }
 
     async fn pending_flag(&self) -> bool {
@@ -230,7 +237,7 @@ impl Publisher {
         entries.sort_by_key(|entry| entry.event.at_ms);
         let mut delivered = 0;
         for entry in &entries {
-            if self.deliver(entry).await == Delivery::Delivered {
+            if self.deliver(entry, true).await == Delivery::Delivered {
                 delivered += 1;
             }
         }
