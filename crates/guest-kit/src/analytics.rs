@@ -27,6 +27,12 @@ pub struct Tally {
     pub published: u64,
     pub observed_sum: f64,
     pub predicted_sum: f64,
+    #[serde(default)]
+    pub enhanced: u64,
+    #[serde(default)]
+    pub generated: u64,
+    #[serde(default)]
+    pub predicted: u64,
 }
 
 impl Tally {
@@ -44,6 +50,9 @@ impl Tally {
                 self.observed_sum += observed;
                 self.predicted_sum += predicted;
             }
+            Fact::Enhanced => self.enhanced += 1,
+            Fact::Generated => self.generated += 1,
+            Fact::Predicted => self.predicted += 1,
         }
     }
 
@@ -53,6 +62,9 @@ impl Tally {
         self.published += other.published;
         self.observed_sum += other.observed_sum;
         self.predicted_sum += other.predicted_sum;
+        self.enhanced += other.enhanced;
+        self.generated += other.generated;
+        self.predicted += other.predicted;
     }
 
     /// The bucket's bytes after `fact` (an unreadable bucket starts over).
@@ -74,6 +86,9 @@ impl Tally {
             mean_predicted_interactions: mean(self.predicted_sum, self.published),
             observed_over_predicted: (self.predicted_sum > 0.0)
                 .then(|| round(self.observed_sum / self.predicted_sum)),
+            enhanced: self.enhanced,
+            generated: self.generated,
+            predicted: self.predicted,
         }
     }
 }
@@ -87,6 +102,9 @@ fn round(x: f64) -> f64 {
 pub enum Fact {
     Analyzed { score: f64 },
     Published { observed: f64, predicted: f64 },
+    Enhanced,
+    Generated,
+    Predicted,
 }
 
 /// Where an event is counted and what it adds.
@@ -112,6 +130,9 @@ pub fn counted(event: &Event) -> Result<Counted, String> {
             observed: number("observed_interactions")?,
             predicted: number("predicted_interactions")?,
         },
+        "post.enhanced" => Fact::Enhanced,
+        "post.generated" => Fact::Generated,
+        "post.predicted" => Fact::Predicted,
         other => return Err(format!("event {}: unknown type '{other}'", event.id)),
     };
     let text = |field: &str, absent: &str| {
@@ -201,6 +222,9 @@ pub struct TallyView {
     pub mean_observed_interactions: Option<f64>,
     pub mean_predicted_interactions: Option<f64>,
     pub observed_over_predicted: Option<f64>,
+    pub enhanced: u64,
+    pub generated: u64,
+    pub predicted: u64,
 }
 
 /// `GET /api/analytics/summary`.
@@ -290,6 +314,24 @@ mod tests {
         .unwrap();
         assert_eq!(c.key, "analytics/7200/photo/bakery/es");
         assert_eq!(c.fact, Fact::Analyzed { score: 0.8 });
+    }
+
+    #[test]
+    fn enhanced_generated_and_predicted_events_are_counted() {
+        let mut tally = Tally::default();
+        for kind in [
+            "post.enhanced",
+            "post.generated",
+            "post.predicted",
+            "post.predicted",
+        ] {
+            let c = counted(&event(kind, 0, json!({"page_id": "p"}))).unwrap();
+            assert_eq!(c.key, "analytics/0/unspecified/p");
+            tally.add(c.fact);
+        }
+        let view = tally.view();
+        assert_eq!((view.enhanced, view.generated, view.predicted), (1, 1, 2));
+        assert_eq!(view.analyzed, 0);
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! The events the pipeline steps publish (`post.analyzed`, `post.published`)
+//! The events the pipeline steps publish (`post.analyzed`, `post.published`,
+//! `post.enhanced`, `post.generated`, `post.predicted`)
 //! on Redis channels named in variables, through `spin:redis` — and the
 //! outbox that keeps them from being lost.
 //!
 //! Variables (each publishing component maps them from the app's):
 //! - `events_redis_address`: the Redis server; empty means events are off
 //!   (nothing is published or kept; the host says so at start-up);
-//! - `events_channel_analyzed`, `events_channel_published`: the channels.
+//! - `events_channel_<analyzed|published|enhanced|generated|predicted>`:
+//!   the channels.
 //!
 //! # The outbox
 //!
@@ -40,6 +42,12 @@ pub enum EventKind {
     Analyzed,
     /// `/api/feedback` reported a published post's outcome.
     Published,
+    /// `/api/enhance` rewrote a post.
+    Enhanced,
+    /// `/api/generate` wrote candidates from a brief.
+    Generated,
+    /// `/api/predict` forecast a post's engagement.
+    Predicted,
 }
 
 impl EventKind {
@@ -48,6 +56,9 @@ impl EventKind {
         match self {
             EventKind::Analyzed => "post.analyzed",
             EventKind::Published => "post.published",
+            EventKind::Enhanced => "post.enhanced",
+            EventKind::Generated => "post.generated",
+            EventKind::Predicted => "post.predicted",
         }
     }
 
@@ -56,6 +67,9 @@ impl EventKind {
         match self {
             EventKind::Analyzed => "events_channel_analyzed",
             EventKind::Published => "events_channel_published",
+            EventKind::Enhanced => "events_channel_enhanced",
+            EventKind::Generated => "events_channel_generated",
+            EventKind::Predicted => "events_channel_predicted",
         }
     }
 }

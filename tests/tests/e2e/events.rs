@@ -141,6 +141,28 @@ fn analyzed_and_published_posts_reach_the_analytics_aggregates_through_redis() {
     assert_eq!(bad.body["error"]["code"], "invalid_query");
     let late = summary(&server, "?since=4102444800");
     assert_eq!(late["totals"]["analyzed"], 0);
+
+    // The other steps' events are counted too.
+    for (path, body) in [
+        (
+            "/api/enhance",
+            json!({"text": "fresh bread today", "post_type": "photo"}),
+        ),
+        ("/api/generate", json!({"topic": "fresh bread", "n": 1})),
+        (
+            "/api/predict",
+            json!({"page_likes": 120000, "post_type": "photo", "month": 5, "weekday": 3, "hour": 12}),
+        ),
+    ] {
+        let reply = post_json(&server, path, &body);
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+    }
+    let totals = summary_when(&server, "", |body| {
+        body["totals"]["predicted"].as_u64() == Some(1)
+            && body["totals"]["enhanced"].as_u64() == Some(1)
+            && body["totals"]["generated"].as_u64() == Some(1)
+    });
+    assert_eq!(totals["by_post_type"]["photo"]["enhanced"], 1);
 }
 
 #[test]
