@@ -1,6 +1,7 @@
 //! Loading an application for `fbposts up`: reads `spin.toml` and the runtime
 //! configuration, configures every capability, builds the engine and linker,
-//! then for each component a trigger runs (an HTTP route or a cron schedule)
+//! then for each component a trigger runs (an HTTP route, a cron schedule or
+//! a Redis channel)
 //! composes, compiles and pre-instantiates it and prepares every capability
 //! for it. Everything that can be wrong with
 //! the app fails here, at start-up, with the component named.
@@ -13,14 +14,16 @@ use crate::host_state::{HostState, StoreTemplate};
 use crate::http::instance::{ComponentRuntime, RequestPolicy, ReusePolicy};
 use crate::http::{HttpApp, RequestLimits};
 use crate::inference_swap::InferenceChoice;
-use crate::manifest::{AppManifest, ComponentDef, CronTrigger, HttpRoute};
+use crate::manifest::{AppManifest, ComponentDef, CronTrigger, HttpRoute, RedisTrigger};
 use crate::metrics::MetricsOptions;
+use crate::redis::trigger::{RedisHandler, Subscriber};
 use crate::routing::Router;
 use crate::runtime_config::{RuntimeConfig, StatePaths};
 use crate::wasi_nn::NnOptions;
 use anyhow::{Context, Result, bail};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
@@ -55,6 +58,9 @@ pub struct LoadedApp {
     pub http: HttpApp,
     /// The `[[trigger.cron]]` jobs; the caller runs them.
     pub cron_jobs: Vec<CronJob>,
+    /// One subscriber per Redis server of the `[[trigger.redis]]` entries
+    /// (none when events are off); the caller runs them.
+    pub redis_subscribers: Vec<Subscriber>,
     pub manifest: AppManifest,
     pub allocator: Allocator,
     _ticker: EpochTicker,
@@ -101,11 +107,13 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
         .iter()
         .map(|trigger| loader.load_cron(trigger))
         .collect::<Result<Vec<_>>>()?;
+    let redis_subscribers = loader.load_redis()?;
 
     let ticker = EpochTicker::start(loader.engine.clone());
     Ok(LoadedApp {
         http: HttpApp::new(router, runtimes, opts.requests, metrics),
         cron_jobs,
+        redis_subscribers,
         manifest,
         allocator,
         _ticker: ticker,
@@ -161,8 +169,14 @@ struct ReadyComponent {
     denials: Vec<crate::deny::Denial>,
 }
 
-/// What turns one manifest component into a [`ComponentRuntime`] or a
-/// [`CronJob`].
+/// Where one `[[trigger.redis]]` entry listens, rendered.
+struct RedisTarget {
+    address: String,
+    channel: String,
+}
+
+/// What turns one manifest component into a [`ComponentRuntime`], a
+/// [`CronJob`] or a [`RedisHandler`].
 struct ComponentLoader<'a> {
     engine: Engine,
     linker: Linker<HostState>,
@@ -204,6 +218,94 @@ impl ComponentLoader<'_> {
             ready.stores,
             self.opts.request_timeout,
         )
+    }
+
+    /// The `[[trigger.redis]]` entries, grouped by server. An entry whose
+    /// address renders empty (no `[application.trigger.redis] address`, or
+    /// its variable unset) is not run: the log says events are off.
+    fn load_redis(&self) -> Result<Vec<Subscriber>> {
+        let mut by_address: BTreeMap<String, Subscriber> = BTreeMap::new();
+        let mut handlers: BTreeMap<&str, Arc<RedisHandler>> = BTreeMap::new();
+        let mut off = Vec::new();
+        for trigger in &self.manifest.redis_triggers {
+            let Some(target) = self.redis_target(trigger)? else {
+                off.push(trigger.component.as_str());
+                continue;
+            };
+            let handler = match handlers.get(trigger.component.as_str()) {
+                Some(handler) => handler.clone(),
+                None => {
+                    let handler = Arc::new(self.redis_handler(&trigger.component)?);
+                    handlers.insert(&trigger.component, handler.clone());
+                    handler
+                }
+            };
+            by_address
+                .entry(target.address.clone())
+                .or_insert_with(|| Subscriber::new(target.address))
+                .add(target.channel, handler);
+        }
+        if !off.is_empty() {
+            tracing::info!(
+                target: "fbposts::redis",
+                components = ?off,
+                "events are off: no Redis address is configured ([application.trigger.redis] address is empty; set e.g. SPIN_VARIABLE_EVENTS_REDIS_ADDRESS=redis://127.0.0.1:6379), so these [[trigger.redis]] consumers do not run and the steps publish nothing"
+            );
+        }
+        Ok(by_address.into_values().collect())
+    }
+
+    /// A `[[trigger.redis]]` component, prepared once for all its channels.
+    fn redis_handler(&self, component_id: &str) -> Result<RedisHandler> {
+        let component = &self.manifest.components[component_id];
+        let ready = self.prepare(component)?;
+        let linker = self.linker_for(component, &ready)?;
+        RedisHandler::new(
+            &component.id,
+            &linker,
+            &ready.compiled,
+            ready.stores,
+            self.opts.request_timeout,
+        )
+    }
+
+    /// The rendered server and channel of one entry; `None` when its address
+    /// is empty.
+    fn redis_target(&self, trigger: &RedisTrigger) -> Result<Option<RedisTarget>> {
+        let variables = self.capabilities.variables.app();
+        let render = |template: &str, key: &str| {
+            variables
+                .render(template)
+                .map(|(value, _)| value.trim().to_string())
+                .with_context(|| {
+                    format!("trigger.redis for component {:?}: {key}", trigger.component)
+                })
+        };
+        let address = match trigger
+            .address
+            .as_deref()
+            .or(self.manifest.redis_address.as_deref())
+        {
+            Some(template) => render(template, "address")?,
+            None => String::new(),
+        };
+        if address.is_empty() {
+            return Ok(None);
+        }
+        redis::Client::open(address.as_str()).with_context(|| {
+            format!(
+                "trigger.redis for component {:?}: the address is not a Redis URL",
+                trigger.component
+            )
+        })?;
+        let channel = render(&trigger.channel, "channel")?;
+        if channel.is_empty() {
+            bail!(
+                "trigger.redis for component {:?}: the channel is empty",
+                trigger.component
+            );
+        }
+        Ok(Some(RedisTarget { address, channel }))
     }
 
     /// Composes and compiles the component and prepares every capability

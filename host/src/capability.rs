@@ -180,6 +180,8 @@ capabilities! {
     variables: crate::variables::Variables,
     /// `wasi:http` client, limited to `allowed_outbound_hosts`.
     outbound_http: crate::outbound_http::OutboundHttp,
+    /// `spin:redis`, limited to the `redis://` entries of `allowed_outbound_hosts`.
+    outbound_redis: crate::redis::OutboundRedis,
     /// `wasi:nn`, over the models beside the manifest.
     wasi_nn: crate::wasi_nn::WasiNn,
     /// What the host measures, served at `GET /metrics`; per-store CPU and memory.

@@ -22,6 +22,7 @@ mod key_value;
 mod manifest;
 mod metrics;
 mod outbound_http;
+mod redis;
 mod routing;
 mod runtime_config;
 mod sizing;
@@ -94,10 +95,13 @@ async fn up(args: UpArgs) -> Result<()> {
     );
     // Tests and scripts wait for this line on stdout.
     println!("Serving http://{local}");
-    // Dropping the set at shutdown stops every cron trigger.
+    // Dropping the set at shutdown stops every cron and Redis trigger.
     let mut cron = tokio::task::JoinSet::new();
     for job in loaded.cron_jobs {
         cron.spawn(job.run_on_schedule());
+    }
+    for subscriber in loaded.redis_subscribers {
+        cron.spawn(subscriber.run());
     }
     http::serve(
         Arc::new(loaded.http),

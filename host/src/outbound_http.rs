@@ -7,7 +7,8 @@
 //!
 //! Supported forms (Spin's): `https://api.example.com`, `http://127.0.0.1:8080`,
 //! `https://*.example.com`, `http://localhost:*`, `*://host:*`, and the catch-all
-//! `*://*:*`. A missing port means the scheme's default port.
+//! `*://*:*`. A missing port means the scheme's default port. The same
+//! policy guards outbound Redis (`redis://host:port`, see [`crate::redis`]).
 
 use crate::capability::{AppContext, Capability, ComponentContext};
 use crate::host_state::HostState;
@@ -142,6 +143,7 @@ fn default_port(scheme: &str) -> Option<u16> {
     match scheme {
         "http" => Some(80),
         "https" => Some(443),
+        "redis" | "rediss" => Some(6379),
         _ => None,
     }
 }
@@ -161,7 +163,7 @@ fn parse_entry(entry: &str) -> Result<AllowedHost, String> {
     };
     let scheme = match scheme {
         "*" => None,
-        "http" | "https" => Some(scheme.to_string()),
+        "http" | "https" | "redis" | "rediss" => Some(scheme.to_string()),
         other => return Err(bad(&format!("unsupported scheme {other:?}"))),
     };
     let port = match port {
@@ -281,6 +283,15 @@ mod tests {
         ] {
             assert!(!allows(denied), "{denied}");
         }
+    }
+
+    #[test]
+    fn a_redis_entry_allows_that_redis_server_only() {
+        let p = policy(&["redis://127.0.0.1:*", "redis://cache.internal"]);
+        assert!(p.allows("redis", "127.0.0.1", 6390));
+        assert!(p.allows("redis", "cache.internal", 6379));
+        assert!(!p.allows("redis", "cache.internal", 6380));
+        assert!(!p.allows("http", "127.0.0.1", 6390));
     }
 
     #[test]

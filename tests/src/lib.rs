@@ -292,7 +292,11 @@ pub struct Redis {
 
 impl Redis {
     pub fn start() -> Redis {
-        let port = free_port();
+        Redis::start_on(free_port())
+    }
+
+    /// A server on `port` (e.g. one an app was told to use before it ran).
+    pub fn start_on(port: u16) -> Redis {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -321,6 +325,17 @@ impl Redis {
 }
 
 impl Redis {
+    /// Runs `redis-cli` against this server; its trimmed output.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-u", &self.url])
+            .args(args)
+            .output()
+            .expect("redis-cli must be installed beside redis-server");
+        assert!(output.status.success(), "redis-cli {args:?}: {output:?}");
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
     /// Sends `signal` (`STOP`, `CONT`) to the server: a stopped Redis keeps
     /// its connections open but answers nothing.
     pub fn signal(&self, signal: &str) {

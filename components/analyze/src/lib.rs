@@ -3,10 +3,15 @@
 //! `fbposts:pipeline/analysis` step (the `analysis` component, composed in
 //! as a Spin dependency) and caches the answer under the SHA-256 of the
 //! canonical request and the scorer version.
+//!
+//! Every answered analysis (cached or not) is a `post.analyzed` event when
+//! events are on ([`fbposts_guest_kit::events`]): its score, grade, language
+//! and post type. Publishing never changes the answer.
 
 use fbposts_core::AnalyzeRequest;
 use fbposts_guest_kit::analysis::analyze;
-use fbposts_guest_kit::{JsonResponse, answer_cached, error_response, read_json_post};
+use fbposts_guest_kit::events::{EventKind, Publisher, new_event_id};
+use fbposts_guest_kit::{JsonResponse, cached_json, error_response, json_bytes, read_json_post};
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
 
@@ -20,5 +25,28 @@ async fn handle(req: Request) -> JsonResponse {
         Ok(request) => request,
         Err(err) => return error_response(&err),
     };
-    answer_cached("analyze", &request.cache_key(), || analyze(&request)).await
+    match cached_json("analyze", &request.cache_key(), || analyze(&request)).await {
+        Ok((answer, status)) => {
+            publish_analyzed(&request, &answer).await;
+            json_bytes(200, answer, &[status.header()])
+        }
+        Err(response) => response,
+    }
+}
+
+/// The `post.analyzed` event of one answer.
+async fn publish_analyzed(request: &AnalyzeRequest, answer: &[u8]) {
+    let Some(publisher) = Publisher::from_variables().await else {
+        return;
+    };
+    let analysis: serde_json::Value = serde_json::from_slice(answer).unwrap_or_default();
+    let data = serde_json::json!({
+        "score": analysis["score"],
+        "grade": analysis["grade"],
+        "language": analysis["language"],
+        "post_type": request.post_type.map(|t| t.code()),
+    });
+    publisher
+        .publish(EventKind::Analyzed, new_event_id("analyzed"), data)
+        .await;
 }

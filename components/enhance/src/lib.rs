@@ -3,11 +3,13 @@
 //! (form-only edits, greedy on the analyse score, every version scored
 //! through the imported `fbposts:pipeline/analysis` step) and caches the
 //! answer under the SHA-256 of the canonical request, the scorer version
-//! and the rewrite version.
+//! and the rewrite version. Each answer is a `post.enhanced` event when
+//! events are on ([`fbposts_guest_kit::events`]).
 
 use fbposts_core::ApiError;
 use fbposts_guest_kit::analysis::analyze;
-use fbposts_guest_kit::{JsonResponse, answer_cached, error_response, read_json_post};
+use fbposts_guest_kit::events::{EventKind, Publisher, new_event_id};
+use fbposts_guest_kit::{JsonResponse, cached_json, error_response, json_bytes, read_json_post};
 use fbposts_rewrite::{EnhanceRequest, enhance_with};
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
@@ -22,8 +24,20 @@ async fn handle(req: Request) -> JsonResponse {
         Ok(request) => request,
         Err(err) => return error_response(&ApiError::from(err)),
     };
-    answer_cached("enhance", &request.cache_key(), || {
+    match cached_json("enhance", &request.cache_key(), || {
         enhance_with(&request, analyze)
     })
     .await
+    {
+        Ok((answer, status)) => {
+            if let Some(publisher) = Publisher::from_variables().await {
+                let data = serde_json::json!({ "post_type": request.post_type.map(|t| t.code()) });
+                publisher
+                    .publish(EventKind::Enhanced, new_event_id("enhanced"), data)
+                    .await;
+            }
+            json_bytes(200, answer, &[status.header()])
+        }
+        Err(response) => response,
+    }
 }

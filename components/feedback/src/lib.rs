@@ -17,6 +17,9 @@
 //! 5. Teach the page's online models the log-ratio observed/expected for
 //!    `total_interactions` (and `reach` when reported).
 //! 6. Replace the claim with the outcome.
+//! 7. When events are on, publish `post.published` (page, post type,
+//!    observed and predicted interactions, reward) under the event's id, so
+//!    a consumer counts a replayed or repeated event once.
 //!
 //! # Retention
 //!
@@ -43,6 +46,7 @@ use fbposts_engagement::feedback::FeedbackRequest;
 use fbposts_engagement::page::{PAGE_TARGETS, REACH, features};
 use fbposts_engagement::{Engine, page_model_key};
 use fbposts_guest_kit::arms::ArmId;
+use fbposts_guest_kit::events::{EventKind, Publisher};
 use fbposts_guest_kit::expiring;
 use fbposts_guest_kit::expiry::{self, now_secs};
 use fbposts_guest_kit::inference::WitEngine;
@@ -248,7 +252,25 @@ async fn run(req: Request) -> Result<Outcome, ApiError> {
         .set_bytes(&record_key, expiry::seal(&record, expires_at))
         .await?;
     state.increment(APPLIED_EVENTS_COUNT, 1).await?;
+    publish_published(&outcome, context.post_type.code()).await;
     Ok(outcome)
+}
+
+/// The `post.published` event of an applied outcome.
+async fn publish_published(outcome: &Outcome, post_type: &str) {
+    let Some(publisher) = Publisher::from_variables().await else {
+        return;
+    };
+    let data = serde_json::json!({
+        "page_id": outcome.page_id,
+        "post_type": post_type,
+        "observed_interactions": outcome.observed.total_interactions,
+        "predicted_interactions": outcome.expected.total_interactions,
+        "reward": outcome.reward,
+    });
+    publisher
+        .publish(EventKind::Published, outcome.id.clone(), data)
+        .await;
 }
 
 /// Claims the event under `key` for this request. `Some(outcome)`: it was

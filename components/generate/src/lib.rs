@@ -35,6 +35,7 @@ use bytes::Bytes;
 use fbposts_core::{AnalyzeRequest, ApiError, PostType};
 use fbposts_engagement::{PostingWindow, PredictRequest, PredictResponse, respond};
 use fbposts_guest_kit::arms::ArmId;
+use fbposts_guest_kit::events::{EventKind, Publisher, new_event_id};
 use fbposts_guest_kit::pages::load_page_models;
 use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::{
@@ -103,7 +104,18 @@ struct GenerateResponse {
 #[http_service]
 async fn handle(req: Request) -> JsonResponse {
     match run(req).await {
-        Ok((body, status)) => json_bytes(200, body, &[status.header()]),
+        Ok((body, status)) => {
+            if let Some(publisher) = Publisher::from_variables().await {
+                publisher
+                    .publish(
+                        EventKind::Generated,
+                        new_event_id("generated"),
+                        serde_json::json!({}),
+                    )
+                    .await;
+            }
+            json_bytes(200, body, &[status.header()])
+        }
         Err(err) => error_response(&err),
     }
 }

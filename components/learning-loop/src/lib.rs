@@ -16,6 +16,10 @@
 //!    (page models, arms, feedback events applied, which priors it
 //!    refreshed, what it pruned), which `GET /api/experiments` shows.
 //!
+//! 3. republishes the events left in the outbox, when events are on
+//!    ([`fbposts_guest_kit::events`]), as a backstop for when no step
+//!    publishes for a while.
+//!
 //! Runs are idempotent: the prior and the report are recomputed from the
 //! state and pruning resumes from its saved cursor, so a run repeated or
 //! skipped loses nothing.
@@ -101,6 +105,11 @@ struct PriorReport {
 }
 
 async fn run(timestamp: u64) -> Result<(), ApiError> {
+    if let Some(publisher) = fbposts_guest_kit::events::Publisher::from_variables().await
+        && let Err(reason) = publisher.replay_pending().await
+    {
+        eprintln!("learning-loop: replaying the events outbox failed: {reason}");
+    }
     let state = StateStore::open().await?;
     let pages = state.indexed_pages().await?;
     let mut priors = Vec::new();

@@ -6,6 +6,9 @@
 //! its quality; caches the answer under the SHA-256 of the canonical
 //! request, this step's version, the model version and the implementation.
 //!
+//! Each answer is a `post.predicted` event (page, post type) when events
+//! are on ([`fbposts_guest_kit::events`]).
+//!
 //! With `page_id`, the page's own models (taught by `/api/feedback`, kept in
 //! the `default` store) are loaded here and passed to the forecast, which
 //! blends them in once they have enough observations.
@@ -15,9 +18,10 @@
 
 use fbposts_core::ApiError;
 use fbposts_engagement::{PageModels, PredictRequest, PredictResponse, Quality, respond};
+use fbposts_guest_kit::events::{EventKind, Publisher, new_event_id};
 use fbposts_guest_kit::pages::load_page_models;
 use fbposts_guest_kit::{
-    JsonResponse, analysis, answer_cached, error_response, forecast, read_json_post,
+    JsonResponse, analysis, cached_json, error_response, forecast, json_bytes, read_json_post,
 };
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
@@ -45,10 +49,31 @@ async fn handle(req: Request) -> JsonResponse {
         page.as_ref()
             .map(|p| p.models.iter().map(|m| m.observations).sum()),
     );
-    answer_cached("predict", &key, || {
+    let answer = cached_json("predict", &key, || {
         predict(&request, page.as_ref(), &implementation)
     })
-    .await
+    .await;
+    match answer {
+        Ok((answer, status)) => {
+            publish_predicted(&request).await;
+            json_bytes(200, answer, &[status.header()])
+        }
+        Err(response) => response,
+    }
+}
+
+/// The `post.predicted` event of one answer, when events are on.
+async fn publish_predicted(request: &PredictRequest) {
+    let Some(publisher) = Publisher::from_variables().await else {
+        return;
+    };
+    let data = serde_json::json!({
+        "page_id": request.page_id,
+        "post_type": request.post_type.code(),
+    });
+    publisher
+        .publish(EventKind::Predicted, new_event_id("predicted"), data)
+        .await;
 }
 
 /// The forecast, the text's quality when given, and the response.

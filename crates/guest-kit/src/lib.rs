@@ -6,11 +6,15 @@
 //! candidates and feedback records ([`expiry`], [`expiring`]); and the imports of the steps composed in
 //! through WIT: with the `inference` feature the engagement model behind
 //! `fbposts:ml/inference` ([`inference`]), with `analysis` and `forecast`
-//! the pipeline steps of `fbposts:pipeline` ([`analysis`], [`forecast`]).
+//! the pipeline steps of `fbposts:pipeline` ([`analysis`], [`forecast`]);
+//! the events the steps publish through Redis, with their outbox
+//! ([`events`]), and the aggregates the `analytics` consumer keeps ([`analytics`]).
 
 #[cfg(feature = "analysis")]
 pub mod analysis;
+pub mod analytics;
 pub mod arms;
+pub mod events;
 pub mod expiring;
 pub mod expiry;
 #[cfg(feature = "forecast")]
@@ -245,19 +249,31 @@ pub async fn answer_cached<T: serde::Serialize>(
     key: &str,
     compute: impl FnOnce() -> Result<T, ApiError>,
 ) -> JsonResponse {
+    match cached_json(namespace, key, compute).await {
+        Ok((body, status)) => json_bytes(200, body, &[status.header()]),
+        Err(response) => response,
+    }
+}
+
+/// What [`answer_cached`] answers, before it becomes a response: the JSON
+/// body and whether it came from the cache; an error is its response.
+pub async fn cached_json<T: serde::Serialize>(
+    namespace: &'static str,
+    key: &str,
+    compute: impl FnOnce() -> Result<T, ApiError>,
+) -> Result<(Bytes, CacheStatus), JsonResponse> {
     let cache = ResponseCache::open(namespace).await;
     if let Some(cached) = cache.get(key).await {
-        return json_bytes(200, Bytes::from(cached), &[CacheStatus::Hit.header()]);
+        return Ok((Bytes::from(cached), CacheStatus::Hit));
     }
-    let value = match compute() {
-        Ok(value) => value,
-        Err(err) => return error_response(&err),
-    };
+    let value = compute().map_err(|err| error_response(&err))?;
     let Ok(encoded) = serde_json::to_vec(&value) else {
-        return internal_error(&format!("could not encode the {namespace} response"));
+        return Err(internal_error(&format!(
+            "could not encode the {namespace} response"
+        )));
     };
     cache.put(key, &encoded).await;
-    json_bytes(200, Bytes::from(encoded), &[CacheStatus::Miss.header()])
+    Ok((Bytes::from(encoded), CacheStatus::Miss))
 }
 
 #[cfg(test)]

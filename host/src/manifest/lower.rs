@@ -110,7 +110,12 @@ impl<'a> Lowering<'a> {
         let triggers = document.trigger;
         let http = triggers.http.iter().map(|t| &t.component);
         let cron = triggers.cron.iter().map(|t| &t.component);
-        for (kind, components) in [("http", http.collect::<Vec<_>>()), ("cron", cron.collect())] {
+        let redis = triggers.redis.iter().map(|t| &t.component);
+        for (kind, components) in [
+            ("http", http.collect::<Vec<_>>()),
+            ("cron", cron.collect()),
+            ("redis", redis.collect()),
+        ] {
             for (i, component) in components.into_iter().enumerate() {
                 self.references.push(Reference {
                     at: owned(&["trigger", kind, &i.to_string(), "component"]),
@@ -143,6 +148,8 @@ impl<'a> Lowering<'a> {
             variables,
             http_triggers: triggers.http,
             cron_triggers: triggers.cron,
+            redis_triggers: triggers.redis,
+            redis_address: application.trigger.redis.map(|r| r.address),
             components,
             component_order: self.component_order(),
             base_dir: self.base_dir.to_path_buf(),

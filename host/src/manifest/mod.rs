@@ -5,7 +5,7 @@
 //! deserialize directly with serde: [`schema`] holds the document's shape and
 //! the conversions that run while deserializing (unknown keys rejected, names
 //! checked by the newtypes in [`ids`], the Spin features this host cannot
-//! honour — remote sources, triggers other than HTTP and cron, file mounts,
+//! honour — remote sources, triggers other than HTTP, cron and Redis, file mounts,
 //! ... — refused);
 //! [`dependencies`] reads component dependencies; [`lower`] resolves paths,
 //! checks the rules that span keys (triggers and dependencies name defined
@@ -58,6 +58,10 @@ pub struct AppManifest {
     pub http_triggers: Vec<HttpTrigger>,
     /// The `[[trigger.cron]]` entries, in manifest order.
     pub cron_triggers: Vec<CronTrigger>,
+    /// The `[[trigger.redis]]` entries, in manifest order.
+    pub redis_triggers: Vec<RedisTrigger>,
+    /// `[application.trigger.redis] address`, as written (may be a template).
+    pub redis_address: Option<String>,
     /// The `[component.<id>]` tables, by id, with the selected profile applied.
     pub components: BTreeMap<String, ComponentDef>,
     /// Component ids in the order they appear in the manifest (the order
@@ -109,6 +113,21 @@ pub struct CronTrigger {
     pub component: String,
     /// When to run it: a cron expression with seconds, checked to parse.
     pub cron_expression: String,
+}
+
+/// One `[[trigger.redis]]` entry: deliver the messages of `channel` to
+/// `component`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "schema::RedisTriggerSchema")]
+pub struct RedisTrigger {
+    /// The optional trigger `id`.
+    pub id: Option<String>,
+    /// The id of the component to run (always a defined component).
+    pub component: String,
+    /// The channel, as written (may be a `{{ variable }}` template).
+    pub channel: String,
+    /// This entry's own server, as written; else the application's.
+    pub address: Option<String>,
 }
 
 /// The `route` of an HTTP trigger.

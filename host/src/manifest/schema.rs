@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::error::unsupported;
 use super::ids::{ComponentId, VariableName};
-use super::{ComponentDef, CronTrigger, HttpRoute, HttpTrigger, VariableDef};
+use super::{ComponentDef, CronTrigger, HttpRoute, HttpTrigger, RedisTrigger, VariableDef};
 
 /// The whole manifest.
 #[derive(Debug, Deserialize)]
@@ -48,8 +48,27 @@ pub struct Application {
     /// `[application.tool.*]` is for other tools; Spin ignores it too.
     #[serde(rename = "tool")]
     _tool: Option<BTreeMap<String, IgnoredAny>>,
-    #[serde(rename = "trigger")]
-    _trigger: Option<BTreeMap<HttpOnly, AppHttpSettings>>,
+    #[serde(default)]
+    pub trigger: AppTriggerSettings,
+}
+
+/// `[application.trigger.<kind>]`: the trigger types with application-level
+/// settings here.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppTriggerSettings {
+    #[serde(rename = "http")]
+    _http: Option<AppHttpSettings>,
+    pub redis: Option<AppRedisSettings>,
+}
+
+/// `[application.trigger.redis]`: the Redis server `[[trigger.redis]]`
+/// entries subscribe on unless they name their own `address`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppRedisSettings {
+    /// May use `{{ variable }}` templates (rendered at start-up).
+    pub address: String,
 }
 
 /// `[application.trigger.http]`.
@@ -78,6 +97,7 @@ fn http_base<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
 pub struct Triggers {
     pub http: Vec<HttpTrigger>,
     pub cron: Vec<CronTrigger>,
+    pub redis: Vec<RedisTrigger>,
 }
 
 impl<'de> Deserialize<'de> for Triggers {
@@ -86,7 +106,9 @@ impl<'de> Deserialize<'de> for Triggers {
         impl<'de> Visitor<'de> for ByKind {
             type Value = Triggers;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a table of trigger types (`[[trigger.http]]`, `[[trigger.cron]]`)")
+                f.write_str(
+                    "a table of trigger types (`[[trigger.http]]`, `[[trigger.cron]]`, `[[trigger.redis]]`)",
+                )
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Triggers, A::Error> {
                 let mut triggers = Triggers::default();
@@ -94,6 +116,7 @@ impl<'de> Deserialize<'de> for Triggers {
                     match kind {
                         TriggerKind::Http => triggers.http = map.next_value()?,
                         TriggerKind::Cron => triggers.cron = map.next_value()?,
+                        TriggerKind::Redis => triggers.redis = map.next_value()?,
                     }
                 }
                 Ok(triggers)
@@ -107,6 +130,7 @@ impl<'de> Deserialize<'de> for Triggers {
 enum TriggerKind {
     Http,
     Cron,
+    Redis,
 }
 
 impl<'de> Deserialize<'de> for TriggerKind {
@@ -114,24 +138,9 @@ impl<'de> Deserialize<'de> for TriggerKind {
         match String::deserialize(deserializer)?.as_str() {
             "http" => Ok(TriggerKind::Http),
             "cron" => Ok(TriggerKind::Cron),
+            "redis" => Ok(TriggerKind::Redis),
             kind => Err(unsupported(format_args!(
-                "`{kind}` triggers (this host runs `[[trigger.http]]` and `[[trigger.cron]]`)"
-            ))),
-        }
-    }
-}
-
-/// The key of `[application.trigger.http]`, the only trigger type with
-/// application-level settings here.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct HttpOnly;
-
-impl<'de> Deserialize<'de> for HttpOnly {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match String::deserialize(deserializer)?.as_str() {
-            "http" => Ok(HttpOnly),
-            kind => Err(unsupported(format_args!(
-                "`[application.trigger.{kind}]` settings (only `[application.trigger.http]` is read)"
+                "`{kind}` triggers (this host runs `[[trigger.http]]`, `[[trigger.cron]]` and `[[trigger.redis]]`)"
             ))),
         }
     }
@@ -196,6 +205,28 @@ impl From<CronTriggerSchema> for CronTrigger {
             id: t.id,
             component: t.component,
             cron_expression: t.cron_expression,
+        }
+    }
+}
+
+/// One `[[trigger.redis]]` entry as written (Spin's format).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisTriggerSchema {
+    id: Option<String>,
+    #[serde(deserialize_with = "component_reference")]
+    component: String,
+    channel: String,
+    address: Option<String>,
+}
+
+impl From<RedisTriggerSchema> for RedisTrigger {
+    fn from(t: RedisTriggerSchema) -> Self {
+        RedisTrigger {
+            id: t.id,
+            component: t.component,
+            channel: t.channel,
+            address: t.address,
         }
     }
 }

@@ -500,8 +500,8 @@ fn remote_and_registry_sources_are_unsupported() {
 fn unsupported_features_are_rejected_not_ignored() {
     let cases = [
         (
-            with("[[trigger.redis]]\nchannel = \"x\"\ncomponent = \"a\"\n"),
-            "trigger.redis",
+            with("[[trigger.mqtt]]\nchannel = \"x\"\ncomponent = \"a\"\n"),
+            "trigger.mqtt",
         ),
         (
             with("").replace("component = \"a\"", "component = { source = \"x.wasm\" }"),
@@ -740,6 +740,47 @@ fn a_cron_trigger_must_name_a_defined_component() {
     ));
     assert!(
         matches!(&e, ManifestError::UnknownComponent { path, .. } if path == "trigger.cron[0].component"),
+        "{e}"
+    );
+}
+
+#[test]
+fn redis_triggers_and_the_application_address_are_read_as_written() {
+    let m = parse(&with(
+        "[[trigger.redis]]\nchannel = \"{{ events }}\"\ncomponent = \"a\"\n[[trigger.redis]]\nchannel = \"b\"\ncomponent = \"a\"\naddress = \"redis://other:6379\"\n[application.trigger.redis]\naddress = \"{{ redis_address }}\"\n",
+    ))
+    .unwrap();
+    assert_eq!(m.redis_triggers.len(), 2);
+    assert_eq!(m.redis_triggers[0].channel, "{{ events }}");
+    assert_eq!(m.redis_triggers[0].address, None);
+    assert_eq!(
+        m.redis_triggers[1].address.as_deref(),
+        Some("redis://other:6379")
+    );
+    assert_eq!(m.redis_address.as_deref(), Some("{{ redis_address }}"));
+}
+
+#[test]
+fn a_redis_trigger_must_name_a_defined_component_and_a_channel() {
+    let e = err(&with(
+        "[[trigger.redis]]\nchannel = \"x\"\ncomponent = \"nope\"\n",
+    ));
+    assert!(
+        matches!(&e, ManifestError::UnknownComponent { path, .. } if path == "trigger.redis[0].component"),
+        "{e}"
+    );
+    let e = err(&with("[[trigger.redis]]\ncomponent = \"a\"\n"));
+    assert!(
+        matches!(&e, ManifestError::MissingKey { path, .. } if path == "trigger.redis[0].channel"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unknown_key_in_the_application_redis_settings_is_refused() {
+    let e = err(&with("[application.trigger.redis]\naddres = \"x\"\n"));
+    assert!(
+        matches!(&e, ManifestError::UnknownKey { path, .. } if path == "application.trigger.redis.addres"),
         "{e}"
     );
 }

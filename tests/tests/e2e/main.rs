@@ -14,6 +14,7 @@ mod cron;
 mod dashboard;
 mod dependencies;
 mod enhance;
+mod events;
 mod generate;
 mod host;
 mod hostile;

@@ -1,0 +1,58 @@
+//! `GET /api/analytics/summary?page=&since=`: the aggregates the `analytics`
+//! consumer keeps ([`fbposts_guest_kit::analytics`]), added up: totals and
+//! views per page, post type, hour of day and hour. `page` keeps one page;
+//! `since` (seconds since the Unix epoch, or RFC 3339) keeps the hours from
+//! then on. Lists the `default` store's keys (there is no prefix query), as
+//! a summary for a dashboard may; the request path of the steps never does.
+
+use bytes::Bytes;
+use fbposts_core::ApiError;
+use fbposts_guest_kit::analytics::{Filter, PREFIX, Tally, summarize};
+use fbposts_guest_kit::state::StateStore;
+use fbposts_guest_kit::{JsonResponse, error_response, json_bytes};
+use spin_sdk::http::{Method, Request};
+use spin_sdk::http_service;
+
+/// Buckets read per batch call.
+const BUCKETS_PER_READ: usize = 500;
+
+#[http_service]
+async fn handle(req: Request) -> JsonResponse {
+    if req.method() != Method::GET {
+        let err = ApiError::new(
+            405,
+            "method_not_allowed",
+            format!("{} is not allowed here; use GET", req.method()),
+        );
+        return json_bytes(
+            405,
+            Bytes::from(err.to_json().to_string()),
+            &[("allow", "GET")],
+        );
+    }
+    let answer = match Filter::from_query(req.uri().query().unwrap_or("")) {
+        Ok(filter) => summary(&filter).await,
+        Err(err) => Err(err),
+    };
+    match answer {
+        Ok(body) => json_bytes(200, Bytes::from(body), &[]),
+        Err(err) => error_response(&err),
+    }
+}
+
+async fn summary(filter: &Filter) -> Result<Vec<u8>, ApiError> {
+    let state = StateStore::open().await?;
+    let keys = state.keys_with_prefix(PREFIX).await?;
+    let mut buckets = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(BUCKETS_PER_READ) {
+        for (key, value) in chunk.iter().zip(state.get_many(chunk).await?) {
+            if let Some(tally) =
+                value.and_then(|bytes| serde_json::from_slice::<Tally>(&bytes).ok())
+            {
+                buckets.push((key.as_str(), tally));
+            }
+        }
+    }
+    serde_json::to_vec(&summarize(buckets, filter))
+        .map_err(|_| ApiError::new(500, "internal", "could not encode the summary"))
+}

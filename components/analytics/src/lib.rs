@@ -1,0 +1,54 @@
+//! The analytics consumer, run by `[[trigger.redis]]` for each message on
+//! the events channels (spin-sdk's `#[redis_subscriber]`): reads the event
+//! ([`Event`]), finds its bucket and adds it there
+//! ([`fbposts_guest_kit::analytics`]) with a compare-and-swap that records
+//! the event id in the bucket, so an event delivered again (the outbox
+//! replays at least once) is counted once. A message that is not an event
+//! of a known type is logged and dropped (redelivering it would not help);
+//! a store that is unavailable fails the message, which the host logs.
+
+use fbposts_guest_kit::analytics::{Tally, counted};
+use fbposts_guest_kit::events::Event;
+use fbposts_guest_kit::state::StateStore;
+
+/// spin-sdk's `#[redis_subscriber]` export; its generated ABI glue needs
+/// `unsafe` (the workspace denies it everywhere else).
+#[allow(unsafe_code)]
+mod subscriber {
+    #[spin_sdk::redis_subscriber]
+    async fn on_message(message: Vec<u8>) -> Result<(), String> {
+        super::on_message(message).await
+    }
+}
+
+/// One message: count the event it carries, once.
+async fn on_message(message: Vec<u8>) -> Result<(), String> {
+    let event: Event = match serde_json::from_slice(&message) {
+        Ok(event) => event,
+        Err(err) => {
+            eprintln!("analytics: a message that is not an event was dropped: {err}");
+            return Ok(());
+        }
+    };
+    let counted = match counted(&event) {
+        Ok(counted) => counted,
+        Err(why) => {
+            eprintln!("analytics: event dropped: {why}");
+            return Ok(());
+        }
+    };
+    let state = StateStore::open().await.map_err(|e| e.message)?;
+    let (_, applied) = state
+        .apply_once(&counted.key, &event.id, |current| {
+            Tally::apply(current, counted.fact)
+        })
+        .await
+        .map_err(|e| e.message)?;
+    if !applied {
+        eprintln!(
+            "analytics: {} {} was counted before; not again",
+            event.kind, event.id
+        );
+    }
+    Ok(())
+}
