@@ -821,7 +821,7 @@ mod tests {
         // MODEL_VERSION), never as a side effect of a refactor.
         assert_eq!(
             k,
-            "eee5f9b6c6736d02c25b7feec852c7f74e25d3ec2d7f06b1434d2b69ea6d8e85"
+            "70339ca3b5cf74bcd4c34acf5035d752eaea76117f3307489c590c26530b527f"
         );
     }
 
