@@ -18,3 +18,4 @@ mod learning;
 mod llm;
 mod metrics;
 mod predict;
+mod reuse;
