@@ -11,7 +11,7 @@ use crate::compose;
 use crate::cron::{CronJob, Schedule};
 use crate::engine::{self, Allocator, EngineLimits, EpochTicker};
 use crate::host_state::{HostState, StoreTemplate};
-use crate::http::instance::{ComponentRuntime, RequestPolicy, ReusePolicy};
+use crate::http::instance::{ComponentRuntime, RequestPolicy, ReuseOverrides, ReusePolicy};
 use crate::http::{HttpApp, RequestLimits};
 use crate::inference_swap::InferenceChoice;
 use crate::manifest::{AppManifest, ComponentDef, CronTrigger, HttpRoute, RedisTrigger};
@@ -35,7 +35,8 @@ pub struct LoadOptions {
     pub manifest: PathBuf,
     pub runtime_config: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
-    pub reuse: ReusePolicy,
+    /// Instance reuse forced on every component (`--instance-reuse`, …).
+    pub reuse: ReuseOverrides,
     pub request_timeout: Duration,
     pub max_memory_bytes: usize,
     pub max_instances: u32,
@@ -189,13 +190,20 @@ impl ComponentLoader<'_> {
     fn load(&self, component: &ComponentDef) -> Result<ComponentRuntime> {
         let ready = self.prepare(component)?;
         let pre = self.proxy_pre(component, &ready)?;
+        let reuse = ReusePolicy::for_component(&component.fbposts, self.opts.reuse);
+        tracing::info!(
+            component = %component.id,
+            instance_reuse = reuse.max_requests,
+            instance_concurrency = reuse.max_concurrent,
+            "requests per instance"
+        );
         Ok(ComponentRuntime::new(
             component.id.clone(),
             pre,
             ready.stores,
             RequestPolicy {
                 timeout: self.opts.request_timeout,
-                reuse: self.opts.reuse,
+                reuse,
             },
         ))
     }

@@ -6,7 +6,7 @@ use crate::app::LoadOptions;
 use crate::bench;
 use crate::http::admission::AdmissionLimits;
 use crate::http::body::BodyLimits;
-use crate::http::instance::ReusePolicy;
+use crate::http::instance::ReuseOverrides;
 use crate::http::limits::ConnectionLimits;
 use crate::http::{RequestLimits, ServerLimits};
 use crate::inference_swap::InferenceChoice;
@@ -72,12 +72,15 @@ pub struct UpArgs {
     /// Build the components before serving.
     #[arg(long)]
     pub build: bool,
-    /// Requests one instance may serve before it is dropped (1 = fresh store per request).
-    #[arg(long, default_value_t = 1)]
-    instance_reuse: usize,
-    /// Requests one reused (P3) instance may serve at the same time.
-    #[arg(long, default_value_t = 16)]
-    instance_concurrency: usize,
+    /// Requests one instance may serve before it is dropped (1 = fresh store per
+    /// request), for every component; default: each component's
+    /// `[component.X.tool.fbposts] instance_reuse`, else 1.
+    #[arg(long, value_parser = at_least_one)]
+    instance_reuse: Option<usize>,
+    /// Requests one reused (P3) instance may serve at the same time, for every
+    /// component; default: each component's `instance_concurrency`, else 16.
+    #[arg(long, value_parser = at_least_one)]
+    instance_concurrency: Option<usize>,
     /// Deadline for one request, in seconds, from the arrival of its head
     /// (reading the body and waiting for a slot count).
     #[arg(long, default_value = "30", value_parser = seconds)]
@@ -265,14 +268,6 @@ impl UpArgs {
     pub fn load_options(&self) -> Result<LoadOptions> {
         let sized = self.sized_defaults();
         anyhow::ensure!(
-            self.instance_reuse >= 1,
-            "--instance-reuse must be at least 1"
-        );
-        anyhow::ensure!(
-            self.instance_concurrency >= 1,
-            "--instance-concurrency must be at least 1"
-        );
-        anyhow::ensure!(
             self.nn_sessions != Some(0),
             "--nn-sessions must be at least 1"
         );
@@ -280,7 +275,7 @@ impl UpArgs {
             manifest: self.manifest.clone(),
             runtime_config: self.runtime_config.clone(),
             state_dir: self.state_dir.clone(),
-            reuse: ReusePolicy {
+            reuse: ReuseOverrides {
                 max_requests: self.instance_reuse,
                 max_concurrent: self.instance_concurrency,
             },

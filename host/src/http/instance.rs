@@ -9,6 +9,8 @@
 //! (as `wasmtime serve` does) without changing anything else.
 
 use crate::host_state::{HostState, StoreTemplate};
+use crate::manifest::FbpostsTool;
+use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -20,12 +22,41 @@ use wasmtime_wasi_http::handler::{
 };
 
 /// How many requests one instance may serve.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReusePolicy {
     /// Requests one instance serves in its lifetime (1 = a fresh store per request).
     pub max_requests: usize,
     /// Requests one instance serves at the same time (P3 only).
     pub max_concurrent: usize,
+}
+
+/// Requests one reused instance serves at once when neither the manifest nor
+/// the command line says (`wasmtime serve`'s default).
+pub const DEFAULT_INSTANCE_CONCURRENCY: usize = 16;
+
+/// The command line's `--instance-reuse` / `--instance-concurrency`: when
+/// given, they win over every component's `[component.X.tool.fbposts]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReuseOverrides {
+    pub max_requests: Option<usize>,
+    pub max_concurrent: Option<usize>,
+}
+
+impl ReusePolicy {
+    /// A component's policy: the command line's overrides, else what its
+    /// manifest asks, else a fresh instance per request (Spin's semantics).
+    pub fn for_component(asked: &FbpostsTool, overrides: ReuseOverrides) -> Self {
+        Self {
+            max_requests: overrides
+                .max_requests
+                .or(asked.instance_reuse.map(NonZeroUsize::get))
+                .unwrap_or(1),
+            max_concurrent: overrides
+                .max_concurrent
+                .or(asked.instance_concurrency.map(NonZeroUsize::get))
+                .unwrap_or(DEFAULT_INSTANCE_CONCURRENCY),
+        }
+    }
 }
 
 /// How a component's requests are served.
@@ -152,5 +183,63 @@ impl WorkerState for Worker {
             tracing::debug!(error = ?err, "instance ended with an error");
         }
         drop(store);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asked(reuse: usize, concurrency: usize) -> FbpostsTool {
+        FbpostsTool {
+            instance_reuse: NonZeroUsize::new(reuse),
+            instance_concurrency: NonZeroUsize::new(concurrency),
+        }
+    }
+
+    #[test]
+    fn a_component_that_does_not_ask_gets_a_fresh_instance_per_request() {
+        let policy = ReusePolicy::for_component(&FbpostsTool::default(), ReuseOverrides::default());
+        assert_eq!(policy.max_requests, 1);
+    }
+
+    #[test]
+    fn a_component_gets_the_reuse_its_manifest_asks_for() {
+        let policy = ReusePolicy::for_component(&asked(128, 8), ReuseOverrides::default());
+        assert_eq!(
+            policy,
+            ReusePolicy {
+                max_requests: 128,
+                max_concurrent: 8
+            }
+        );
+    }
+
+    #[test]
+    fn the_command_line_wins_over_the_manifest() {
+        let fresh = ReuseOverrides {
+            max_requests: Some(1),
+            max_concurrent: None,
+        };
+        let policy = ReusePolicy::for_component(&asked(128, 8), fresh);
+        assert_eq!(
+            policy,
+            ReusePolicy {
+                max_requests: 1,
+                max_concurrent: 8
+            }
+        );
+        let everywhere = ReuseOverrides {
+            max_requests: Some(64),
+            max_concurrent: Some(4),
+        };
+        let policy = ReusePolicy::for_component(&FbpostsTool::default(), everywhere);
+        assert_eq!(
+            policy,
+            ReusePolicy {
+                max_requests: 64,
+                max_concurrent: 4
+            }
+        );
     }
 }

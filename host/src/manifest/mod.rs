@@ -24,6 +24,7 @@ mod profile;
 mod schema;
 #[cfg(test)]
 mod tests;
+mod tool;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -38,6 +39,7 @@ use ids::{DependencyName, StoreLabel, VariableName};
 pub use dependencies::{DependencyDef, InheritConfig};
 pub use error::{Location, ManifestError};
 pub use profile::ProfileOverride;
+pub use tool::FbpostsTool;
 
 /// The only manifest schema version this host understands.
 pub const MANIFEST_VERSION: i64 = 2;
@@ -196,11 +198,10 @@ pub struct ComponentDef {
     exclude_files: (),
     #[serde(default, deserialize_with = "schema::check::<_, Vec<IgnoredAny>>")]
     targets: (),
-    #[serde(
-        default,
-        deserialize_with = "schema::check::<_, BTreeMap<String, IgnoredAny>>"
-    )]
-    tool: (),
+    /// `[component.<id>.tool.fbposts]`: how this host serves the component
+    /// (other tools' tables are checked and ignored, as Spin ignores them all).
+    #[serde(default, rename = "tool", deserialize_with = "tool::fbposts_tool")]
+    pub fbposts: FbpostsTool,
 }
 
 /// A component's `build` table.

@@ -23,3 +23,4 @@ mod llm;
 mod metrics;
 mod outbound;
 mod predict;
+mod reuse;

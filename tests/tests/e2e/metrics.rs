@@ -73,7 +73,16 @@ fn metrics_count_exactly_the_requests_sent_and_what_they_did() {
         manifest: "spin.toml",
         state_dir: dir.path(),
         runtime_config: Some(&sqlite_config(dir.path())),
-        extra_args: &["--inference", "wasi-nn", "--nn-backend", "onnx"],
+        // A fresh instance per request, so the per-instance figures below
+        // are per request (spin.toml asks for reuse).
+        extra_args: &[
+            "--inference",
+            "wasi-nn",
+            "--nn-backend",
+            "onnx",
+            "--instance-reuse",
+            "1",
+        ],
     });
     // Nothing counted before the first request.
     let before = scrape(&server);

@@ -1,0 +1,120 @@
+//! `[component.<id>.tool.<name>]`: Spin's tables for tool-specific settings,
+//! which Spin itself ignores. This host reads its own, `tool.fbposts`, and
+//! only checks that every other tool's entry is a table (as Spin's schema
+//! requires).
+//!
+//! `[component.<id>.tool.fbposts]` says how the host may serve the
+//! component's requests: `instance_reuse` (requests one instance serves in its
+//! life) and `instance_concurrency` (requests one WASI P3 instance serves at
+//! once). A component that does not ask gets a fresh instance per request,
+//! Spin's semantics. Unknown keys are errors, like everywhere in the manifest.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::num::NonZeroUsize;
+
+use serde::de::{IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+/// The name of this host's own tool table.
+pub const TOOL_NAME: &str = "fbposts";
+
+/// `[component.<id>.tool.fbposts]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FbpostsTool {
+    /// Requests one instance may serve before it is dropped; absent: 1.
+    pub instance_reuse: Option<NonZeroUsize>,
+    /// Requests one reused P3 instance may serve at the same time; absent:
+    /// the host's default.
+    pub instance_concurrency: Option<NonZeroUsize>,
+}
+
+/// The component's `tool` table: this host's entry, the others checked to be
+/// tables and dropped.
+pub fn fbposts_tool<'de, D: Deserializer<'de>>(d: D) -> Result<FbpostsTool, D::Error> {
+    struct Tools;
+    impl<'de> Visitor<'de> for Tools {
+        type Value = FbpostsTool;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a table of tool names to tables")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FbpostsTool, A::Error> {
+            let mut ours = FbpostsTool::default();
+            while let Some(name) = map.next_key::<String>()? {
+                if name == TOOL_NAME {
+                    ours = map.next_value()?;
+                } else {
+                    map.next_value::<BTreeMap<String, IgnoredAny>>()?;
+                }
+            }
+            Ok(ours)
+        }
+    }
+    d.deserialize_map(Tools)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{AppManifest, ManifestError};
+    use std::num::NonZeroUsize;
+    use std::path::Path;
+
+    /// Component `a` with `extra` appended to its table.
+    fn component_with(extra: &str) -> Result<AppManifest, ManifestError> {
+        let text = format!(
+            "spin_manifest_version = 2\n[application]\nname = \"t\"\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"a\"\n[component.a]\nsource = \"a.wasm\"\n{extra}"
+        );
+        AppManifest::parse(&text, Path::new("/app"), None)
+    }
+
+    fn some(n: usize) -> Option<NonZeroUsize> {
+        NonZeroUsize::new(n)
+    }
+
+    #[test]
+    fn the_fbposts_tool_table_sets_instance_reuse_and_concurrency() {
+        let m = component_with(
+            "[component.a.tool.fbposts]\ninstance_reuse = 128\ninstance_concurrency = 16\n",
+        )
+        .unwrap();
+        let tool = m.components["a"].fbposts;
+        assert_eq!(tool.instance_reuse, some(128));
+        assert_eq!(tool.instance_concurrency, some(16));
+    }
+
+    #[test]
+    fn a_component_without_the_table_asks_for_nothing() {
+        let m = component_with("").unwrap();
+        assert_eq!(m.components["a"].fbposts, Default::default());
+    }
+
+    #[test]
+    fn other_tools_tables_are_ignored_but_must_be_tables() {
+        let m = component_with("[component.a.tool.clean]\ncommand = \"cargo clean\"\n").unwrap();
+        assert_eq!(m.components["a"].fbposts, Default::default());
+        let e = component_with("[component.a.tool]\nclean = 3\n").unwrap_err();
+        assert!(
+            matches!(&e, ManifestError::Invalid { path, .. } if path == "component.a.tool.clean"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_fbposts_key_is_an_error_naming_it() {
+        let e = component_with("[component.a.tool.fbposts]\ninstance_reuses = 2\n").unwrap_err();
+        assert!(
+            matches!(&e, ManifestError::UnknownKey { path, .. } if path == "component.a.tool.fbposts.instance_reuses"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn zero_requests_per_instance_is_refused() {
+        let e = component_with("[component.a.tool.fbposts]\ninstance_reuse = 0\n").unwrap_err();
+        assert!(
+            matches!(&e, ManifestError::Invalid { path, .. } if path == "component.a.tool.fbposts.instance_reuse"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! Instance reuse per component (`[component.X.tool.fbposts]`): a component
+//! that asks for it is served from reused instances, one that does not gets
+//! a fresh instance per request (Spin's semantics), `--instance-reuse 1`
+//! overrides the manifest, and a reused instance still enforces the deadline
+//! and the memory cap of each request, failing only the one that overruns.
+//! Uses tests/spin.toml: `misbehave` (no tool table) and `misbehave-reused`
+//! (the same Wasm, `instance_reuse = 128`), whose `/count` answers how many
+//! requests its instance has served.
+
+use std::path::Path;
+use support::{Options, Server, get, sqlite_config};
+
+fn test_app(state_dir: &Path, extra_args: &[&str]) -> Server {
+    Server::start(Options {
+        manifest: "tests/spin.toml",
+        state_dir,
+        runtime_config: Some(&sqlite_config(state_dir)),
+        extra_args,
+    })
+}
+
+/// What `/count` answered for `n` requests in a row.
+fn counts(server: &Server, prefix: &str, n: usize) -> Vec<u64> {
+    (0..n)
+        .map(|_| {
+            let reply = get(server, &format!("{prefix}/count"));
+            assert_eq!(reply.status, 200, "{}", reply.text);
+            reply.text.parse().expect("a count")
+        })
+        .collect()
+}
+
+#[test]
+fn components_get_the_instance_reuse_their_manifest_asks_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = test_app(dir.path(), &[]);
+    // No tool table: every request meets a fresh instance.
+    assert_eq!(counts(&server, "/misbehave", 10), vec![1; 10]);
+    // `instance_reuse = 128`: requests in a row share an instance.
+    let reused = counts(&server, "/reused", 10);
+    assert!(
+        reused.iter().any(|&n| n > 1),
+        "no instance served two requests: {reused:?}"
+    );
+    let log = server.stop();
+    assert!(
+        log.contains("component=misbehave-reused instance_reuse=128 instance_concurrency=16"),
+        "the policy is logged at start-up:\n{log}"
+    );
+
+    // The command line wins over the manifest.
+    let dir = tempfile::tempdir().unwrap();
+    let server = test_app(dir.path(), &["--instance-reuse", "1"]);
+    assert_eq!(counts(&server, "/reused", 5), vec![1; 5]);
+}
+
+#[test]
+fn a_reused_instance_fails_only_the_request_that_overruns_its_deadline_or_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = test_app(
+        dir.path(),
+        &["--request-timeout", "2", "--max-memory-mb", "64"],
+    );
+    // Warm instances that have served requests already.
+    counts(&server, "/reused", 3);
+
+    let looping = {
+        let url = server.url("/reused/loop");
+        std::thread::spawn(move || support::reply(support::client().get(url).send().unwrap()))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // While one reused instance burns its request's deadline, the others serve.
+    for _ in 0..5 {
+        let ok = get(&server, "/reused/ok");
+        assert_eq!((ok.status, ok.text.as_str()), (200, "ok"));
+    }
+    let looped = looping.join().unwrap();
+    assert_eq!(looped.status, 503, "{}", looped.text);
+    assert_eq!(looped.body["error"]["code"], "timeout");
+
+    let ballooned = get(&server, "/reused/balloon");
+    assert_eq!(ballooned.status, 500, "{}", ballooned.text);
+    assert_eq!(ballooned.body["error"]["code"], "component_failed");
+
+    let trapped = get(&server, "/reused/trap");
+    assert_eq!(trapped.status, 500, "{}", trapped.text);
+    assert_eq!(trapped.body["error"]["code"], "component_failed");
+
+    // And the component still serves, from reused instances.
+    let after = counts(&server, "/reused", 6);
+    assert!(after.iter().any(|&n| n > 1), "{after:?}");
+}
