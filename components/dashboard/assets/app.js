@@ -175,23 +175,30 @@ function renderArms(listing) {
 // (`score_histogram`: [{ bucket, count }]) and predicted vs observed
 // engagement (`engagement`: [{ predicted, observed }]). Missing fields keep
 // the panel's "no data".
+// `GET /api/analytics/summary` (the events' aggregates): mean score per post
+// type, and mean predicted vs observed interactions per page. Panels keep
+// their "no data" text until the aggregates have something to show.
 function renderSummary(summary) {
-  const histogram = summary.score_histogram;
-  if (Array.isArray(histogram) && histogram.length > 0) {
+  const types = Object.entries(summary.by_post_type || {})
+    .filter(([, t]) => t.analyzed > 0 && typeof t.mean_score === "number");
+  if (types.length > 0) {
     const box = $("scores");
     box.textContent = "";
-    const max = Math.max(...histogram.map((b) => b.count), 1);
-    for (const b of histogram) {
+    for (const [type, t] of types) {
       const line = document.createElement("div");
       const bar = document.createElement("span");
       bar.className = "bar";
-      bar.style.width = `${Math.round((b.count / max) * 200)}px`;
-      line.append(document.createTextNode(`${b.bucket} `), bar, document.createTextNode(String(b.count)));
+      bar.style.width = `${Math.round(t.mean_score * 200)}px`;
+      line.append(document.createTextNode(`${type} `), bar,
+        document.createTextNode(`${t.mean_score.toFixed(2)} (n=${t.analyzed})`));
       box.append(line);
     }
   }
-  const pairs = summary.engagement;
-  if (Array.isArray(pairs) && pairs.length > 0) {
+  const pairs = Object.values(summary.by_page || {})
+    .filter((t) => typeof t.mean_predicted_interactions === "number"
+      && typeof t.mean_observed_interactions === "number")
+    .map((t) => ({ predicted: t.mean_predicted_interactions, observed: t.mean_observed_interactions }));
+  if (pairs.length > 0) {
     const box = $("engagement");
     box.textContent = "";
     const sorted = pairs.slice().sort((a, b) => a.predicted - b.predicted);

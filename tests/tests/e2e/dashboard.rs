@@ -139,9 +139,8 @@ fn the_dashboard_serves_its_embedded_files_with_types_lengths_and_cache_headers(
         .json()
         .unwrap();
     assert_eq!(
-        sources["sources"]["analytics_summary"],
-        serde_json::Value::Null,
-        "the manifest names no summary route yet: {sources}"
+        sources["sources"]["analytics_summary"], "/api/analytics/summary",
+        "the manifest names the events' summary route: {sources}"
     );
 
     let missing = http.get(server.url("/dashboard/nope.js")).send().unwrap();
