@@ -154,6 +154,25 @@ impl StateStore {
             .map_err(|e| unavailable(key, e))
     }
 
+    /// Every key starting with `prefix`, sorted. Lists the whole store
+    /// (`spin:key-value` has no prefix query): only the events outbox replay
+    /// uses it, and only after a delivery failed (its pending flag is set),
+    /// so never on a request path while Redis and the consumer are up.
+    pub async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, ApiError> {
+        let mut keys: Vec<String> = self
+            .store
+            .get_keys()
+            .await
+            .collect()
+            .await
+            .map_err(|e| unavailable("list keys", e))?
+            .into_iter()
+            .filter(|k| k.starts_with(prefix))
+            .collect();
+        keys.sort();
+        Ok(keys)
+    }
+
     /// Atomically sets `key` to `new` if it holds `expected` (`None`: absent);
     /// `Ok(false)`, changing nothing, otherwise.
     pub async fn compare_and_swap(
