@@ -3,6 +3,9 @@
 //! `fbposts up` on a free loopback port with its own state directory, and
 //! talks to it over HTTP.
 
+mod process;
+
+pub use process::{OutputWithin, output_within};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -327,11 +330,10 @@ impl Redis {
 impl Redis {
     /// Runs `redis-cli` against this server; its trimmed output.
     pub fn cli(&self, args: &[&str]) -> String {
-        let output = Command::new("redis-cli")
-            .args(["-u", &self.url])
-            .args(args)
-            .output()
-            .expect("redis-cli must be installed beside redis-server");
+        let output = output_within(
+            Command::new("redis-cli").args(["-u", &self.url]).args(args),
+            Duration::from_secs(60),
+        );
         assert!(output.status.success(), "redis-cli {args:?}: {output:?}");
         String::from_utf8_lossy(&output.stdout).trim().to_string()
     }

@@ -14,7 +14,7 @@
 use prometheus_parse::{Scrape, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use support::{Options, Server, get, repo_root, sqlite_config};
 
@@ -183,40 +183,30 @@ fn a_property_based_fuzzer_finds_every_response_within_the_contract() {
     std::fs::write(&document, get(&server, "/api/openapi.json").text).unwrap();
 
     let started = Instant::now();
-    let mut child = Command::new(&schemathesis)
-        .current_dir(&work)
-        .arg("run")
-        .arg(&document)
-        .args(["--url", &server.base])
-        .args(["--checks", CHECKS])
-        .args(["--max-examples", &examples.to_string()])
-        .args(["--seed", &seed.to_string()])
-        .args(["--workers", "2"])
-        .args(["--phases", "examples,coverage,fuzzing"])
-        .args(["--mode", "all"])
-        .args(["--generation-database", "none"])
-        // Generation speed depends on the machine's load, not on the app.
-        .args(["--suppress-health-check", "too_slow"])
-        .args(["--max-failures", "20"])
-        .args(["--request-timeout", "30"])
-        .args(["--report", "junit"])
-        .arg("--report-junit-path")
-        .arg(&junit)
-        .args(["--no-color", "--output-truncate", "true"])
-        .env("SCHEMATHESIS_TELEMETRY", "false")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting schemathesis");
-    let deadline = Instant::now() + RUN_LIMIT;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let output = child.wait_with_output().unwrap();
+    let output = support::output_within(
+        Command::new(&schemathesis)
+            .current_dir(&work)
+            .arg("run")
+            .arg(&document)
+            .args(["--url", &server.base])
+            .args(["--checks", CHECKS])
+            .args(["--max-examples", &examples.to_string()])
+            .args(["--seed", &seed.to_string()])
+            .args(["--workers", "2"])
+            .args(["--phases", "examples,coverage,fuzzing"])
+            .args(["--mode", "all"])
+            .args(["--generation-database", "none"])
+            // Generation speed depends on the machine's load, not on the app.
+            .args(["--suppress-health-check", "too_slow"])
+            .args(["--max-failures", "20"])
+            .args(["--request-timeout", "30"])
+            .args(["--report", "junit"])
+            .arg("--report-junit-path")
+            .arg(&junit)
+            .args(["--no-color", "--output-truncate", "true"])
+            .env("SCHEMATHESIS_TELEMETRY", "false"),
+        RUN_LIMIT,
+    );
     let elapsed = started.elapsed();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);

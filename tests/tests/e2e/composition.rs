@@ -6,7 +6,8 @@
 //! naming the import.
 
 use serde_json::{Value, json};
-use support::{Options, Server, post_json, sqlite_config};
+use std::time::Duration;
+use support::{Options, OutputWithin, Server, post_json, sqlite_config};
 
 fn start(dir: &std::path::Path, args: &[&str]) -> Server {
     Server::start(Options {
@@ -143,8 +144,7 @@ fn up_once(manifest_text: &str) -> (bool, String) {
         .arg(dir.path())
         .arg("--runtime-config-file")
         .arg(sqlite_config(dir.path()))
-        .output()
-        .unwrap();
+        .output_within(Duration::from_secs(60));
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stderr).into_owned(),

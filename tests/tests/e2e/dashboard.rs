@@ -8,7 +8,8 @@
 
 use std::path::Path;
 use std::process::Command;
-use support::{Options, Server, repo_root, sqlite_config};
+use std::time::Duration;
+use support::{Options, OutputWithin, Server, repo_root, sqlite_config};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const JS: &str = "text/javascript; charset=utf-8";
@@ -178,8 +179,7 @@ fn in_chromium_the_dashboard_loads_cleanly_fills_its_charts_and_shows_the_p99_al
         .arg(&server.base)
         .arg(&screenshot)
         .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-        .output()
-        .expect("running tests/browser/dashboard.py");
+        .output_within(Duration::from_secs(180));
     let report = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),

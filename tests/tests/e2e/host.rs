@@ -5,7 +5,7 @@
 use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::{Options, Redis, Server, client, post_json, reply, sqlite_config};
+use support::{Options, OutputWithin, Redis, Server, client, post_json, reply, sqlite_config};
 
 fn test_app(state_dir: &Path, config: &Path, extra_args: &[&str]) -> Server {
     Server::start(Options {
@@ -177,8 +177,7 @@ fn failed_start_up(state_dir: &std::path::Path, config: &std::path::Path) -> Str
         .arg(state_dir)
         .arg("--runtime-config-file")
         .arg(config)
-        .output()
-        .unwrap();
+        .output_within(Duration::from_secs(60));
     assert!(!output.status.success());
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -526,8 +525,7 @@ upstream_url = "{{{{ upstream_url }}}}"
             .args(["--listen", "127.0.0.1:0", "--state-dir"])
             .arg(dir.path())
             .envs(env.iter().copied())
-            .output()
-            .unwrap()
+            .output_within(Duration::from_secs(60))
     };
     let output = up(&[]);
     assert!(!output.status.success());

@@ -14,7 +14,7 @@ use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::{Options, Server, post_json, sqlite_config};
+use support::{Options, OutputWithin, Server, post_json, sqlite_config};
 
 const KEY: &str = "sk-test-Zq81SECRETvalue";
 
@@ -485,8 +485,7 @@ fn an_llm_deadline_that_cannot_fit_the_request_deadline_stops_start_up() {
         .arg("--runtime-config-file")
         .arg(sqlite_config(dir.path()))
         .env("SPIN_VARIABLE_LLM_DEADLINE_MS", "9500")
-        .output()
-        .unwrap();
+        .output_within(Duration::from_secs(60));
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

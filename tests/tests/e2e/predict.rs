@@ -4,7 +4,8 @@
 //! known-strong context above a weak one; bad input gets a 4xx.
 
 use serde_json::{Value, json};
-use support::{Options, Server, post_json, sqlite_config};
+use std::time::Duration;
+use support::{Options, OutputWithin, Server, post_json, sqlite_config};
 
 fn start(dir: &std::path::Path, args: &[&str]) -> Server {
     Server::start(Options {
@@ -232,8 +233,7 @@ fn an_undefined_profile_stops_start_up() {
         .args(["up", "-f", "spin.toml", "--listen", "127.0.0.1:0"])
         .args(["--profile", "wasi-nnn", "--state-dir"])
         .arg(dir.path())
-        .output()
-        .unwrap();
+        .output_within(Duration::from_secs(60));
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
