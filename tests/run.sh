@@ -19,6 +19,14 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 step() { printf '\n==> [%ss] %s\n' "$SECONDS" "$*"; }
+# Every long step has a time limit well inside CI's 90 minutes, so a step that
+# hangs fails here, named, with its log, instead of stalling the whole run.
+limit() { local minutes=$1; shift; timeout --kill-after=30s "${minutes}m" "$@"; }
+# A build's full output goes to a log file; the run shows its last lines (all
+# of it when it fails), so the run's own output stays short enough to read.
+show_log() { local tag=$1 log=$2 status=$3
+  if [ "$status" = 0 ]; then tail -n 5 "$log" | sed "s/^/[$tag] /"; else sed "s/^/[$tag] /" "$log"; fi
+}
 # Background jobs (venv + model gate, Wasm build) do not outlive a failed step.
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 
@@ -36,15 +44,18 @@ redis-server --version
 
 step "setup: chromium (Debian, in the background) for the dashboard's browser test"
 browser_log=$(mktemp)
-tests/browser/setup.sh chromium >"$browser_log" 2>&1 &
+limit 20 tests/browser/setup.sh chromium >"$browser_log" 2>&1 &
 browser_setup=$!
 
 step "setup + models: Python venv (model, API fuzzer, Playwright), then the model's cross-validation gate (in the background)"
-# The gate is Python and runs beside the Rust builds, filling their
-# single-threaded stretches (links, LTO); its outcome is checked after them.
+# The gate is Python and runs beside the Rust builds; its outcome is checked
+# after them. It is deterministic, so it reruns only when something it reads
+# changed: models/engagement/cv_gate.json records the pass and the sha256 of
+# its inputs (data, code, pinned packages); `train.py --cv-only` reruns it.
 models_log=$(mktemp)
-( "$root/models/setup.sh" && "$root/tests/api/setup.sh" && "$root/tests/browser/setup.sh" playwright \
-  && "$root/.venv/bin/python" models/train.py --cv-only ) >"$models_log" 2>&1 &
+( limit 20 "$root/models/setup.sh" && limit 20 "$root/tests/api/setup.sh" \
+  && limit 20 "$root/tests/browser/setup.sh" playwright \
+  && limit 40 "$root/.venv/bin/python" models/train.py --cv-if-changed ) >"$models_log" 2>&1 &
 models_gate=$!
 
 step "checks: rustfmt"
@@ -56,13 +67,14 @@ cargo fmt --all -- --check
 . scripts/clippy-env.sh
 
 # Native: every crate but the Wasm components (scripts/wasm.sh --list says
-# which); inference-portable and analysis are the exceptions that keep their
-# unit tests native (tract runs natively; the analysis WIT round trip runs on
-# both converters natively; a Wasm test binary would need a Wasm runner).
+# which); analysis is the exception that keeps its unit tests native (its WIT
+# round trip runs on both converters natively; a Wasm test binary would need a
+# Wasm runner). inference-portable is tested as a component, by the e2e
+# inference contract, so tract is compiled for Wasm only.
 native=(--workspace)
 for package in $(scripts/wasm.sh --list); do
   case "$package" in
-    inference-portable | analysis) ;;
+    analysis) ;;
     *) native+=(--exclude "$package") ;;
   esac
 done
@@ -71,15 +83,20 @@ step "build + clippy: Wasm components (in the background) and native crates"
 # The two builds lock different directories (target/release and
 # target/wasm32-wasip2/wasm-release), so they run side by side and each fills
 # the other's single-threaded stretches (big crates, LTO, links).
+# `--timings` leaves target/cargo-timings/cargo-timing-*.html: where the time went.
 wasm_log=$(mktemp)
-scripts/wasm.sh >"$wasm_log" 2>&1 &
+limit 60 scripts/wasm.sh --timings >"$wasm_log" 2>&1 &
 wasm_build=$!
 # One build of every native target: the host binary and the test binaries
 # share one feature resolution, so `cargo test` below compiles nothing.
-cargo build --release --all-targets "${native[@]}"
+native_log=$(mktemp)
+native_status=0
+limit 60 cargo build --release --all-targets --timings "${native[@]}" >"$native_log" 2>&1 || native_status=$?
+show_log native "$native_log" "$native_status"
 wasm_status=0
 wait "$wasm_build" || wasm_status=$?
-sed 's/^/[wasm] /' "$wasm_log"
+show_log wasm "$wasm_log" "$wasm_status"
+[ "$native_status" = 0 ] || exit "$native_status"
 [ "$wasm_status" = 0 ] || exit "$wasm_status"
 
 step "build: components through both manifests (fresh by now)"
@@ -101,6 +118,8 @@ sed 's/^/[chromium] /' "$browser_log"
 [ "$browser_status" = 0 ] || exit "$browser_status"
 
 step "tests: unit and end-to-end"
-FBPOSTS_E2E_PREBUILT=1 cargo test --release "${native[@]}"
+limit 30 env FBPOSTS_E2E_PREBUILT=1 cargo test --release "${native[@]}"
 
 step "done"
+echo "CPU time of this run (user, system), then of its child processes:"
+times

@@ -14,6 +14,7 @@ the reasons on any failure (a missing browser or Playwright is a failure too).
 import json
 import sys
 import threading
+import time
 import urllib.request
 
 CHROMIUM = "/usr/bin/chromium"
@@ -44,6 +45,18 @@ def traffic(base, stop, failures):
             return
 
 
+def wait_until(page, condition, timeout_ms=WAIT_MS):
+    """Polls `condition` (a JS expression or function) with page.evaluate until
+    it is truthy. Not Playwright's wait_for_function: once its first check is
+    false it polls through eval() inside the page, which the dashboard's
+    Content-Security-Policy (no 'unsafe-eval') rightly refuses."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(condition):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout_ms} ms: {condition}")
+        page.wait_for_timeout(100)
+
+
 def main():
     base, screenshot = sys.argv[1].rstrip("/"), sys.argv[2]
     from playwright.sync_api import sync_playwright
@@ -60,7 +73,7 @@ def main():
         page.goto(base + "/dashboard", wait_until="load")
         if not page.url.endswith("/dashboard/"):
             problems.append(f"/dashboard did not redirect to /dashboard/: {page.url}")
-        page.wait_for_function("typeof uPlot === 'function' && Number(document.body.dataset.ticks) >= 1", timeout=WAIT_MS)
+        wait_until(page, "typeof uPlot === 'function' && Number(document.body.dataset.ticks) >= 1")
 
         post(base, "/api/generate", {"topic": "café de especialidad", "audience": "amantes del café",
                                      "tone": "friendly", "goal": "engagement", "language": "es",
@@ -83,7 +96,7 @@ def main():
             }
             for what, condition in waits.items():
                 try:
-                    page.wait_for_function(condition, timeout=WAIT_MS)
+                    wait_until(page, condition)
                 except Exception as err:  # noqa: BLE001 - collected with the others
                     problems.append(f"not shown: {what} ({type(err).__name__})")
             # Two more polls so the charts show the latest data in the screenshot.

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use fbposts_core::ApiError;
 use fbposts_guest_kit::analytics::{Filter, PREFIX, Tally, summarize};
 use fbposts_guest_kit::state::StateStore;
-use fbposts_guest_kit::{JsonResponse, error_response, json_bytes};
+use fbposts_guest_kit::{JsonResponse, error_response, json_bytes, refuse_other_methods};
 use spin_sdk::http::{Method, Request};
 use spin_sdk::http_service;
 
@@ -18,17 +18,8 @@ const BUCKETS_PER_READ: usize = 500;
 
 #[http_service]
 async fn handle(req: Request) -> JsonResponse {
-    if req.method() != Method::GET {
-        let err = ApiError::new(
-            405,
-            "method_not_allowed",
-            format!("{} is not allowed here; use GET", req.method()),
-        );
-        return json_bytes(
-            405,
-            Bytes::from(err.to_json().to_string()),
-            &[("allow", "GET")],
-        );
+    if let Some(refusal) = refuse_other_methods(&req, &[Method::GET]) {
+        return refusal;
     }
     let answer = match Filter::from_query(req.uri().query().unwrap_or("")) {
         Ok(filter) => summary(&filter).await,

@@ -16,7 +16,7 @@ mod assets;
 use assets::Asset;
 use bytes::Bytes;
 use fbposts_core::ApiError;
-use fbposts_guest_kit::{JsonResponse, error_response, json_bytes};
+use fbposts_guest_kit::{JsonResponse, error_response, json_bytes, refuse_other_methods};
 use http_body_util::Full;
 use spin_sdk::http::{Method, Request};
 use spin_sdk::http_service;
@@ -29,17 +29,8 @@ const SOURCE_VARIABLES: &[&str] = &["analytics_summary"];
 
 #[http_service]
 async fn handle(req: Request) -> JsonResponse {
-    if req.method() != Method::GET {
-        let err = ApiError::new(
-            405,
-            "method_not_allowed",
-            format!("{} is not allowed here; use GET", req.method()),
-        );
-        return json_bytes(
-            405,
-            Bytes::from(err.to_json().to_string()),
-            &[("allow", "GET")],
-        );
+    if let Some(refusal) = refuse_other_methods(&req, &[Method::GET]) {
+        return refusal;
     }
     let Some(rest) = below_dashboard(&req) else {
         return redirect_to_slash(req.uri().path());

@@ -6,8 +6,7 @@
 //! lifetime; a matching `If-None-Match` gets `304` with no body.
 
 use bytes::Bytes;
-use fbposts_core::ApiError;
-use fbposts_guest_kit::{JsonResponse, json_bytes};
+use fbposts_guest_kit::{JsonResponse, json_bytes, refuse_other_methods};
 use http_body_util::Full;
 use spin_sdk::http::{Method, Request};
 use spin_sdk::http_service;
@@ -21,17 +20,8 @@ const CACHE_CONTROL: &str = "public, max-age=300";
 
 #[http_service]
 async fn handle(req: Request) -> JsonResponse {
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        let err = ApiError::new(
-            405,
-            "method_not_allowed",
-            format!("{} is not allowed here; use GET", req.method()),
-        );
-        return json_bytes(
-            405,
-            Bytes::from(err.to_json().to_string()),
-            &[("allow", "GET, HEAD")],
-        );
+    if let Some(refusal) = refuse_other_methods(&req, &[Method::GET, Method::HEAD]) {
+        return refusal;
     }
     if matches_etag(req.headers().get(http::header::IF_NONE_MATCH)) {
         return not_modified();

@@ -116,6 +116,33 @@ pub fn json_bytes(status: u16, body: Bytes, headers: &[(&'static str, &str)]) ->
         .expect("static header names and JSON bodies are valid")
 }
 
+/// The `405` answer, with `Allow`, for a request whose method is not one of
+/// `allowed` (the first is the one the message suggests); `None` when it is.
+pub fn refuse_other_methods(req: &Request, allowed: &[Method]) -> Option<JsonResponse> {
+    if allowed.contains(req.method()) {
+        return None;
+    }
+    let allow = allowed
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let err = ApiError::new(
+        405,
+        "method_not_allowed",
+        format!(
+            "{} is not allowed here; use {}",
+            req.method(),
+            allowed.first().map_or("GET", Method::as_str)
+        ),
+    );
+    Some(json_bytes(
+        405,
+        Bytes::from(err.to_json().to_string()),
+        &[("allow", &allow)],
+    ))
+}
+
 /// The client error as a JSON response (`Allow: POST` on 405).
 pub fn error_response(err: &ApiError) -> JsonResponse {
     let body = Bytes::from(err.to_json().to_string());

@@ -18,6 +18,7 @@ mod events;
 mod generate;
 mod host;
 mod hostile;
+mod inference_contract;
 mod learning;
 mod llm;
 mod metrics;
