@@ -12,8 +12,9 @@
 # then: rustfmt; one build of every native target and one build of every Wasm
 # component (scripts/wasm.sh), both with clippy as the compiler of the
 # workspace's own crates (scripts/clippy-env.sh: lints and code in one pass,
-# -D warnings); the model gate; `cargo test` (unit + end-to-end) in release
-# mode with the same environment, so it compiles nothing.
+# -D warnings); the model gate; `cargo test` (unit + end-to-end) in the `ci`
+# profile (release at opt-level 1, Cargo.toml) with the same environment, so
+# it compiles nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -80,7 +81,7 @@ for package in $(scripts/wasm.sh --list); do
 done
 
 step "build + clippy: Wasm components (in the background) and native crates"
-# The two builds lock different directories (target/release and
+# The two builds lock different directories (target/ci and
 # target/wasm32-wasip2/wasm-release), so they run side by side and each fills
 # the other's single-threaded stretches (big crates, LTO, links).
 # `--timings` leaves target/cargo-timings/cargo-timing-*.html: where the time went.
@@ -91,7 +92,7 @@ wasm_build=$!
 # share one feature resolution, so `cargo test` below compiles nothing.
 native_log=$(mktemp)
 native_status=0
-limit 60 cargo build --release --all-targets --timings "${native[@]}" >"$native_log" 2>&1 || native_status=$?
+limit 60 cargo build --profile ci --all-targets --timings "${native[@]}" >"$native_log" 2>&1 || native_status=$?
 show_log native "$native_log" "$native_status"
 wasm_status=0
 wait "$wasm_build" || wasm_status=$?
@@ -102,8 +103,8 @@ show_log wasm "$wasm_log" "$wasm_status"
 step "build: components through both manifests (fresh by now)"
 # Both manifests' build commands are scripts/wasm.sh: fbposts runs it once
 # per manifest and cargo finds everything built above.
-target/release/fbposts build -f spin.toml
-target/release/fbposts build -f tests/spin.toml
+target/ci/fbposts build -f spin.toml
+target/ci/fbposts build -f tests/spin.toml
 
 step "models: cross-validation gate"
 models_status=0
@@ -118,7 +119,7 @@ sed 's/^/[chromium] /' "$browser_log"
 [ "$browser_status" = 0 ] || exit "$browser_status"
 
 step "tests: unit and end-to-end"
-limit 30 env FBPOSTS_E2E_PREBUILT=1 cargo test --release "${native[@]}"
+limit 30 env FBPOSTS_E2E_PREBUILT=1 cargo test --profile ci "${native[@]}"
 
 step "done"
 echo "CPU time of this run (user, system), then of its child processes:"

@@ -43,12 +43,18 @@ pub fn ensure_built() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let root = repo_root();
-        let profile =
-            if fbposts_bin().parent().and_then(Path::file_name) == Some("release".as_ref()) {
-                "release"
-            } else {
-                "dev"
-            };
+        // target/<dir>/fbposts: the dir is the profile's name, except `debug` for `dev`.
+        let dir = fbposts_bin()
+            .parent()
+            .and_then(Path::file_name)
+            .and_then(|dir| dir.to_str())
+            .unwrap_or("debug")
+            .to_string();
+        let profile = if dir == "debug" {
+            "dev".to_string()
+        } else {
+            dir
+        };
         // tests/run.sh builds the host with every other target first (one
         // feature resolution for all); rebuilding it alone here would
         // resolve features differently and recompile the runtime.
@@ -58,7 +64,7 @@ pub fn ensure_built() {
                 "-p",
                 "fbposts",
                 "--profile",
-                profile,
+                &profile,
             ]));
         }
         for manifest in ["spin.toml", "tests/spin.toml"] {

@@ -10,7 +10,10 @@
 //! 3. Assign variants by Thompson sampling: template structures for the
 //!    template engine, prompt variants for the LLM ([`llm`]). On LLM failure
 //!    the template engine answers and the response says so.
-//! 4. Score each candidate (the imported `fbposts:pipeline/analysis` step),
+//! 4. Score each candidate (the imported `fbposts:pipeline/analysis` step);
+//!    one scoring below 0.8 is enhanced automatically (the `/api/enhance`
+//!    rewrite, [`fbposts_rewrite::auto_enhance`]) and the rewrite is kept only
+//!    when it scores higher, both versions shown under `auto_enhancement`;
 //!    predict its engagement (the imported `fbposts:pipeline/forecast` step,
 //!    blended with the page's own model when the brief names a page; its
 //!    best time inside the body's `posting_window`, as `/api/predict` reads
@@ -32,7 +35,7 @@ mod llm;
 use generators::{Generator, LLM, LlmGenerator, TEMPLATE, TemplateEngine};
 
 use bytes::Bytes;
-use fbposts_core::{AnalyzeRequest, ApiError, PostType};
+use fbposts_core::{Analysis, AnalyzeRequest, ApiError, PostType};
 use fbposts_engagement::{PostingWindow, PredictRequest, PredictResponse, respond};
 use fbposts_guest_kit::arms::ArmId;
 use fbposts_guest_kit::events::{EventKind, Publisher, new_event_id};
@@ -47,7 +50,8 @@ use fbposts_learning::{
     ArmStats, CandidateRecord, GeneratorOption, assign_distinct, choose_generator, context_key,
     rng_from_seed,
 };
-use fbposts_writer::{Brief, GenericNotice, WRITER_VERSION, generic_notice};
+use fbposts_rewrite::{AutoEnhancement, EnhanceRequest, REWRITE_VERSION, Scored, auto_enhance};
+use fbposts_writer::{Brief, GenericNotice, WRITER_VERSION, check, conform, generic_notice};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -73,6 +77,10 @@ struct Candidate {
     prompt_variant: String,
     rank_score: f64,
     quality: Value,
+    /// Present when the draft scored below 0.8: both versions, and whether
+    /// the rewrite replaced the draft.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auto_enhancement: Option<AutoEnhancement>,
     predicted_engagement: Value,
 }
 
@@ -129,6 +137,7 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
     let cache_key = {
         let mut h = Sha256::new();
         h.update(brief.cache_key());
+        h.update(REWRITE_VERSION);
         h.update(preference.unwrap_or("auto"));
         h.update(
             [posting_window.start, posting_window.end]
@@ -266,12 +275,7 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
     let pulled = state.record_pulls(&pulled).await?;
     let mut candidates = Vec::with_capacity(drafts.len());
     for (i, (text, generator, family, variant)) in drafts.into_iter().enumerate() {
-        let mut request = AnalyzeRequest::new(text.clone());
-        request.language = Some(brief.language);
-        request.post_type = brief.post_type;
-        request.tone = Some(brief.tone);
-        request.audience = brief.audience.clone();
-        let analysis = analysis::analyze(&request)?;
+        let (text, analysis, auto_enhancement) = improved(&brief, text)?;
         let rank_score =
             QUALITY_WEIGHT * analysis.score + (1.0 - QUALITY_WEIGHT) * pulled[i].mean();
         let id = candidate_id(&cache_key, i);
@@ -305,6 +309,7 @@ async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
                 "grade": analysis.grade,
                 "suggestions": analysis.suggestions.iter().take(SUGGESTIONS).collect::<Vec<_>>(),
             }),
+            auto_enhancement,
             predicted_engagement: predicted.clone(),
         });
     }
@@ -442,6 +447,54 @@ fn predicted_json(p: &PredictResponse) -> Value {
         "best_time_basis": p.best_times_basis.source,
         "answered_by": p.model.answered_by,
     })
+}
+
+/// A draft as the brief's audience reads it: its analysis request.
+fn scoring_request(brief: &Brief, text: &str) -> AnalyzeRequest {
+    let mut request = AnalyzeRequest::new(text);
+    request.language = Some(brief.language);
+    request.post_type = brief.post_type;
+    request.tone = Some(brief.tone);
+    request.audience = brief.audience.clone();
+    request
+}
+
+/// The draft, or its automatic rewrite when the draft scores below 0.8 and
+/// the rewrite — conformed to the brief (hashtags, emoji, words, CTA,
+/// length) — passes every constraint of the brief and scores higher; with
+/// its analysis and, below 0.8, both versions. Both are scored in the brief's
+/// full context.
+fn improved(
+    brief: &Brief,
+    draft: String,
+) -> Result<(String, Analysis, Option<AutoEnhancement>), ApiError> {
+    let request = EnhanceRequest {
+        language: Some(brief.language),
+        post_type: brief.post_type,
+        tone: Some(brief.tone),
+        ..EnhanceRequest::new(draft.clone())
+    };
+    let with_audience = |r: &AnalyzeRequest| {
+        analysis::analyze(&AnalyzeRequest {
+            audience: brief.audience.clone(),
+            ..r.clone()
+        })
+    };
+    let mut auto = auto_enhance(&request, with_audience)?;
+    if let Some(auto) = auto.as_mut().filter(|auto| auto.applied) {
+        let conformed = conform(brief, &auto.enhanced.text);
+        let score = analysis::analyze(&scoring_request(brief, &conformed))?.score;
+        auto.applied = score > auto.original.score && check(brief, &conformed).is_empty();
+        auto.enhanced = Scored {
+            text: conformed,
+            score,
+        };
+    }
+    let text = auto
+        .as_ref()
+        .map_or(draft, |auto| auto.kept_text().to_string());
+    let analysis = analysis::analyze(&scoring_request(brief, &text))?;
+    Ok((text, analysis, auto))
 }
 
 fn round3(x: f64) -> f64 {

@@ -12,11 +12,13 @@
 //! gives the same answer (rules are tried in a fixed order; ties keep the
 //! earlier rule).
 
+pub mod auto;
 pub mod facts;
 pub mod request;
 pub mod rules;
 pub mod text;
 
+pub use auto::{AUTO_ENHANCE_BELOW, AutoEnhancement, auto_enhance};
 pub use request::EnhanceRequest;
 
 use fbposts_core::{AnalyzeRequest, ApiError, Language, SCORER_VERSION, analyze};

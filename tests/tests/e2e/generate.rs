@@ -318,3 +318,57 @@ fn details_are_carried_verbatim_into_every_candidate_and_lift_the_score() {
         );
     }
 }
+
+/// A draft scoring below 0.8 goes through the `/api/enhance` rewrite inside
+/// generate; the rewrite replaces it only when it keeps the brief's
+/// constraints and scores higher, and the answer shows both versions.
+#[test]
+fn drafts_below_0_8_are_enhanced_and_the_better_version_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::app(dir.path());
+    let mut enhanced = 0;
+    let mut below = 0;
+    // Briefs without details: the substance-gated score rates their drafts
+    // below 0.8, so each gets the automatic rewrite.
+    for brief in [
+        json!({"topic": "café de especialidad", "tone": "friendly", "goal": "engagement",
+               "language": "es", "length": "medium", "hashtags": 2, "n": 5, "seed": 31}),
+        json!({"topic": "home workouts", "tone": "inspirational", "goal": "community",
+               "language": "en", "length": "short", "hashtags": 1, "emoji": false, "n": 5, "seed": 32}),
+    ] {
+        let reply = post_json(&server, "/api/generate", &brief);
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        for c in candidates(&reply.body) {
+            let score = c["quality"]["score"].as_f64().unwrap();
+            let Some(auto) = c.get("auto_enhancement") else {
+                assert!(score >= 0.8, "no auto_enhancement below 0.8: {c}");
+                continue;
+            };
+            below += 1;
+            let original = auto["original"]["score"].as_f64().unwrap();
+            let rewrite = auto["enhanced"]["score"].as_f64().unwrap();
+            assert!(original < 0.8, "{auto}");
+            if auto["applied"] == json!(true) {
+                enhanced += 1;
+                assert!(rewrite > original, "{auto}");
+                assert_eq!(c["text"], auto["enhanced"]["text"]);
+                assert!((score - rewrite).abs() < 1e-9, "{score} vs {auto}");
+                assert!(!auto["edits"].as_array().unwrap().is_empty(), "{auto}");
+            } else {
+                assert_eq!(c["text"], auto["original"]["text"]);
+                assert!((score - original).abs() < 1e-6, "{score} vs {auto}");
+            }
+            // The kept text still honours the brief.
+            let text = c["text"].as_str().unwrap();
+            assert!(
+                hashtags(text).len() <= brief["hashtags"].as_u64().unwrap() as usize,
+                "{text:?}"
+            );
+            if brief["emoji"] == json!(false) {
+                assert!(!has_emoji(text), "{text:?}");
+            }
+        }
+    }
+    assert!(below >= 3, "only {below} drafts scored below 0.8");
+    assert!(enhanced >= 1, "no draft below 0.8 was improved");
+}
