@@ -50,7 +50,9 @@ use fbposts_learning::{
     ArmStats, CandidateRecord, GeneratorOption, assign_distinct, choose_generator, context_key,
     rng_from_seed,
 };
-use fbposts_rewrite::{AutoEnhancement, EnhanceRequest, REWRITE_VERSION, Scored, auto_enhance};
+use fbposts_rewrite::{
+    AUTO_ENHANCE_BELOW, AutoEnhancement, EnhanceRequest, REWRITE_VERSION, Scored, auto_enhance,
+};
 use fbposts_writer::{Brief, GenericNotice, WRITER_VERSION, check, conform, generic_notice};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -480,21 +482,27 @@ fn improved(
             ..r.clone()
         })
     };
-    let mut auto = auto_enhance(&request, with_audience)?;
-    if let Some(auto) = auto.as_mut().filter(|auto| auto.applied) {
+    let draft_analysis = analysis::analyze(&scoring_request(brief, &draft))?;
+    if draft_analysis.score >= AUTO_ENHANCE_BELOW {
+        return Ok((draft, draft_analysis, None));
+    }
+    let Some(mut auto) = auto_enhance(&request, with_audience)? else {
+        return Ok((draft, draft_analysis, None));
+    };
+    if auto.applied {
         let conformed = conform(brief, &auto.enhanced.text);
-        let score = analysis::analyze(&scoring_request(brief, &conformed))?.score;
-        auto.applied = score > auto.original.score && check(brief, &conformed).is_empty();
+        let conformed_analysis = analysis::analyze(&scoring_request(brief, &conformed))?;
+        auto.applied =
+            conformed_analysis.score > auto.original.score && check(brief, &conformed).is_empty();
         auto.enhanced = Scored {
             text: conformed,
-            score,
+            score: conformed_analysis.score,
         };
+        if auto.applied {
+            return Ok((auto.enhanced.text.clone(), conformed_analysis, Some(auto)));
+        }
     }
-    let text = auto
-        .as_ref()
-        .map_or(draft, |auto| auto.kept_text().to_string());
-    let analysis = analysis::analyze(&scoring_request(brief, &text))?;
-    Ok((text, analysis, auto))
+    Ok((draft, draft_analysis, Some(auto)))
 }
 
 fn round3(x: f64) -> f64 {
