@@ -1,37 +1,53 @@
-//! `GET /api/analytics/summary?page=&since=`: the aggregates the `analytics`
-//! consumer keeps ([`fbposts_guest_kit::analytics`]), added up: totals and
-//! views per page, post type, hour of day and hour. `page` keeps one page;
-//! `since` (seconds since the Unix epoch, or RFC 3339) keeps the hours from
-//! then on. Lists the `default` store's keys (there is no prefix query), as
-//! a summary for a dashboard may; the request path of the steps never does.
+//! The analytics read side, two routes of one component:
+//! - `GET /api/analytics/summary?page=&since=`: the aggregates the
+//!   `analytics` consumer keeps ([`fbposts_guest_kit::analytics`]), added
+//!   up: totals and views per page, post type, hour of day and hour. `page`
+//!   keeps one page; `since` (seconds since the Unix epoch, or RFC 3339)
+//!   keeps the hours from then on. Lists the `default` store's keys (there
+//!   is no prefix query), as a summary for a dashboard may; the request
+//!   path of the steps never does.
+//! - `GET /api/analytics/stream`: the same events live, as Server-Sent
+//!   Events ([`stream`]).
+
+mod stream;
 
 use bytes::Bytes;
 use fbposts_core::ApiError;
-use fbposts_guest_kit::analytics::{Filter, PREFIX, Tally, summarize};
+use fbposts_guest_kit::analytics::{Filter, PREFIX, Summary, Tally, summarize};
 use fbposts_guest_kit::state::StateStore;
-use fbposts_guest_kit::{JsonResponse, error_response, json_bytes, refuse_other_methods};
-use spin_sdk::http::{Method, Request};
+use fbposts_guest_kit::{error_response, json_bytes, refuse_other_methods};
+use spin_sdk::http::{BoxBody, Method, Request, Response, box_body};
 use spin_sdk::http_service;
 
 /// Buckets read per batch call.
 const BUCKETS_PER_READ: usize = 500;
 
 #[http_service]
-async fn handle(req: Request) -> JsonResponse {
+async fn handle(req: Request) -> Response<BoxBody> {
     if let Some(refusal) = refuse_other_methods(&req, &[Method::GET]) {
-        return refusal;
+        return refusal.map(box_body);
+    }
+    if req.uri().path().ends_with("/stream") {
+        return stream::open(&req).await;
     }
     let answer = match Filter::from_query(req.uri().query().unwrap_or("")) {
-        Ok(filter) => summary(&filter).await,
+        Ok(filter) => summary(&filter).await.and_then(|s| encode(&s)),
         Err(err) => Err(err),
     };
     match answer {
         Ok(body) => json_bytes(200, Bytes::from(body), &[]),
         Err(err) => error_response(&err),
     }
+    .map(box_body)
 }
 
-async fn summary(filter: &Filter) -> Result<Vec<u8>, ApiError> {
+fn encode(summary: &Summary) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(summary)
+        .map_err(|_| ApiError::new(500, "internal", "could not encode the summary"))
+}
+
+/// The buckets `filter` selects, added up.
+async fn summary(filter: &Filter) -> Result<Summary, ApiError> {
     let state = StateStore::open().await?;
     let keys = state.keys_with_prefix(PREFIX).await?;
     let mut buckets = Vec::with_capacity(keys.len());
@@ -44,6 +60,5 @@ async fn summary(filter: &Filter) -> Result<Vec<u8>, ApiError> {
             }
         }
     }
-    serde_json::to_vec(&summarize(buckets, filter))
-        .map_err(|_| ApiError::new(500, "internal", "could not encode the summary"))
+    Ok(summarize(buckets, filter))
 }

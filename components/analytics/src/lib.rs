@@ -6,9 +6,12 @@
 //! replays at least once) is counted once. A message that is not an event
 //! of a known type is logged and dropped (redelivering it would not help);
 //! a store that is unavailable fails the message, which the host logs.
+//! An event counted for the first time is also added to the live feed that
+//! `GET /api/analytics/stream` sends ([`fbposts_guest_kit::live`]).
 
 use fbposts_guest_kit::analytics::{Tally, counted};
 use fbposts_guest_kit::events::Event;
+use fbposts_guest_kit::live;
 use fbposts_guest_kit::state::StateStore;
 
 /// spin-sdk's `#[redis_subscriber]` export; its generated ABI glue needs
@@ -48,6 +51,16 @@ async fn on_message(message: Vec<u8>) -> Result<(), String> {
         eprintln!(
             "analytics: {} {} was counted before; not again",
             event.kind, event.id
+        );
+        return Ok(());
+    }
+    // The aggregates hold the event; the live feed is for watching, so a
+    // failure to add it there is logged, not retried (a retry would be
+    // refused as counted before).
+    if let Err(err) = live::append(&state, &event).await {
+        eprintln!(
+            "analytics: {} {} counted but not added to the live feed: {}",
+            event.kind, event.id, err.message
         );
     }
     Ok(())

@@ -21,6 +21,7 @@ pub mod expiry;
 pub mod forecast;
 #[cfg(feature = "inference")]
 pub mod inference;
+pub mod live;
 pub mod page_index;
 #[cfg(any(feature = "inference", feature = "forecast"))]
 pub mod pages;

@@ -13,7 +13,7 @@ use support::{Options, Redis, Server, free_port, get, post_json, sqlite_config};
 const ANALYZED: &str = "fbposts.post.analyzed";
 
 /// `spin.toml` on SQLite with events sent to `redis_url`.
-fn app_with_events(dir: &Path, redis_url: &str) -> Server {
+pub(crate) fn app_with_events(dir: &Path, redis_url: &str) -> Server {
     Server::start_with_env(
         Options {
             manifest: "spin.toml",
@@ -26,7 +26,7 @@ fn app_with_events(dir: &Path, redis_url: &str) -> Server {
 }
 
 /// Waits (up to 15 s) until the host's Redis trigger listens on the channel.
-fn wait_for_subscriber(redis: &Redis, server: &Server) {
+pub(crate) fn wait_for_subscriber(redis: &Redis, server: &Server) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let answer = redis.cli(&["PUBSUB", "NUMSUB", ANALYZED]);

@@ -14,6 +14,7 @@ mod cron;
 mod dashboard;
 mod dependencies;
 mod enhance;
+mod event_stream;
 mod events;
 mod generate;
 mod host;
