@@ -250,7 +250,9 @@ impl ComponentLoader<'_> {
             };
             by_address
                 .entry(target.address.clone())
-                .or_insert_with(|| Subscriber::new(target.address))
+                .or_insert_with(|| {
+                    Subscriber::new(target.address, self.capabilities.metrics.events())
+                })
                 .add(target.channel, handler);
         }
         if !off.is_empty() {

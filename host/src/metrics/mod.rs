@@ -19,19 +19,22 @@
 //! | `fbposts_instance_wasm_time_seconds`, `fbposts_instance_memory_peak_bytes`, `fbposts_instance_memory_peak_max_bytes` | component | the store ([`crate::host_state`]): call hook and limiter, recorded when the store is dropped |
 //! | `fbposts_kv_operations` (counter), `fbposts_kv_operation_duration_seconds` | label, backend, op (+ outcome) | `spin:key-value` `open` wraps the store ([`kv::MeteredStore`]) |
 //! | `fbposts_nn_inference_duration_seconds`, `fbposts_nn_batch_size`, `fbposts_nn_inference_failures` | model, backend | each wasi-nn graph is wrapped at `prepare` ([`nn::MeteredGraph`]) |
+//! | `fbposts_events_published` (counter) | channel, outcome | outbound `spin:redis` `publish` / `execute("PUBLISH")` ([`EventsMeter`]) |
+//! | `fbposts_events_consumed` (counter), `fbposts_events_handle_duration_seconds` | channel, component, outcome | the Redis trigger's subscriber, per handler |
 //!
 //! # Not measured yet (no fake zeros)
 //!
-//! Events published, consumed and replayed (issue 12, events through Redis)
-//! and cache hits by tier (the speed issue) do not exist in the host yet.
-//! Each gets its own submodule here (`events.rs`, `cache.rs`) with its
-//! families registered in [`Families::new`] and a handle passed to the code
-//! that publishes, consumes or looks up, the way [`kv`] and [`nn`] do.
+//! Cache hits by tier (the speed issue) do not exist in the host yet: the
+//! tiers will get their own submodule here (`cache.rs`) with its families
+//! registered in [`Families::new`] and a handle passed to the lookups, the
+//! way [`kv`], [`nn`] and [`events`] do. Replays from the app's outbox are
+//! counted as publishes (which message is a replay is the app's knowledge).
 //!
 //! With `--no-metrics` nothing is registered, no store gets a call hook,
 //! stores and graphs are not wrapped, and `/metrics` is routed like any
 //! other path.
 
+mod events;
 mod instance;
 mod kv;
 mod nn;
@@ -39,6 +42,7 @@ mod requests;
 #[cfg(test)]
 mod tests;
 
+pub use events::{EventsMeter, PublishOutcome};
 pub use instance::{InstanceMeter, MemoryPeak, install_time_hook};
 pub use kv::KvMeter;
 pub use nn::NnMeter;
@@ -85,6 +89,7 @@ struct Families {
     instances: instance::InstanceFamilies,
     kv: kv::KvFamilies,
     nn: nn::NnFamilies,
+    events: events::EventsFamilies,
 }
 
 impl Families {
@@ -95,6 +100,7 @@ impl Families {
             instances: instance::InstanceFamilies::register(&mut registry),
             kv: kv::KvFamilies::register(&mut registry),
             nn: nn::NnFamilies::register(&mut registry),
+            events: events::EventsFamilies::register(&mut registry),
             registry,
         }
     }
@@ -145,6 +151,11 @@ impl Metrics {
     /// What wasi-nn wraps each graph with; `backend` is e.g. `onnx`.
     pub fn nn(&self, backend: &str) -> NnMeter {
         NnMeter::new(self.families.as_ref().map(|f| f.nn.clone()), backend)
+    }
+
+    /// What outbound Redis and the Redis trigger count events in.
+    pub fn events(&self) -> EventsMeter {
+        EventsMeter::new(self.families.as_ref().map(|f| f.events.clone()))
     }
 
     /// The exposition text, or `None` when metrics are off.

@@ -18,6 +18,7 @@ pub mod trigger;
 
 use crate::capability::{AppContext, Capability, ComponentContext, HasState};
 use crate::host_state::HostState;
+use crate::metrics::{EventsMeter, Metrics, PublishOutcome};
 use crate::outbound_http::{OutboundPolicy, policy_from_templates};
 use crate::variables::Variables;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -113,6 +114,7 @@ impl HasData for OutboundRedis {
 pub struct RedisGrant {
     policy: OutboundPolicy,
     pool: Pool,
+    events: EventsMeter,
 }
 
 /// Per-instance outbound-Redis state: the policy and the open connections.
@@ -120,6 +122,7 @@ pub struct RedisHost {
     policy: OutboundPolicy,
     pool: Pool,
     open: Vec<Option<ConnectionManager>>,
+    events: EventsMeter,
 }
 
 impl RedisHost {
@@ -170,6 +173,7 @@ impl Capability for OutboundRedis {
         Ok(RedisGrant {
             policy,
             pool: self.pool.clone(),
+            events: ctx.capability::<Metrics>().events(),
         })
     }
 
@@ -178,6 +182,7 @@ impl Capability for OutboundRedis {
             policy: grant.policy.clone(),
             pool: grant.pool.clone(),
             open: Vec::new(),
+            events: grant.events.clone(),
         }
     }
 }
@@ -219,6 +224,28 @@ fn connection_of<T>(
 ) -> Result<ConnectionManager, WitError> {
     let rep = connection.rep();
     accessor.with(|mut access| access.get().connection(rep))
+}
+
+/// The channel of an `execute("PUBLISH", [channel, message])`.
+fn publish_channel(command: &str, arguments: &[RedisParameter]) -> Option<String> {
+    if !command.eq_ignore_ascii_case("PUBLISH") {
+        return None;
+    }
+    match arguments.first() {
+        Some(RedisParameter::Binary(bytes)) => Some(String::from_utf8_lossy(bytes).into_owned()),
+        Some(RedisParameter::Int64(n)) => Some(n.to_string()),
+        None => None,
+    }
+}
+
+/// Counts one publish in the events metrics.
+fn record_publish<T, E>(
+    accessor: &Accessor<T, OutboundRedis>,
+    channel: &str,
+    receivers: &Result<i64, E>,
+) {
+    let meter = accessor.with(|mut access| access.get().events.clone());
+    meter.published(channel, PublishOutcome::of(receivers));
 }
 
 /// A command's answer as `redis-result`s; arrays are flattened (as Spin does).
@@ -275,15 +302,16 @@ impl<T> HostConnectionWithStore<T> for OutboundRedis {
         payload: Vec<u8>,
     ) -> Result<(), WitError> {
         let mut conn = connection_of(accessor, &connection)?;
-        let _receivers: i64 = run(
+        let receivers: Result<i64, WitError> = run(
             redis::cmd("PUBLISH")
-                .arg(channel)
+                .arg(&channel)
                 .arg(payload)
                 .query_async(&mut conn),
             "PUBLISH",
         )
-        .await?;
-        Ok(())
+        .await;
+        record_publish(accessor, &channel, &receivers);
+        receivers.map(|_| ())
     }
 
     async fn get(
@@ -381,6 +409,7 @@ impl<T> HostConnectionWithStore<T> for OutboundRedis {
         arguments: Vec<RedisParameter>,
     ) -> Result<Vec<RedisResult>, WitError> {
         let mut conn = connection_of(accessor, &connection)?;
+        let published_channel = publish_channel(&command, &arguments);
         let mut cmd = redis::cmd(&command);
         for argument in arguments {
             match argument {
@@ -388,9 +417,16 @@ impl<T> HostConnectionWithStore<T> for OutboundRedis {
                 RedisParameter::Binary(bytes) => cmd.arg(bytes),
             };
         }
-        let value: redis::Value = run(cmd.query_async(&mut conn), &command).await?;
+        let value: Result<redis::Value, WitError> = run(cmd.query_async(&mut conn), &command).await;
+        if let Some(channel) = published_channel {
+            let receivers = value.as_ref().map(|v| match v {
+                redis::Value::Int(n) => *n,
+                _ => 0,
+            });
+            record_publish(accessor, &channel, &receivers);
+        }
         let mut out = Vec::new();
-        results(value, &mut out);
+        results(value?, &mut out);
         Ok(out)
     }
 }

@@ -15,6 +15,7 @@
 use super::RedisTriggerPre;
 use super::bindings::spin::redis::redis::Error as HandlerError;
 use crate::host_state::{HostState, StoreTemplate};
+use crate::metrics::EventsMeter;
 use anyhow::{Context, Result, anyhow};
 use futures::StreamExt;
 use std::collections::BTreeMap;
@@ -130,13 +131,15 @@ fn describe(err: &HandlerError) -> String {
 pub struct Subscriber {
     address: String,
     channels: BTreeMap<String, Vec<Arc<RedisHandler>>>,
+    events: EventsMeter,
 }
 
 impl Subscriber {
-    pub fn new(address: String) -> Self {
+    pub fn new(address: String, events: EventsMeter) -> Self {
         Self {
             address,
             channels: BTreeMap::new(),
+            events,
         }
     }
 
@@ -194,7 +197,10 @@ impl Subscriber {
         for handler in handlers {
             let started = std::time::Instant::now();
             let outcome = handler.handle(payload.to_vec()).await;
-            let ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+            let took = started.elapsed();
+            self.events
+                .consumed(channel, &handler.component_id, outcome.is_ok(), took);
+            let ms = (took.as_secs_f64() * 1e6).round() / 1e3;
             match outcome {
                 Ok(()) => {
                     tracing::debug!(target: "fbposts::redis", component = %handler.component_id, %channel, duration_ms = ms, "message handled")

@@ -78,6 +78,46 @@ fn analyze(server: &Server, text: &str) {
     assert_eq!(reply.status, 200, "{}", reply.text);
 }
 
+/// `/metrics` counts `n` analyses published to a subscriber and handed to
+/// the `analytics` component (polled: the trigger counts a message once its
+/// handler returned, just after the aggregate became visible).
+fn assert_events_metrics(server: &Server, n: u64) {
+    use crate::metrics::{histogram_count, scrape, value};
+    let published = [("channel", ANALYZED), ("outcome", "delivered")];
+    let consumed = [
+        ("channel", ANALYZED),
+        ("component", "analytics"),
+        ("outcome", "ok"),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let scrape = loop {
+        let scrape = scrape(server);
+        let done = value(&scrape, "fbposts_events_consumed_total", &consumed) >= n as f64;
+        if done || Instant::now() > deadline {
+            break scrape;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        value(&scrape, "fbposts_events_published_total", &published),
+        n as f64
+    );
+    let no_subscriber = [("channel", ANALYZED), ("outcome", "no_subscriber")];
+    assert_eq!(
+        value(&scrape, "fbposts_events_published_total", &no_subscriber),
+        0.0
+    );
+    assert_eq!(
+        value(&scrape, "fbposts_events_consumed_total", &consumed),
+        n as f64
+    );
+    let handled = [("component", "analytics")];
+    assert_eq!(
+        histogram_count(&scrape, "fbposts_events_handle_duration_seconds", &handled),
+        n as f64
+    );
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -107,6 +147,7 @@ fn analyzed_and_published_posts_reach_the_analytics_aggregates_through_redis() {
         percentile(&latencies_ms, 0.99),
         latencies_ms[latencies_ms.len() - 1]
     );
+    assert_events_metrics(&server, 50);
 
     let feedback = json!({"text": "Our new rye loaf is here 🍞", "page_id": "bakery", "page_likes": 120000,
                           "post_type": "photo", "published_at": "2026-12-01T18:00:00Z",

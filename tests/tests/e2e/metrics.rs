@@ -9,7 +9,7 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 use support::{Options, Server, get, post_json, post_raw, sqlite_config};
 
-fn scrape(server: &Server) -> Scrape {
+pub(crate) fn scrape(server: &Server) -> Scrape {
     let reply = get(server, "/metrics");
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(
@@ -29,7 +29,7 @@ fn find<'a>(scrape: &'a Scrape, name: &str, labels: &[(&str, &str)]) -> Vec<&'a 
 }
 
 /// The one plain value of `name` with `labels` (0 when the series does not exist).
-fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
     let found = find(scrape, name, labels);
     assert!(
         found.len() <= 1,
@@ -42,7 +42,7 @@ fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
 }
 
 /// The `+Inf` bucket (the number of observations) of histogram `name`.
-fn histogram_count(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn histogram_count(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
     let found = find(scrape, name, labels);
     assert_eq!(found.len(), 1, "one {name} {labels:?}: {found:?}");
     let Value::Histogram(buckets) = &found[0].value else {
