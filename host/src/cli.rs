@@ -169,6 +169,9 @@ struct AlertArgs {
     /// Share of 5xx answers per route (0–1) alerted on before it is crossed.
     #[arg(long, value_parser = share, default_value = "0.05")]
     alert_error_rate: f64,
+    /// POST each alert as JSON to this http:// or https:// URL as it fires.
+    #[arg(long, value_parser = crate::alerts::webhook::parse_url)]
+    alert_webhook: Option<http::Uri>,
 }
 
 impl AlertArgs {
@@ -179,6 +182,7 @@ impl AlertArgs {
             p99_limit_ms: self.alert_p99_ms,
             error_rate_limit: self.alert_error_rate,
             horizon: self.alert_horizon,
+            webhook: self.alert_webhook.clone(),
         })
     }
 }
@@ -326,6 +330,18 @@ mod tests {
             Command::Up(args) => Ok(*args),
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[test]
+    fn an_alert_webhook_must_be_an_http_or_https_url() {
+        let err = up(&["--alert-webhook", "ftp://example.com/hook"]).unwrap_err();
+        assert!(err.to_string().contains("http:// or https://"), "{err}");
+        let args = up(&["--alert-webhook", "http://127.0.0.1:9/hook"]).unwrap();
+        let options = args.alerts.options().unwrap();
+        assert_eq!(
+            options.webhook.unwrap().to_string(),
+            "http://127.0.0.1:9/hook"
+        );
     }
 
     #[test]

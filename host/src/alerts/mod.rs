@@ -14,9 +14,12 @@
 //!
 //! The last [`RECENT`] alerts are kept in memory with the time they fired
 //! and served newest first, with each series' last point and forecast at the
-//! horizon, and each route's last interval (requests/s, p99, 5xx share). Alerts are also logged (`warn`). Business alerts (a page's posts
+//! horizon, and each route's last interval (requests/s, p99, 5xx share).
+//! Alerts are also logged (`warn`) and, with `--alert-webhook`, POSTed
+//! ([`webhook`]). Business alerts (a page's posts
 //! below their predicted p10) belong with the events' analytics, not here.
 
+pub mod webhook;
 mod window;
 
 use fbposts_alerts::{Alert, Direction, Monitor, SeriesConfig, Threshold};
@@ -46,6 +49,8 @@ pub struct AlertOptions {
     pub error_rate_limit: f64,
     /// How far ahead a forecast crossing raises an alert.
     pub horizon: Duration,
+    /// Where each alert is POSTed as it fires (`--alert-webhook`).
+    pub webhook: Option<http::Uri>,
 }
 
 impl Default for AlertOptions {
@@ -56,6 +61,7 @@ impl Default for AlertOptions {
             p99_limit_ms: 200.0,
             error_rate_limit: 0.05,
             horizon: Duration::from_secs(600),
+            webhook: None,
         }
     }
 }
@@ -120,6 +126,7 @@ struct State {
 pub struct Alerts {
     options: AlertOptions,
     state: Mutex<State>,
+    webhook: std::sync::OnceLock<webhook::Webhook>,
 }
 
 impl Alerts {
@@ -128,11 +135,15 @@ impl Alerts {
         Arc::new(Alerts {
             options,
             state: Mutex::new(State::default()),
+            webhook: std::sync::OnceLock::new(),
         })
     }
 
     /// Closes an interval every `--alert-interval` while `self` lives.
     pub fn start(self: &Arc<Self>) {
+        if let Some(url) = &self.options.webhook {
+            let _ = self.webhook.set(webhook::Webhook::start(url.clone()));
+        }
         let weak: Weak<Self> = Arc::downgrade(self);
         let interval = self.options.interval;
         tokio::spawn(async move {
@@ -190,10 +201,14 @@ impl Alerts {
                 let fired = self.observe(&mut state.monitor, &name, value, limit);
                 for alert in fired {
                     tracing::warn!(series = %alert.series, "alert: {}", alert.message);
-                    state.recent.push_front(FiredAlert {
+                    let fired = FiredAlert {
                         fired_at_ms: now_ms(),
                         alert,
-                    });
+                    };
+                    if let Some(webhook) = self.webhook.get() {
+                        webhook.send(&fired);
+                    }
+                    state.recent.push_front(fired);
                     state.recent.truncate(RECENT);
                 }
                 last.push((name, value, limit));

@@ -2,10 +2,14 @@
 //! meet and short intervals, steady `/api/analyze` traffic raises one
 //! "crossed" alert for that route's p99 and none for its error rate; the
 //! endpoint answers only GET, and `--no-alerts` leaves the path to routing.
+//! With `--alert-webhook`, the alert is also POSTed to a local receiver.
 //! (The detectors themselves — lead time on a ramp, false alarms on noise,
 //! steps, seasons — are replayed in crates/alerts/tests/replays.rs.)
 
 use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 use support::{Options, Server, client, get, post_json, reply, sqlite_config};
 
@@ -16,6 +20,45 @@ fn start(dir: &std::path::Path, extra_args: &[&str]) -> Server {
         runtime_config: Some(&sqlite_config(dir)),
         extra_args,
     })
+}
+
+/// A webhook receiver on a free port: each POST's JSON body arrives on the
+/// channel; it answers 204.
+fn webhook_receiver() -> (String, Receiver<Value>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks/alerts", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(value) = lower.strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n");
+            assert!(
+                request_line.starts_with("POST /hooks/alerts "),
+                "{request_line}"
+            );
+            if tx.send(serde_json::from_slice(&body).unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    (url, rx)
 }
 
 fn alerts_for<'a>(view: &'a Value, series: &str) -> Vec<&'a Value> {
@@ -30,9 +73,17 @@ fn alerts_for<'a>(view: &'a Value, series: &str) -> Vec<&'a Value> {
 #[test]
 fn a_route_past_its_p99_limit_raises_one_crossed_alert_and_no_error_alert() {
     let dir = tempfile::tempdir().unwrap();
+    let (webhook, posted) = webhook_receiver();
     let server = start(
         dir.path(),
-        &["--alert-interval", "0.2", "--alert-p99-ms", "0.001"],
+        &[
+            "--alert-interval",
+            "0.2",
+            "--alert-p99-ms",
+            "0.001",
+            "--alert-webhook",
+            &webhook,
+        ],
     );
     let started = Instant::now();
     let mut view = Value::Null;
@@ -82,6 +133,17 @@ fn a_route_past_its_p99_limit_raises_one_crossed_alert_and_no_error_alert() {
     assert!(
         server.log().contains("alert: p99_ms:/api/analyze"),
         "the alert is logged"
+    );
+    let hooked = posted
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the alert was POSTed to the webhook");
+    assert_eq!(
+        &hooked, p99[0],
+        "the webhook got the alert the endpoint serves"
+    );
+    assert!(
+        posted.recv_timeout(Duration::from_millis(500)).is_err(),
+        "one alert, one POST"
     );
 }
 
