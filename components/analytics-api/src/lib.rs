@@ -8,8 +8,12 @@
 //!   path of the steps never does.
 //! - `GET /api/analytics/stream`: the same events live, as Server-Sent
 //!   Events ([`stream`]).
+//! - `GET /api/analytics/suggestions?page=&since=`: posts below their
+//!   forecast's p10 with why and what to try, and the active business
+//!   alerts ([`suggestions`]).
 
 mod stream;
+mod suggestions;
 
 use bytes::Bytes;
 use fbposts_core::ApiError;
@@ -20,17 +24,22 @@ use spin_sdk::http::{BoxBody, Method, Request, Response, box_body};
 use spin_sdk::http_service;
 
 /// Buckets read per batch call.
-const BUCKETS_PER_READ: usize = 500;
+pub(crate) const BUCKETS_PER_READ: usize = 500;
 
 #[http_service]
 async fn handle(req: Request) -> Response<BoxBody> {
     if let Some(refusal) = refuse_other_methods(&req, &[Method::GET]) {
         return refusal.map(box_body);
     }
-    if req.uri().path().ends_with("/stream") {
+    let path = req.uri().path();
+    if path.ends_with("/stream") {
         return stream::open(&req).await;
     }
+    let wants_suggestions = path.ends_with("/suggestions");
     let answer = match Filter::from_query(req.uri().query().unwrap_or("")) {
+        Ok(filter) if wants_suggestions => {
+            suggestions::list(&filter).await.and_then(|s| encode(&s))
+        }
         Ok(filter) => summary(&filter).await.and_then(|s| encode(&s)),
         Err(err) => Err(err),
     };
@@ -41,9 +50,9 @@ async fn handle(req: Request) -> Response<BoxBody> {
     .map(box_body)
 }
 
-fn encode(summary: &Summary) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(summary)
-        .map_err(|_| ApiError::new(500, "internal", "could not encode the summary"))
+fn encode(answer: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(answer)
+        .map_err(|_| ApiError::new(500, "internal", "could not encode the answer"))
 }
 
 /// The buckets `filter` selects, added up.

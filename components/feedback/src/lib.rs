@@ -162,7 +162,16 @@ async fn run(req: Request) -> Result<Outcome, ApiError> {
         eprintln!("feedback: inference failed: {e:?}");
         e.to_api_error()
     })?;
-    let expected_row = outputs.row(0).unwrap_or_default().p50;
+    let forecast = outputs.row(0).unwrap_or_default();
+    let expected_row = forecast.p50;
+    let published = PublishedFacts {
+        post_type: context.post_type.code(),
+        predicted_p10: f64::from(forecast.p10[TOTAL_INTERACTIONS]),
+        text: event
+            .text
+            .clone()
+            .or_else(|| candidate.as_ref().map(|c| c.text.clone())),
+    };
     let expected = Observed {
         total_interactions: f64::from(expected_row[TOTAL_INTERACTIONS]),
         reach: event.metrics.reach.map(|_| f64::from(expected_row[REACH])),
@@ -252,21 +261,32 @@ async fn run(req: Request) -> Result<Outcome, ApiError> {
         .set_bytes(&record_key, expiry::seal(&record, expires_at))
         .await?;
     state.increment(APPLIED_EVENTS_COUNT, 1).await?;
-    publish_published(&outcome, context.post_type.code()).await;
+    publish_published(&outcome, &published).await;
     Ok(outcome)
 }
 
+/// What the `post.published` event carries beyond the outcome: the
+/// forecast's p10 (the `suggestions` consumer's trigger) and the post's text
+/// (so it can say why), from the request or its candidate.
+struct PublishedFacts {
+    post_type: &'static str,
+    predicted_p10: f64,
+    text: Option<String>,
+}
+
 /// The `post.published` event of an applied outcome.
-async fn publish_published(outcome: &Outcome, post_type: &str) {
+async fn publish_published(outcome: &Outcome, facts: &PublishedFacts) {
     let Some(publisher) = Publisher::from_variables().await else {
         return;
     };
     let data = serde_json::json!({
         "page_id": outcome.page_id,
-        "post_type": post_type,
+        "post_type": facts.post_type,
         "observed_interactions": outcome.observed.total_interactions,
         "predicted_interactions": outcome.expected.total_interactions,
+        "predicted_p10_interactions": facts.predicted_p10.round(),
         "reward": outcome.reward,
+        "text": facts.text,
     });
     publisher
         .publish(EventKind::Published, outcome.id.clone(), data)

@@ -26,6 +26,7 @@ pub mod page_index;
 #[cfg(any(feature = "inference", feature = "forecast"))]
 pub mod pages;
 pub mod state;
+pub mod suggestions;
 
 use bytes::Bytes;
 use fbposts_core::ApiError;

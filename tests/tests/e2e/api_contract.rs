@@ -189,46 +189,44 @@ fn a_property_based_fuzzer_finds_every_response_within_the_contract() {
     std::fs::write(&document, get(&server, "/api/openapi.json").text).unwrap();
 
     let started = Instant::now();
-    // Two passes: the examples and the coverage phase with one worker —
-    // hypothesis describes filter lambdas by parsing their module with
-    // `ast`, which on two threads at once fails inside CPython 3.11
-    // ("AST constructor recursion depth mismatch") — then fuzzing, the
-    // long phase, with two.
-    for (phases, workers) in [("examples,coverage", "1"), ("fuzzing", "2")] {
-        let junit = work.join(format!("junit-{}.xml", phases.replace(',', "-")));
-        let output = support::output_within(
-            Command::new(&schemathesis)
-                .current_dir(&work)
-                .arg("run")
-                .arg(&document)
-                .args(["--url", &server.base])
-                .args(["--checks", CHECKS])
-                .args(["--max-examples", &examples.to_string()])
-                .args(["--seed", &seed.to_string()])
-                .args(["--workers", workers])
-                .args(["--phases", phases])
-                .args(["--mode", "all"])
-                .args(["--generation-database", "none"])
-                // Generation speed depends on the machine's load, not on the app.
-                .args(["--suppress-health-check", "too_slow"])
-                .args(["--max-failures", "20"])
-                .args(["--request-timeout", "30"])
-                .args(["--report", "junit"])
-                .arg("--report-junit-path")
-                .arg(&junit)
-                .args(["--no-color", "--output-truncate", "true"])
-                .env("SCHEMATHESIS_TELEMETRY", "false"),
-            RUN_LIMIT,
-        );
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success(),
-            "schemathesis ({phases}) failed ({}):\n{stdout}\n{stderr}\nhost log:\n{}",
-            output.status,
-            server.log()
-        );
-    }
+    // One worker: with two, schemathesis 4.32 on CPython 3.11 fails inside
+    // hypothesis in the coverage phase ("AST constructor recursion depth
+    // mismatch": filter lambdas are described by parsing their module with
+    // `ast`, on both threads at once) or leaves one operation with a few
+    // cases instead of a thousand; one worker costs ~20 s here.
+    let junit = work.join("junit.xml");
+    let output = support::output_within(
+        Command::new(&schemathesis)
+            .current_dir(&work)
+            .arg("run")
+            .arg(&document)
+            .args(["--url", &server.base])
+            .args(["--checks", CHECKS])
+            .args(["--max-examples", &examples.to_string()])
+            .args(["--seed", &seed.to_string()])
+            .args(["--workers", "1"])
+            .args(["--phases", "examples,coverage,fuzzing"])
+            .args(["--mode", "all"])
+            .args(["--generation-database", "none"])
+            // Generation speed depends on the machine's load, not on the app.
+            .args(["--suppress-health-check", "too_slow"])
+            .args(["--max-failures", "20"])
+            .args(["--request-timeout", "30"])
+            .args(["--report", "junit"])
+            .arg("--report-junit-path")
+            .arg(&junit)
+            .args(["--no-color", "--output-truncate", "true"])
+            .env("SCHEMATHESIS_TELEMETRY", "false"),
+        RUN_LIMIT,
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "schemathesis failed ({}):\n{stdout}\n{stderr}\nhost log:\n{}",
+        output.status,
+        server.log()
+    );
     eprintln!(
         "schemathesis ({examples} examples per operation, seed {seed}) took {:.1} s",
         started.elapsed().as_secs_f64()
@@ -250,7 +248,7 @@ fn a_property_based_fuzzer_finds_every_response_within_the_contract() {
             .sum();
         assert!(
             total >= u64::from(examples),
-            "{route} served {total} requests, fewer than {examples}"
+            "{route} served {total} requests, fewer than {examples}:\n{stdout}"
         );
     }
 }

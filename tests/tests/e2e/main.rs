@@ -26,3 +26,4 @@ mod metrics;
 mod outbound;
 mod predict;
 mod reuse;
+mod suggestions;
