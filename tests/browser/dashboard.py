@@ -1,16 +1,19 @@
 """The dashboard in real headless Chromium (Debian's `chromium`, driven by
 Playwright): the page loads without console errors, its charts fill once
-requests are made, and the p99 alert appears when the host fires it.
+requests are made, the p99 alert appears when the host fires it, and — with
+events on (the e2e test runs Redis) — the live stream lists analyses and
+three zero-interaction outcomes of one page show as a business alert.
 
 usage: dashboard.py BASE_URL SCREENSHOT_PATH
 
 The server must run with an alert limit that any request crosses (the e2e
 test starts it with `--alert-interval 0.2 --alert-p99-ms 0.001`). Sends its
-own traffic to /api/analyze (and one /api/generate, which gives the A/B arms
-a row), waits for the page to show it, saves a screenshot, and exits 1 with
+own traffic to /api/analyze (one /api/generate, which gives the A/B arms a
+row, and three /api/feedback outcomes of page quiet-page), waits for the page to show it, saves a screenshot, and exits 1 with
 the reasons on any failure (a missing browser or Playwright is a failure too).
 """
 
+import datetime
 import json
 import sys
 import threading
@@ -57,6 +60,11 @@ def wait_until(page, condition, timeout_ms=WAIT_MS):
         page.wait_for_timeout(100)
 
 
+def closed_stream(request):
+    """The event stream's request, aborted because the page closed its EventSource."""
+    return "/api/analytics/stream" in request.url and request.failure == "net::ERR_ABORTED"
+
+
 def main():
     base, screenshot = sys.argv[1].rstrip("/"), sys.argv[2]
     from playwright.sync_api import sync_playwright
@@ -67,7 +75,7 @@ def main():
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}"))
+        page.on("requestfailed", lambda r: None if closed_stream(r) else problems.append(f"request failed: {r.url} {r.failure}"))
         page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
 
         page.goto(base + "/dashboard", wait_until="load")
@@ -78,6 +86,11 @@ def main():
         post(base, "/api/generate", {"topic": "café de especialidad", "audience": "amantes del café",
                                      "tone": "friendly", "goal": "engagement", "language": "es",
                                      "post_type": "photo", "n": 2, "seed": 7, "generator": "template"})
+        for days_ago in (3, 2, 1):
+            published = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days_ago))
+            post(base, "/api/feedback", {"text": f"ok {days_ago}", "page_id": "quiet-page", "page_likes": 120000,
+                                         "post_type": "photo", "published_at": published.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                         "metrics": {"reactions": 0, "comments": 0, "shares": 0}})
         stop, failures = threading.Event(), []
         sender = threading.Thread(target=traffic, args=(base, stop, failures))
         sender.start()
@@ -93,6 +106,14 @@ def main():
                 "the p99 alert for /api/analyze is listed": """() =>
                     document.querySelector('#alerts li[data-series="p99_ms:/api/analyze"]') !== null""",
                 "the A/B arms table shows P(best)": """() => document.querySelector('#arms table tbody tr') !== null""",
+                "the live stream lists an analysis": """() =>
+                    document.querySelector('#live li[data-type="post.analyzed"]') !== null""",
+                "the business alert for quiet-page is listed": """() =>
+                    document.querySelector('#business li[data-kind="alert"][data-page="quiet-page"]') !== null""",
+                "the suggestions for quiet-page are listed": """() =>
+                    document.querySelectorAll('#business li[data-kind="suggestion"][data-page="quiet-page"]').length === 3""",
+                "the mean score bars are drawn": """() => document.querySelector('#scores .bar') !== null""",
+                "predicted vs observed is drawn": """() => document.querySelector('#engagement canvas') !== null""",
             }
             for what, condition in waits.items():
                 try:
@@ -105,6 +126,8 @@ def main():
             stop.set()
             sender.join()
         problems.extend(failures)
+        # Close the stream before the browser goes, so its end is not a failed request.
+        page.evaluate("() => state.live && state.live.close()")
         page.screenshot(path=screenshot, full_page=True)
         alert_text = page.locator('#alerts li[data-series="p99_ms:/api/analyze"]').first.text_content(timeout=1000) \
             if page.locator('#alerts li[data-series="p99_ms:/api/analyze"]').count() else ""

@@ -25,19 +25,21 @@ pub struct Suggestions {
 
 pub async fn list(filter: &Filter) -> Result<Suggestions, ApiError> {
     let state = StateStore::open().await?;
-    let page_prefix = |prefix: &str| match &filter.page {
-        Some(page) => format!("{prefix}{page}"),
-        None => prefix.to_string(),
+    let (posts, streaks) = match &filter.page {
+        Some(page) => (
+            format!("{POST_PREFIX}{page}/"),
+            format!("{STREAK_PREFIX}{page}"),
+        ),
+        None => (POST_PREFIX.to_string(), STREAK_PREFIX.to_string()),
     };
-    let mut suggestions: Vec<Suggestion> =
-        read_all(&state, &format!("{}/", page_prefix(POST_PREFIX)))
-            .await?
-            .into_iter()
-            .filter(|s: &Suggestion| filter.since.is_none_or(|since| s.at_ms >= since * 1000))
-            .collect();
+    let mut suggestions: Vec<Suggestion> = read_all(&state, &posts)
+        .await?
+        .into_iter()
+        .filter(|s: &Suggestion| filter.since.is_none_or(|since| s.at_ms >= since * 1000))
+        .collect();
     suggestions.sort_by(|a, b| b.at_ms.cmp(&a.at_ms).then(a.event_id.cmp(&b.event_id)));
     suggestions.truncate(SHOWN);
-    let streaks: Vec<Streak> = read_all(&state, &page_prefix(STREAK_PREFIX)).await?;
+    let streaks: Vec<Streak> = read_all(&state, &streaks).await?;
     let mut alerts: Vec<BusinessAlert> = streaks
         .into_iter()
         .filter_map(|s| s.alert)

@@ -1,13 +1,17 @@
 // The dashboard's script: polls the app's JSON and draws it with uPlot.
 // Sources: /api/alerts (host: each route's last interval and the alerts),
 // /api/experiments (the A/B arms with P(best)), and the optional sources
-// that sources.json names (the events' analytics summary). A source that is
+// that sources.json names: the events' analytics summary, the suggestions
+// and business alerts, and the live event stream (Server-Sent Events, read
+// with EventSource, which reconnects and resumes by itself). A source that is
 // not in the app is never requested; a failed request shows in the status
 // line and is retried on the next tick, never thrown.
 "use strict";
 
 const POLL_MS = 1000;
 const KEEP_POINTS = 120;
+const LIVE_KEPT = 15;
+const EVENT_TYPES = ["post.analyzed", "post.enhanced", "post.generated", "post.predicted", "post.published"];
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
 
 const state = {
@@ -212,6 +216,63 @@ function renderSummary(summary) {
   }
 }
 
+// One line per live event: what it says in a few words.
+function describeEvent(event) {
+  const d = event.data || {};
+  if (d.score !== undefined) return `score ${d.score}${d.grade ? " (" + d.grade + ")" : ""}`;
+  if (d.observed_interactions !== undefined) {
+    return `${d.page_id || ""}: ${d.observed_interactions} interactions (p50 ${d.predicted_interactions})`;
+  }
+  return [d.page_id, d.post_type].filter(Boolean).join(" · ");
+}
+
+function startLive(path) {
+  const list = $("live");
+  const source = new EventSource(path);
+  state.live = source;
+  let seen = 0;
+  const onEvent = (message) => {
+    const event = JSON.parse(message.data);
+    seen += 1;
+    if (seen === 1) list.textContent = "";
+    list.dataset.count = String(seen);
+    const li = document.createElement("li");
+    li.dataset.type = message.type;
+    const time = document.createElement("time");
+    time.textContent = new Date(event.at_ms).toLocaleTimeString();
+    li.append(time, document.createTextNode(`${message.type} ${describeEvent(event)}`));
+    list.prepend(li);
+    while (list.children.length > LIVE_KEPT) list.lastChild.remove();
+  };
+  for (const type of EVENT_TYPES) source.addEventListener(type, onEvent);
+  source.addEventListener("dropped", (message) => {
+    $("live-dropped").textContent = `${JSON.parse(message.data).dropped} dropped (slow reader)`;
+  });
+}
+
+function renderBusiness(listing) {
+  const list = $("business");
+  const alerts = (listing.alerts || []).map((a) => ({ kind: "alert", page: a.page_id, at: a.fired_at_ms, text: a.message }));
+  const suggestions = (listing.suggestions || []).slice(0, 5).map((s) => ({
+    kind: "suggestion", page: s.page_id, at: s.at_ms,
+    text: `${s.why[0]}${s.try_next.length ? " — try: " + s.try_next[0] : ""}`,
+  }));
+  const items = alerts.concat(suggestions);
+  list.dataset.count = String(items.length);
+  if (items.length === 0) return;
+  list.textContent = "";
+  for (const item of items) {
+    const li = document.createElement("li");
+    li.dataset.kind = item.kind;
+    li.dataset.page = item.page;
+    if (item.kind === "alert") li.classList.add("active");
+    const time = document.createElement("time");
+    time.textContent = new Date(item.at).toLocaleTimeString();
+    li.append(time, document.createTextNode(item.text));
+    list.append(li);
+  }
+}
+
 async function tick() {
   const problems = [];
   try {
@@ -232,6 +293,13 @@ async function tick() {
   if (state.sources.analytics_summary) {
     try {
       renderSummary(await getJson(state.sources.analytics_summary));
+    } catch (err) {
+      problems.push(err.message);
+    }
+  }
+  if (state.sources.analytics_suggestions) {
+    try {
+      renderBusiness(await getJson(state.sources.analytics_suggestions));
     } catch (err) {
       problems.push(err.message);
     }
@@ -257,6 +325,7 @@ async function start() {
   } catch (err) {
     setStatus(`sources.json: ${err.message}`, true);
   }
+  if (state.sources.analytics_stream) startLive(state.sources.analytics_stream);
   await loop();
 }
 

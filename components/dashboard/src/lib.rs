@@ -25,7 +25,11 @@ use spin_sdk::http_service;
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 /// Variables naming optional data sources (empty: not in this app).
-const SOURCE_VARIABLES: &[&str] = &["analytics_summary"];
+const SOURCE_VARIABLES: &[&str] = &[
+    "analytics_summary",
+    "analytics_suggestions",
+    "analytics_stream",
+];
 
 #[http_service]
 async fn handle(req: Request) -> JsonResponse {

@@ -3,13 +3,15 @@
 //! for the bare path, `304` on a matching ETag, JSON `404`/`405`), and in
 //! real headless Chromium (tests/browser/dashboard.py: Debian's `chromium`
 //! driven by Playwright) the page loads without console errors, its charts
-//! fill under traffic and the p99 alert shows up. The screenshot is kept at
+//! fill under traffic, the p99 alert shows up, and with events on (Redis)
+//! the live stream lists analyses and three poor outcomes of one page show
+//! as a business alert. The screenshot is kept at
 //! `target/artifacts/dashboard.png`.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-use support::{Options, OutputWithin, Server, repo_root, sqlite_config};
+use support::{Options, OutputWithin, Redis, Server, repo_root, sqlite_config};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const JS: &str = "text/javascript; charset=utf-8";
@@ -140,8 +142,13 @@ fn the_dashboard_serves_its_embedded_files_with_types_lengths_and_cache_headers(
         .json()
         .unwrap();
     assert_eq!(
-        sources["sources"]["analytics_summary"], "/api/analytics/summary",
-        "the manifest names the events' summary route: {sources}"
+        sources["sources"],
+        serde_json::json!({
+            "analytics_summary": "/api/analytics/summary",
+            "analytics_suggestions": "/api/analytics/suggestions",
+            "analytics_stream": "/api/analytics/stream",
+        }),
+        "the manifest names the events' routes"
     );
 
     let missing = http.get(server.url("/dashboard/nope.js")).send().unwrap();
@@ -170,10 +177,17 @@ fn in_chromium_the_dashboard_loads_cleanly_fills_its_charts_and_shows_the_p99_al
     let _ = std::fs::remove_file(&screenshot);
 
     let dir = tempfile::tempdir().unwrap();
-    let server = start(
-        dir.path(),
-        &["--alert-interval", "0.2", "--alert-p99-ms", "0.001"],
+    let redis = Redis::start();
+    let server = Server::start_with_env(
+        Options {
+            manifest: "spin.toml",
+            state_dir: dir.path(),
+            runtime_config: Some(&sqlite_config(dir.path())),
+            extra_args: &["--alert-interval", "0.2", "--alert-p99-ms", "0.001"],
+        },
+        &[("SPIN_VARIABLE_EVENTS_REDIS_ADDRESS", redis.url.as_str())],
     );
+    crate::events::wait_for_subscriber(&redis, &server);
     let output = Command::new(&python)
         .arg(root.join("tests/browser/dashboard.py"))
         .arg(&server.base)

@@ -104,6 +104,12 @@ fn three_posts_below_p10_in_a_row_get_suggestions_and_a_business_alert_that_a_go
     suggestions_when(&server, "?page=quiet-page", |b| count(b, "alerts") == 0);
     let after = get(&server, "/api/analytics/suggestions?page=quiet-page").body;
     assert_eq!(count(&after, "suggestions"), 3, "{after}");
+    let all = get(&server, "/api/analytics/suggestions").body;
+    assert_eq!(
+        (count(&all, "suggestions"), count(&all, "alerts")),
+        (3, 0),
+        "{all}"
+    );
     let other = get(&server, "/api/analytics/suggestions?page=another-page").body;
     assert_eq!(
         (count(&other, "suggestions"), count(&other, "alerts")),
