@@ -17,7 +17,7 @@ mod suggestions;
 
 use bytes::Bytes;
 use fbposts_core::ApiError;
-use fbposts_guest_kit::analytics::{Filter, PREFIX, Summary, Tally, summarize};
+use fbposts_guest_kit::analytics::{ANY_PREFIX, Filter, Summary, Tally, summarize};
 use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::{error_response, json_bytes, refuse_other_methods};
 use spin_sdk::http::{BoxBody, Method, Request, Response, box_body};
@@ -58,7 +58,7 @@ fn encode(answer: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> {
 /// The buckets `filter` selects, added up.
 async fn summary(filter: &Filter) -> Result<Summary, ApiError> {
     let state = StateStore::open().await?;
-    let keys = state.keys_with_prefix(PREFIX).await?;
+    let keys = state.keys_with_prefix(ANY_PREFIX).await?;
     let mut buckets = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(BUCKETS_PER_READ) {
         for (key, value) in chunk.iter().zip(state.get_many(chunk).await?) {

@@ -9,7 +9,7 @@
 //! An event counted for the first time is also added to the live feed that
 //! `GET /api/analytics/stream` sends ([`fbposts_guest_kit::live`]).
 
-use fbposts_guest_kit::analytics::{Tally, counted};
+use fbposts_guest_kit::analytics::{Tally, by_variant, counted};
 use fbposts_guest_kit::events::Event;
 use fbposts_guest_kit::live;
 use fbposts_guest_kit::state::StateStore;
@@ -47,6 +47,14 @@ async fn on_message(message: Vec<u8>) -> Result<(), String> {
         })
         .await
         .map_err(|e| e.message)?;
+    for variant in by_variant(&event) {
+        state
+            .apply_once(&variant.key, &event.id, |current| {
+                Tally::apply(current, variant.fact)
+            })
+            .await
+            .map_err(|e| e.message)?;
+    }
     if !applied {
         eprintln!(
             "analytics: {} {} was counted before; not again",

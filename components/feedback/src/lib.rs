@@ -171,6 +171,7 @@ async fn run(req: Request) -> Result<Outcome, ApiError> {
             .text
             .clone()
             .or_else(|| candidate.as_ref().map(|c| c.text.clone())),
+        variant: candidate.as_ref().map(|c| c.variant.clone()),
     };
     let expected = Observed {
         total_interactions: f64::from(expected_row[TOTAL_INTERACTIONS]),
@@ -272,6 +273,8 @@ struct PublishedFacts {
     post_type: &'static str,
     predicted_p10: f64,
     text: Option<String>,
+    /// The candidate's structure or prompt variant (its A/B arm).
+    variant: Option<String>,
 }
 
 /// The `post.published` event of an applied outcome.
@@ -287,6 +290,7 @@ async fn publish_published(outcome: &Outcome, facts: &PublishedFacts) {
         "predicted_p10_interactions": facts.predicted_p10.round(),
         "reward": outcome.reward,
         "text": facts.text,
+        "variant": facts.variant,
     });
     publisher
         .publish(EventKind::Published, outcome.id.clone(), data)

@@ -120,7 +120,7 @@ async fn handle(req: Request) -> JsonResponse {
                     .publish(
                         EventKind::Generated,
                         new_event_id("generated"),
-                        serde_json::json!({}),
+                        generated_event_data(&body),
                     )
                     .await;
             }
@@ -128,6 +128,17 @@ async fn handle(req: Request) -> JsonResponse {
         }
         Err(err) => error_response(&err),
     }
+}
+
+/// The `post.generated` event's data: the A/B variant of each candidate
+/// (read back from the answer, cached or fresh).
+fn generated_event_data(body: &[u8]) -> serde_json::Value {
+    let answer: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let variants: Vec<&serde_json::Value> = answer["candidates"]
+        .as_array()
+        .map(|c| c.iter().map(|c| &c["prompt_variant"]).collect())
+        .unwrap_or_default();
+    serde_json::json!({ "variants": variants })
 }
 
 async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {

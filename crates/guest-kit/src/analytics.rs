@@ -8,6 +8,14 @@
 //! so an event delivered twice (a replay) is counted once. The summary adds
 //! the buckets at or after `since` (and of one page, if asked) into totals
 //! and views per page, per post type, per hour of day and per hour.
+//!
+//! A/B variants: an event that names the variant of the candidate it is
+//! about — `post.published` (`variant`, from the candidate the feedback
+//! credits) and `post.generated` (`variants`, one per candidate) — is also
+//! counted in `analytics-variant/<hour>/<variant>/<page>` ([`by_variant`]),
+//! which the summary adds up into `by_variant`: per variant, the calls that
+//! offered it, its published posts and their observed vs predicted
+//! interactions.
 
 use crate::events::Event;
 use fbposts_core::ApiError;
@@ -16,6 +24,10 @@ use std::collections::BTreeMap;
 
 /// Where the buckets live.
 pub const PREFIX: &str = "analytics/";
+/// Where the per-variant buckets live.
+pub const VARIANT_PREFIX: &str = "analytics-variant/";
+/// What both kinds of bucket keys start with (one listing reads both).
+pub const ANY_PREFIX: &str = "analytics";
 /// The page of an event that names none (e.g. an analysis of loose text).
 pub const NO_PAGE: &str = "-";
 
@@ -150,6 +162,54 @@ pub fn counted(event: &Event) -> Result<Counted, String> {
     })
 }
 
+/// The per-variant buckets an event also counts in (none for most events).
+pub fn by_variant(event: &Event) -> Vec<Counted> {
+    let data = &event.data;
+    let page = data
+        .get("page_id")
+        .and_then(serde_json::Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(NO_PAGE);
+    let hour = event.at_ms / 3_600_000 * 3600;
+    let key = |variant: &str| {
+        format!(
+            "{VARIANT_PREFIX}{hour}/{}/{page}",
+            variant.replace('/', "_")
+        )
+    };
+    match event.kind.as_str() {
+        "post.published" => {
+            let variant = data.get("variant").and_then(serde_json::Value::as_str);
+            let fact = counted(event).ok().map(|c| c.fact);
+            match (variant, fact) {
+                (Some(variant), Some(fact)) if !variant.is_empty() => vec![Counted {
+                    key: key(variant),
+                    fact,
+                }],
+                _ => Vec::new(),
+            }
+        }
+        "post.generated" => {
+            let mut variants: Vec<&str> = data
+                .get("variants")
+                .and_then(serde_json::Value::as_array)
+                .map(|list| list.iter().filter_map(serde_json::Value::as_str).collect())
+                .unwrap_or_default();
+            variants.sort_unstable();
+            variants.dedup();
+            variants
+                .into_iter()
+                .filter(|v| !v.is_empty())
+                .map(|variant| Counted {
+                    key: key(variant),
+                    fact: Fact::Generated,
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Which buckets a summary adds up.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
@@ -204,13 +264,19 @@ struct BucketKey<'a> {
     page: &'a str,
 }
 
-fn parse_key(key: &str) -> Option<BucketKey<'_>> {
-    let mut parts = key.strip_prefix(PREFIX)?.splitn(3, '/');
-    Some(BucketKey {
+/// A bucket key's parts; `post_type` is the variant in a variant bucket.
+fn parse_key(key: &str) -> Option<(BucketKey<'_>, bool)> {
+    let (rest, is_variant) = match key.strip_prefix(VARIANT_PREFIX) {
+        Some(rest) => (rest, true),
+        None => (key.strip_prefix(PREFIX)?, false),
+    };
+    let mut parts = rest.splitn(3, '/');
+    let bucket = BucketKey {
         hour: parts.next()?.parse().ok()?,
         post_type: parts.next()?,
         page: parts.next()?,
-    })
+    };
+    Some((bucket, is_variant))
 }
 
 /// A tally as shown: counts, means and the observed/predicted ratio.
@@ -239,6 +305,9 @@ pub struct Summary {
     pub by_hour_of_day: BTreeMap<String, TallyView>,
     /// By hour (its start, seconds since the Unix epoch).
     pub by_hour: BTreeMap<u64, TallyView>,
+    /// By A/B variant: `generated` (calls that offered it), `published`
+    /// and observed vs predicted interactions (see [`by_variant`]).
+    pub by_variant: BTreeMap<String, TallyView>,
 }
 
 /// Adds up the buckets `filter` selects.
@@ -251,8 +320,9 @@ pub fn summarize<'a>(
     let mut by_post_type: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_hour_of_day: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_hour: BTreeMap<u64, Tally> = BTreeMap::new();
+    let mut by_variant: BTreeMap<String, Tally> = BTreeMap::new();
     for (key, tally) in buckets {
-        let Some(bucket) = parse_key(key) else {
+        let Some((bucket, is_variant)) = parse_key(key) else {
             continue;
         };
         if filter
@@ -263,6 +333,13 @@ pub fn summarize<'a>(
                 .since
                 .is_some_and(|since| bucket.hour + 3600 <= since)
         {
+            continue;
+        }
+        if is_variant {
+            by_variant
+                .entry(bucket.post_type.into())
+                .or_default()
+                .merge(&tally);
             continue;
         }
         totals.merge(&tally);
@@ -287,6 +364,7 @@ pub fn summarize<'a>(
         by_post_type: views(by_post_type),
         by_hour_of_day: views(by_hour_of_day),
         by_hour: by_hour.into_iter().map(|(k, t)| (k, t.view())).collect(),
+        by_variant: views(by_variant),
     }
 }
 
@@ -314,6 +392,46 @@ mod tests {
         .unwrap();
         assert_eq!(c.key, "analytics/7200/photo/bakery/es");
         assert_eq!(c.fact, Fact::Analyzed { score: 0.8 });
+    }
+
+    #[test]
+    fn a_published_candidate_and_a_generation_count_per_variant_apart_from_the_totals() {
+        let published = event(
+            "post.published",
+            3_600_000,
+            json!({"page_id": "p", "observed_interactions": 30.0, "predicted_interactions": 60.0,
+                   "variant": "question-hook/cta-end"}),
+        );
+        let generated = event(
+            "post.generated",
+            3_600_000,
+            json!({"page_id": "p", "variants": ["question-hook/cta-end", "number-hook", "number-hook"]}),
+        );
+        let mut buckets: Vec<(String, Tally)> = Vec::new();
+        for e in [&published, &generated] {
+            for c in by_variant(e).into_iter().chain(counted(e).ok()) {
+                let bytes = Tally::apply(None, c.fact);
+                buckets.push((c.key, serde_json::from_slice(&bytes).unwrap()));
+            }
+        }
+        assert!(
+            buckets
+                .iter()
+                .any(|(k, _)| k == "analytics-variant/3600/question-hook_cta-end/p")
+        );
+        let summary = summarize(
+            buckets.iter().map(|(k, t)| (k.as_str(), t.clone())),
+            &Filter::default(),
+        );
+        let question = &summary.by_variant["question-hook_cta-end"];
+        assert_eq!((question.generated, question.published), (1, 1));
+        assert_eq!(question.observed_over_predicted, Some(0.5));
+        assert_eq!(
+            summary.by_variant["number-hook"].generated, 1,
+            "one call, counted once"
+        );
+        assert_eq!((summary.totals.generated, summary.totals.published), (1, 1));
+        assert!(by_variant(&event("post.analyzed", 0, json!({"score": 0.5}))).is_empty());
     }
 
     #[test]

@@ -204,6 +204,18 @@ fn analyzed_and_published_posts_reach_the_analytics_aggregates_through_redis() {
             && body["totals"]["generated"].as_u64() == Some(1)
     });
     assert_eq!(totals["by_post_type"]["photo"]["enhanced"], 1);
+    // The generation is counted per A/B variant of its candidate.
+    let variants = totals["by_variant"].as_object().expect("by_variant");
+    assert_eq!(
+        variants.len(),
+        1,
+        "one candidate, one variant: {variants:?}"
+    );
+    assert!(
+        variants
+            .values()
+            .all(|v| v["generated"] == 1 && v["published"] == 0)
+    );
 }
 
 #[test]
