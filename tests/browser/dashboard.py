@@ -113,6 +113,10 @@ def main():
                 "the suggestions for quiet-page are listed": """() =>
                     document.querySelectorAll('#business li[data-kind="suggestion"][data-page="quiet-page"]').length === 3""",
                 "the mean score bars are drawn": """() => document.querySelector('#scores .bar') !== null""",
+                "the score distribution counts the analyses": """() =>
+                    Number(document.getElementById('score-distribution').dataset.analyses) >= 3""",
+                "a business alert arrives on the live stream": """() =>
+                    document.querySelector('#live li[data-type="alert.business"]') !== null""",
                 "predicted vs observed is drawn": """() => document.querySelector('#engagement canvas') !== null""",
             }
             for what, condition in waits.items():

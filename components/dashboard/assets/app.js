@@ -11,7 +11,7 @@
 const POLL_MS = 1000;
 const KEEP_POINTS = 120;
 const LIVE_KEPT = 15;
-const EVENT_TYPES = ["post.analyzed", "post.enhanced", "post.generated", "post.predicted", "post.published"];
+const EVENT_TYPES = ["post.analyzed", "post.enhanced", "post.generated", "post.predicted", "post.published", "alert.business"];
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
 
 const state = {
@@ -182,7 +182,27 @@ function renderArms(listing) {
 // `GET /api/analytics/summary` (the events' aggregates): mean score per post
 // type, and mean predicted vs observed interactions per page. Panels keep
 // their "no data" text until the aggregates have something to show.
+// The score distribution: analyses per score tenth, as horizontal bars.
+function renderDistribution(histogram) {
+  const total = histogram.reduce((a, b) => a + b, 0);
+  if (total === 0) return;
+  const box = $("score-distribution");
+  box.textContent = "";
+  const most = Math.max(...histogram);
+  histogram.forEach((n, i) => {
+    const line = document.createElement("div");
+    const bar = document.createElement("span");
+    bar.className = "bar";
+    bar.style.width = `${Math.round((n / most) * 200)}px`;
+    line.append(document.createTextNode(`${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)} `), bar,
+      document.createTextNode(`${n}`));
+    box.append(line);
+  });
+  box.dataset.analyses = String(total);
+}
+
 function renderSummary(summary) {
+  renderDistribution((summary.totals && summary.totals.score_histogram) || []);
   const types = Object.entries(summary.by_post_type || {})
     .filter(([, t]) => t.analyzed > 0 && typeof t.mean_score === "number");
   if (types.length > 0) {
@@ -219,6 +239,7 @@ function renderSummary(summary) {
 // One line per live event: what it says in a few words.
 function describeEvent(event) {
   const d = event.data || {};
+  if (d.message !== undefined) return d.message;
   if (d.score !== undefined) return `score ${d.score}${d.grade ? " (" + d.grade + ")" : ""}`;
   if (d.observed_interactions !== undefined) {
     return `${d.page_id || ""}: ${d.observed_interactions} interactions (p50 ${d.predicted_interactions})`;
@@ -242,7 +263,11 @@ function startLive(path) {
     time.textContent = new Date(event.at_ms).toLocaleTimeString();
     li.append(time, document.createTextNode(`${message.type} ${describeEvent(event)}`));
     list.prepend(li);
-    while (list.children.length > LIVE_KEPT) list.lastChild.remove();
+    // The oldest event goes first; business alerts stay while any other can go.
+    while (list.children.length > LIVE_KEPT) {
+      const items = Array.from(list.children).reverse();
+      (items.find((item) => item.dataset.type !== "alert.business") || items[0]).remove();
+    }
   };
   for (const type of EVENT_TYPES) source.addEventListener(type, onEvent);
   source.addEventListener("dropped", (message) => {

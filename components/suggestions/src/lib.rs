@@ -4,7 +4,8 @@
 //! weakest signals of its text, scored by the `analysis` step through
 //! `fbposts:pipeline/analysis`) and what to try — and the page's streak of
 //! posts below p10 is updated; the third in a row raises a business alert
-//! ([`fbposts_guest_kit::suggestions`]). The streak changes with
+//! ([`fbposts_guest_kit::suggestions`]), which also goes on the live stream
+//! (`GET /api/analytics/stream`, `event: alert.business`). The streak changes with
 //! `apply_once`, so a replayed event is counted once; the suggestion is
 //! keyed by the event id, so writing it again changes nothing. An
 //! unreadable message is logged and dropped; an unavailable store fails
@@ -12,8 +13,9 @@
 
 use fbposts_core::{AnalyzeRequest, ApiError};
 use fbposts_guest_kit::events::Event;
+use fbposts_guest_kit::live;
 use fbposts_guest_kit::state::StateStore;
-use fbposts_guest_kit::suggestions::{Published, Streak, suggestion};
+use fbposts_guest_kit::suggestions::{BusinessAlert, Published, Streak, suggestion};
 
 /// spin-sdk's `#[redis_subscriber]` export; its generated ABI glue needs
 /// `unsafe` (the workspace denies it everywhere else).
@@ -63,8 +65,26 @@ async fn consider(event: &Event, post: &Published) -> Result<(), ApiError> {
         .filter(|alert| applied && alert.fired_at_ms == event.at_ms);
     if let Some(alert) = fired {
         eprintln!("suggestions: business alert: {}", alert.message);
+        announce(&state, event, &alert).await;
     }
     Ok(())
+}
+
+/// Puts a business alert on the live stream (`event: alert.business`); a
+/// failure is logged (the alert itself is stored with the streak).
+async fn announce(state: &StateStore, event: &Event, alert: &BusinessAlert) {
+    let announcement = Event {
+        id: format!("alert-{}", event.id),
+        kind: "alert.business".into(),
+        at_ms: event.at_ms,
+        data: serde_json::to_value(alert).unwrap_or_default(),
+    };
+    if let Err(err) = live::append(state, &announcement).await {
+        eprintln!(
+            "suggestions: the alert did not reach the live stream: {}",
+            err.message
+        );
+    }
 }
 
 /// The text's analysis, or `None` (logged) when the step refuses it.

@@ -45,6 +45,17 @@ pub struct Tally {
     pub generated: u64,
     #[serde(default)]
     pub predicted: u64,
+    /// Analyses per score tenth: `[0] = [0, 0.1)`, …, `[9] = [0.9, 1]`.
+    #[serde(default)]
+    pub score_bins: [u64; SCORE_BINS],
+}
+
+/// Bins of the score distribution.
+pub const SCORE_BINS: usize = 10;
+
+/// The bin of a score in `[0, 1]` (outside values go to the end bins).
+fn score_bin(score: f64) -> usize {
+    ((score * SCORE_BINS as f64).floor().max(0.0) as usize).min(SCORE_BINS - 1)
 }
 
 impl Tally {
@@ -53,6 +64,7 @@ impl Tally {
             Fact::Analyzed { score } => {
                 self.analyzed += 1;
                 self.score_sum += score;
+                self.score_bins[score_bin(score)] += 1;
             }
             Fact::Published {
                 observed,
@@ -71,6 +83,9 @@ impl Tally {
     fn merge(&mut self, other: &Tally) {
         self.analyzed += other.analyzed;
         self.score_sum += other.score_sum;
+        for (bin, n) in self.score_bins.iter_mut().zip(other.score_bins) {
+            *bin += n;
+        }
         self.published += other.published;
         self.observed_sum += other.observed_sum;
         self.predicted_sum += other.predicted_sum;
@@ -93,6 +108,7 @@ impl Tally {
         TallyView {
             analyzed: self.analyzed,
             mean_score: mean(self.score_sum, self.analyzed),
+            score_histogram: self.score_bins,
             published: self.published,
             mean_observed_interactions: mean(self.observed_sum, self.published),
             mean_predicted_interactions: mean(self.predicted_sum, self.published),
@@ -284,6 +300,8 @@ fn parse_key(key: &str) -> Option<(BucketKey<'_>, bool)> {
 pub struct TallyView {
     pub analyzed: u64,
     pub mean_score: Option<f64>,
+    /// Analyses per score tenth (see [`Tally::score_bins`]).
+    pub score_histogram: [u64; SCORE_BINS],
     pub published: u64,
     pub mean_observed_interactions: Option<f64>,
     pub mean_predicted_interactions: Option<f64>,
@@ -432,6 +450,31 @@ mod tests {
         );
         assert_eq!((summary.totals.generated, summary.totals.published), (1, 1));
         assert!(by_variant(&event("post.analyzed", 0, json!({"score": 0.5}))).is_empty());
+    }
+
+    #[test]
+    fn analyses_fill_the_score_histogram_by_tenths() {
+        let mut tally = Tally::default();
+        for score in [0.0, 0.05, 0.55, 0.999, 1.0] {
+            tally.add(Fact::Analyzed { score });
+        }
+        let mut expected = [0; SCORE_BINS];
+        expected[0] = 2;
+        expected[5] = 1;
+        expected[9] = 2;
+        assert_eq!(tally.view().score_histogram, expected);
+        let mut merged = Tally::default();
+        merged.merge(&tally);
+        merged.merge(&tally);
+        assert_eq!(merged.score_bins[9], 4);
+        let old: Tally = serde_json::from_str(
+            r#"{"analyzed":1,"score_sum":0.5,"published":0,"observed_sum":0,"predicted_sum":0}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            old.score_bins, [0; SCORE_BINS],
+            "buckets from before the histogram still read"
+        );
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! below their forecast's p10 reach the `suggestions` consumer, which says
 //! why (the text's weakest signals, from the analysis step composed in
 //! through WIT) and what to try; the third such post of a page in a row
-//! raises a business alert, and a post at p10 or above clears it.
+//! raises a business alert — listed, and sent on the live stream — and a
+//! post at p10 or above clears it.
 
 use crate::events::{app_with_events, wait_for_subscriber};
 use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 use support::{Redis, Server, days_ago_rfc3339, get, post_json};
 
@@ -40,6 +42,16 @@ fn suggestions_when(server: &Server, query: &str, ready: impl Fn(&Value) -> bool
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The live stream for a few seconds, as lines.
+fn get_stream(server: &Server) -> impl BufRead {
+    let response = support::client()
+        .get(server.url("/api/analytics/stream?seconds=5"))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    BufReader::new(response)
 }
 
 fn count(body: &Value, field: &str) -> usize {
@@ -85,7 +97,16 @@ fn three_posts_below_p10_in_a_row_get_suggestions_and_a_business_alert_that_a_go
     );
     assert!(count(first, "try_next") >= 1, "{first}");
 
+    let stream = get_stream(&server);
     feedback(&server, 3, 0);
+    let announced = stream
+        .lines()
+        .map_while(Result::ok)
+        .find(|line| line == "event: alert.business");
+    assert!(
+        announced.is_some(),
+        "the business alert reached the live stream"
+    );
     let three = suggestions_when(&server, "?page=quiet-page", |b| count(b, "alerts") == 1);
     let alert = &three["alerts"][0];
     assert_eq!(alert["page_id"], "quiet-page");
