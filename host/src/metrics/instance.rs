@@ -19,12 +19,17 @@
 //!   what each `memory_growing` grants (memories only grow), so its peak is
 //!   the sum of every linear memory of the instance (a composed component
 //!   has several) at its largest, the initial sizes included.
+//!
+//! Each gets a histogram (count, sum — so the mean — and buckets) and the
+//! smallest and largest value seen since start-up as gauges: min/avg/max
+//! per component.
 
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use wasmtime::{CallHook, ResourceLimiter, Store, StoreContextMut};
@@ -40,7 +45,10 @@ type HistogramFamily = Family<ComponentLabel, Histogram, fn() -> Histogram>;
 #[derive(Clone)]
 pub(super) struct InstanceFamilies {
     wasm_time: HistogramFamily,
+    wasm_time_min: Family<ComponentLabel, Gauge<f64, AtomicU64>>,
+    wasm_time_max: Family<ComponentLabel, Gauge<f64, AtomicU64>>,
     memory: HistogramFamily,
+    memory_min: Family<ComponentLabel, Gauge>,
     memory_max: Family<ComponentLabel, Gauge>,
 }
 
@@ -58,7 +66,10 @@ impl InstanceFamilies {
     pub(super) fn register(registry: &mut Registry) -> Self {
         let families = Self {
             wasm_time: Family::new_with_constructor(wasm_time_histogram),
+            wasm_time_min: Family::default(),
+            wasm_time_max: Family::default(),
             memory: Family::new_with_constructor(memory_histogram),
+            memory_min: Family::default(),
             memory_max: Family::default(),
         };
         registry.register_with_unit(
@@ -68,10 +79,28 @@ impl InstanceFamilies {
             families.wasm_time.clone(),
         );
         registry.register_with_unit(
+            "instance_wasm_time_min",
+            "The smallest per-request time in Wasm seen since start-up",
+            Unit::Seconds,
+            families.wasm_time_min.clone(),
+        );
+        registry.register_with_unit(
+            "instance_wasm_time_max",
+            "The largest per-request time in Wasm seen since start-up",
+            Unit::Seconds,
+            families.wasm_time_max.clone(),
+        );
+        registry.register_with_unit(
             "instance_memory_peak",
             "Peak linear memory per request: the sum of the instance's linear memories at their largest (initial size included)",
             Unit::Bytes,
             families.memory.clone(),
+        );
+        registry.register_with_unit(
+            "instance_memory_peak_min",
+            "The smallest per-request peak linear memory seen since start-up",
+            Unit::Bytes,
+            families.memory_min.clone(),
         );
         registry.register_with_unit(
             "instance_memory_peak_max",
@@ -87,7 +116,10 @@ impl InstanceFamilies {
         let label = [("component", id.to_string())];
         ComponentSeries {
             wasm_time: self.wasm_time.get_or_create_owned(&label),
+            wasm_time_min: self.wasm_time_min.get_or_create_owned(&label),
+            wasm_time_max: self.wasm_time_max.get_or_create_owned(&label),
             memory: self.memory.get_or_create_owned(&label),
+            memory_min: self.memory_min.get_or_create_owned(&label),
             memory_max: self.memory_max.get_or_create_owned(&label),
         }
     }
@@ -96,7 +128,10 @@ impl InstanceFamilies {
 /// One component's instance series.
 pub struct ComponentSeries {
     wasm_time: Histogram,
+    wasm_time_min: Gauge<f64, AtomicU64>,
+    wasm_time_max: Gauge<f64, AtomicU64>,
     memory: Histogram,
+    memory_min: Gauge,
     memory_max: Gauge,
 }
 
@@ -105,6 +140,29 @@ impl ComponentSeries {
         let bytes = i64::try_from(peak_bytes).unwrap_or(i64::MAX);
         self.memory.observe(bytes as f64);
         self.memory_max.inner().fetch_max(bytes, Ordering::Relaxed);
+        let _ = self
+            .memory_min
+            .inner()
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |min| {
+                (min == 0 || bytes < min).then_some(bytes)
+            });
+    }
+
+    fn record_wasm_time(&self, time: Duration) {
+        let seconds = time.as_secs_f64();
+        self.wasm_time.observe(seconds);
+        // Non-negative floats order like their bit patterns, so the atomic's
+        // integer max/min is the numeric one; 0 bits mean "none yet" for min.
+        let bits = seconds.to_bits();
+        self.wasm_time_max
+            .inner()
+            .fetch_max(bits, Ordering::Relaxed);
+        let _ =
+            self.wasm_time_min
+                .inner()
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |min| {
+                    (min == 0 || bits < min).then_some(bits)
+                });
     }
 }
 
@@ -184,7 +242,7 @@ impl InstanceMeter {
 impl Drop for InstanceMeter {
     fn drop(&mut self) {
         if let Some(series) = &self.series {
-            series.wasm_time.observe(self.wasm_time.as_secs_f64());
+            series.record_wasm_time(self.wasm_time);
         }
     }
 }

@@ -218,12 +218,36 @@ fn metrics_count_exactly_the_requests_sent_and_what_they_did() {
         &component,
     );
     assert!(peak_sum >= 6.0 * 65536.0 && peak_sum <= 6.0 * peak_max);
+    let peak_min = value(
+        &scrape,
+        "fbposts_instance_memory_peak_min_bytes",
+        &component,
+    );
     assert!(
-        value(
-            &scrape,
-            "fbposts_instance_wasm_time_seconds_sum",
-            &component
-        ) > 0.0
+        peak_min >= 65536.0 && peak_min <= peak_sum / 6.0 && peak_sum / 6.0 <= peak_max,
+        "min {peak_min} <= mean {} <= max {peak_max}",
+        peak_sum / 6.0
+    );
+    let time_sum = value(
+        &scrape,
+        "fbposts_instance_wasm_time_seconds_sum",
+        &component,
+    );
+    let time_min = value(
+        &scrape,
+        "fbposts_instance_wasm_time_min_seconds",
+        &component,
+    );
+    let time_max = value(
+        &scrape,
+        "fbposts_instance_wasm_time_max_seconds",
+        &component,
+    );
+    assert!(time_sum > 0.0);
+    assert!(
+        time_min > 0.0 && time_min <= time_sum / 6.0 && time_sum / 6.0 <= time_max,
+        "time in Wasm: min {time_min} <= mean {} <= max {time_max}",
+        time_sum / 6.0
     );
 }
 
