@@ -40,6 +40,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Time raw inference of the engagement model per row (native wasi-nn backends, inference components).
     BenchNn(bench::BenchNnArgs),
+    /// Throughput of the SQLite key-value backend (concurrent gets and sets).
+    BenchKv(bench::BenchKvArgs),
 }
 
 #[derive(Debug, Args)]

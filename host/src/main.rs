@@ -69,6 +69,7 @@ fn main() -> Result<()> {
             .build()?
             .block_on(bench::run(args)),
         Command::BenchNn(args) => bench::run_nn(args),
+        Command::BenchKv(args) => bench::run_kv(args),
     }
 }
 

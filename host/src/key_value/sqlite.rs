@@ -46,7 +46,7 @@
 //! An in-memory database (`type = "spin"` without `path`) uses one connection
 //! for everything.
 //!
-//! Measured with the ignored `sqlite_throughput` test (release, 2 cores,
+//! Measured with `fbposts bench-kv` (release, 2 cores,
 //! 64 tasks x 2000 ops, 200-byte values, 1000 keys), over a few runs: about
 //! 290k-360k `get`/s and 170k-195k `set`/s on a multi-thread runtime;
 //! 70k-110k `get`/s and 40k-70k `set`/s on a current-thread runtime. An
@@ -526,7 +526,6 @@ mod tests {
     use super::super::Checked;
     use super::super::conformance::{atomics, batches, full_suite, hammer, round_trip};
     use super::*;
-    use std::time::Instant;
 
     #[tokio::test(flavor = "multi_thread")]
     async fn file_round_trip() {
@@ -713,70 +712,5 @@ mod tests {
     async fn concurrent_memory_access() {
         let db = Database::open_in_memory().await.unwrap();
         hammer(Arc::new(db.store("default")), 64, 200).await;
-    }
-
-    /// Throughput figures; run with
-    /// `cargo test --release -- --ignored --nocapture sqlite_throughput`.
-    #[test]
-    #[ignore = "benchmark"]
-    fn sqlite_throughput() {
-        let multi = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        multi.block_on(throughput("multi-thread runtime (block_in_place)"));
-        let single = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        single.block_on(throughput("current-thread runtime (spawn_blocking)"));
-    }
-
-    async fn throughput(runtime: &str) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_file(
-            &dir.path().join("kv.db"),
-            default_readers(),
-            Durability::Normal,
-        )
-        .await
-        .unwrap();
-        let store = Arc::new(db.store("default"));
-        for i in 0..1000 {
-            store.set(&format!("key{i}"), &[b'x'; 200]).await.unwrap();
-        }
-        const TASKS: usize = 64;
-        const OPS: usize = 2_000;
-        for (name, write) in [("get", false), ("set", true)] {
-            let start = Instant::now();
-            let mut handles = Vec::new();
-            for t in 0..TASKS {
-                let store = store.clone();
-                handles.push(tokio::spawn(async move {
-                    for i in 0..OPS {
-                        let key = format!("key{}", (t * 31 + i) % 1000);
-                        if write {
-                            store.set(&key, &[b'y'; 200]).await.unwrap();
-                        } else {
-                            assert!(store.get(&key).await.unwrap().is_some());
-                        }
-                    }
-                }));
-            }
-            for h in handles {
-                h.await.unwrap();
-            }
-            let secs = start.elapsed().as_secs_f64();
-            let ops = (TASKS * OPS) as f64;
-            println!(
-                "sqlite {name}, {runtime}: {TASKS} tasks x {OPS} ops in {secs:.2}s = {:.0} ops/s \
-                 ({} readers, {} cores)",
-                ops / secs,
-                default_readers(),
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(0),
-            );
-        }
     }
 }
