@@ -10,7 +10,7 @@
 //! `GET /api/analytics/stream` sends ([`fbposts_guest_kit::live`]).
 
 use fbposts_guest_kit::analytics::{Tally, by_variant, counted};
-use fbposts_guest_kit::events::Event;
+use fbposts_guest_kit::events::event_from_message;
 use fbposts_guest_kit::live;
 use fbposts_guest_kit::state::StateStore;
 
@@ -26,12 +26,8 @@ mod subscriber {
 
 /// One message: count the event it carries, once.
 async fn on_message(message: Vec<u8>) -> Result<(), String> {
-    let event: Event = match serde_json::from_slice(&message) {
-        Ok(event) => event,
-        Err(err) => {
-            eprintln!("analytics: a message that is not an event was dropped: {err}");
-            return Ok(());
-        }
+    let Some(event) = event_from_message("analytics", &message) else {
+        return Ok(());
     };
     let counted = match counted(&event) {
         Ok(counted) => counted,

@@ -12,7 +12,7 @@
 //! the message, which the host logs.
 
 use fbposts_core::{AnalyzeRequest, ApiError};
-use fbposts_guest_kit::events::Event;
+use fbposts_guest_kit::events::{Event, event_from_message};
 use fbposts_guest_kit::live;
 use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::suggestions::{BusinessAlert, Published, Streak, suggestion};
@@ -28,12 +28,8 @@ mod subscriber {
 }
 
 async fn on_message(message: Vec<u8>) -> Result<(), String> {
-    let event: Event = match serde_json::from_slice(&message) {
-        Ok(event) => event,
-        Err(err) => {
-            eprintln!("suggestions: a message that is not an event was dropped: {err}");
-            return Ok(());
-        }
+    let Some(event) = event_from_message("suggestions", &message) else {
+        return Ok(());
     };
     let post = match Published::from_event(&event) {
         Ok(post) => post,

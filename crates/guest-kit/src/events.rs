@@ -103,6 +103,14 @@ pub enum Delivery {
     Pending(String),
 }
 
+/// A consumer's message as an event; a message that is not one is logged
+/// under `consumer`'s name and is `None` (redelivering it would not help).
+pub fn event_from_message(consumer: &str, message: &[u8]) -> Option<Event> {
+    serde_json::from_slice(message)
+        .map_err(|err| eprintln!("{consumer}: a message that is not an event was dropped: {err}"))
+        .ok()
+}
+
 /// The current time in milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
