@@ -144,12 +144,7 @@ pub struct Counted {
 
 /// Reads an event; `Err` names what is missing (the event is skipped).
 pub fn counted(event: &Event) -> Result<Counted, String> {
-    let data = &event.data;
-    let number = |field: &str| {
-        data.get(field)
-            .and_then(serde_json::Value::as_f64)
-            .ok_or_else(|| format!("{} {}: no number '{field}'", event.kind, event.id))
-    };
+    let number = |field: &str| event.number(field);
     let fact = match event.kind.as_str() {
         "post.analyzed" => Fact::Analyzed {
             score: number("score")?,
@@ -163,13 +158,7 @@ pub fn counted(event: &Event) -> Result<Counted, String> {
         "post.predicted" => Fact::Predicted,
         other => return Err(format!("event {}: unknown type '{other}'", event.id)),
     };
-    let text = |field: &str, absent: &str| {
-        data.get(field)
-            .and_then(serde_json::Value::as_str)
-            .filter(|s| !s.is_empty())
-            .unwrap_or(absent)
-            .to_string()
-    };
+    let text = |field: &str, absent: &str| event.text(field).unwrap_or(absent).to_string();
     let post_type = text("post_type", "unspecified").replace('/', "_");
     let hour = event.at_ms / 3_600_000 * 3600;
     Ok(Counted {
@@ -181,11 +170,7 @@ pub fn counted(event: &Event) -> Result<Counted, String> {
 /// The per-variant buckets an event also counts in (none for most events).
 pub fn by_variant(event: &Event) -> Vec<Counted> {
     let data = &event.data;
-    let page = data
-        .get("page_id")
-        .and_then(serde_json::Value::as_str)
-        .filter(|s| !s.is_empty())
-        .unwrap_or(NO_PAGE);
+    let page = event.text("page_id").unwrap_or(NO_PAGE);
     let hour = event.at_ms / 3_600_000 * 3600;
     let key = |variant: &str| {
         format!(
@@ -195,7 +180,7 @@ pub fn by_variant(event: &Event) -> Vec<Counted> {
     };
     match event.kind.as_str() {
         "post.published" => {
-            let variant = data.get("variant").and_then(serde_json::Value::as_str);
+            let variant = event.text("variant");
             let fact = counted(event).ok().map(|c| c.fact);
             match (variant, fact) {
                 (Some(variant), Some(fact)) if !variant.is_empty() => vec![Counted {

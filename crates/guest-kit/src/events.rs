@@ -87,6 +87,24 @@ pub struct Event {
     pub data: serde_json::Value,
 }
 
+impl Event {
+    /// The number `field` of the event's data; `Err` names what is missing.
+    pub fn number(&self, field: &str) -> Result<f64, String> {
+        self.data
+            .get(field)
+            .and_then(serde_json::Value::as_f64)
+            .ok_or_else(|| format!("{} {}: no number '{field}'", self.kind, self.id))
+    }
+
+    /// The non-empty string `field` of the event's data.
+    pub fn text(&self, field: &str) -> Option<&str> {
+        self.data
+            .get(field)
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+}
+
 /// What the outbox holds for one event.
 #[derive(Debug, Serialize, Deserialize)]
 struct OutboxEntry {

@@ -45,15 +45,10 @@ pub struct Published {
 impl Published {
     /// Reads the event; `Err` names what is missing.
     pub fn from_event(event: &Event) -> Result<Published, String> {
-        let data = &event.data;
-        let number = |field: &str| {
-            data.get(field)
-                .and_then(serde_json::Value::as_f64)
-                .ok_or_else(|| format!("{} {}: no number '{field}'", event.kind, event.id))
-        };
+        let number = |field: &str| event.number(field);
         let text = |field: &str| {
-            data.get(field)
-                .and_then(serde_json::Value::as_str)
+            event
+                .text(field)
                 .filter(|s| !s.trim().is_empty())
                 .map(str::to_string)
         };
