@@ -21,6 +21,8 @@
 //! [key_value_store.cache]
 //! type = "redis"
 //! url = "redis://localhost:6379"
+//! # fbposts only (stock Spin ignores it): an in-process first tier
+//! fbposts_l1 = { max_bytes = 67108864, ttl_seconds = 300 }
 //! ```
 //!
 //! # Semantics (mirroring Spin 3.x)
@@ -44,6 +46,7 @@
 //! * Any other `type` is an error that lists the supported types.
 //! * No environment-variable expansion is performed on values.
 
+pub use crate::key_value::tiered::L1Config;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -63,6 +66,8 @@ pub struct RuntimeConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyValueConfig {
     pub stores: BTreeMap<String, StoreConfig>,
+    /// Labels served through an in-process first tier (`fbposts_l1`).
+    pub l1: BTreeMap<String, L1Config>,
 }
 
 /// One `[key_value_store.<label>]` table.
@@ -169,9 +174,35 @@ struct RawFile {
 #[serde(tag = "type", deny_unknown_fields)]
 enum RawStore {
     #[serde(rename = "spin")]
-    Spin { path: Option<PathBuf> },
+    Spin {
+        path: Option<PathBuf>,
+        fbposts_l1: Option<RawL1>,
+    },
     #[serde(rename = "redis")]
-    Redis { url: String },
+    Redis {
+        url: String,
+        fbposts_l1: Option<RawL1>,
+    },
+}
+
+/// `fbposts_l1 = { max_bytes = …, ttl_seconds = … }` in a store table: an
+/// in-process first tier for the label (`crate::key_value::tiered`). Stock
+/// Spin ignores keys it does not know in a store table, so the file stays
+/// valid for `spin up`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawL1 {
+    max_bytes: std::num::NonZeroU64,
+    ttl_seconds: std::num::NonZeroU64,
+}
+
+impl From<RawL1> for L1Config {
+    fn from(raw: RawL1) -> Self {
+        L1Config {
+            max_bytes: raw.max_bytes.get(),
+            ttl: std::time::Duration::from_secs(raw.ttl_seconds.get()),
+        }
+    }
 }
 
 impl RuntimeConfig {
@@ -200,20 +231,18 @@ impl RuntimeConfig {
         }
         // Second pass from the text (not the table) so errors carry line/column.
         let raw: RawFile = toml::from_str(toml_text).map_err(parse_error)?;
-        let stores = raw
-            .key_value_store
-            .into_iter()
-            .map(|(label, store)| {
-                let store = match store {
-                    RawStore::Spin { path } => StoreConfig::Spin { path },
-                    RawStore::Redis { url } => StoreConfig::Redis { url },
-                };
-                (label, store)
-            })
-            .collect();
-        Ok(Self {
-            key_value: KeyValueConfig { stores },
-        })
+        let mut config = KeyValueConfig::default();
+        for (label, store) in raw.key_value_store {
+            let (store, l1) = match store {
+                RawStore::Spin { path, fbposts_l1 } => (StoreConfig::Spin { path }, fbposts_l1),
+                RawStore::Redis { url, fbposts_l1 } => (StoreConfig::Redis { url }, fbposts_l1),
+            };
+            if let Some(l1) = l1 {
+                config.l1.insert(label.clone(), l1.into());
+            }
+            config.stores.insert(label, store);
+        }
+        Ok(Self { key_value: config })
     }
 }
 
@@ -290,6 +319,31 @@ mod tests {
         let msg =
             err("[key_value_store.foo]\ntype = \"redis\"\nurl = \"redis://x\"\npath = \"y\"\n");
         assert!(msg.contains("path"), "{msg}");
+    }
+
+    #[test]
+    fn an_in_process_tier_is_read_per_label() {
+        let cfg = parse(
+            "[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://x\"\n\
+             fbposts_l1 = { max_bytes = 1048576, ttl_seconds = 30 }\n\
+             [key_value_store.default]\ntype = \"spin\"\n",
+        )
+        .unwrap();
+        let l1 = &cfg.key_value.l1;
+        assert_eq!(l1.len(), 1, "only the label that asks gets a tier");
+        assert_eq!(l1["cache"].max_bytes, 1_048_576);
+        assert_eq!(l1["cache"].ttl, std::time::Duration::from_secs(30));
+    }
+
+    #[test]
+    fn an_in_process_tier_with_a_zero_or_unknown_bound_is_rejected() {
+        let msg = err("[key_value_store.cache]\ntype = \"spin\"\n\
+             fbposts_l1 = { max_bytes = 0, ttl_seconds = 30 }\n");
+        assert!(msg.contains("[key_value_store.cache]"), "{msg}");
+        assert!(msg.contains("expected a nonzero"), "{msg}");
+        let msg = err("[key_value_store.cache]\ntype = \"spin\"\n\
+             fbposts_l1 = { max_bytes = 10, ttl = 30 }\n");
+        assert!(msg.contains("ttl"), "{msg}");
     }
 
     #[test]

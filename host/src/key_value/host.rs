@@ -154,6 +154,9 @@ impl Capability for KeyValue {
 
     /// The component's `key_value_stores`.
     fn prepare(&self, ctx: &ComponentContext<'_>) -> anyhow::Result<Grants> {
+        ctx.capability::<Metrics>()
+            .key_value_tiers()
+            .set(self.manager.tier_counts());
         Ok(Grants {
             granted: Arc::new(ctx.component.key_value_stores.iter().cloned().collect()),
             manager: self.manager.clone(),

@@ -35,6 +35,7 @@ pub mod host;
 pub mod redis;
 pub mod sqlite;
 pub mod stall;
+pub mod tiered;
 pub mod wasi;
 
 use crate::runtime_config::{ConfigError, KeyValueConfig, StatePaths, StoreConfig};
@@ -218,6 +219,8 @@ struct Entry {
     summary: String,
     /// `sqlite` or `redis` (the metrics' `backend` label).
     backend: &'static str,
+    /// The in-process first tier in front of `store`, when configured.
+    tier: Option<Arc<tiered::Tiered>>,
 }
 
 /// All configured stores by label; built once at start-up, shared (it is a
@@ -345,12 +348,25 @@ impl StoreManager {
                     (Arc::new(Checked(backend)), summary)
                 }
             };
+            let tier = config
+                .l1
+                .get(&label)
+                .map(|l1| tiered::Tiered::new(store.clone(), *l1));
+            let summary = match config.l1.get(&label) {
+                Some(l1) => format!(
+                    "{summary}, behind an in-process tier of {} bytes, TTL {} s",
+                    l1.max_bytes,
+                    l1.ttl.as_secs()
+                ),
+                None => summary,
+            };
             stores.insert(
                 label,
                 Entry {
                     store,
                     summary,
                     backend,
+                    tier,
                 },
             );
         }
@@ -359,9 +375,21 @@ impl StoreManager {
         })
     }
 
-    /// The store for `label`, if it was opened by [`StoreManager::build`].
+    /// The store for `label`, if it was opened by [`StoreManager::build`]
+    /// (for a tiered label, a handle of its own: see [`tiered`]).
     pub fn get(&self, label: &str) -> Option<Arc<dyn Store>> {
-        self.stores.get(label).map(|entry| entry.store.clone())
+        self.stores.get(label).map(|entry| match &entry.tier {
+            Some(tier) => tier.handle(),
+            None => entry.store.clone(),
+        })
+    }
+
+    /// The lookup counters of every tiered label.
+    pub fn tier_counts(&self) -> Vec<(String, Arc<tiered::TierCounts>)> {
+        self.stores
+            .iter()
+            .filter_map(|(label, entry)| Some((label.clone(), entry.tier.as_ref()?.counts())))
+            .collect()
     }
 
     /// The backend of `label`'s store: `sqlite` or `redis`.

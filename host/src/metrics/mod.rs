@@ -18,22 +18,21 @@
 //! | `fbposts_http_requests` (counter), `fbposts_http_request_duration_seconds` | route, component (+ status) | `http::HttpApp` (one call where each request is logged) |
 //! | `fbposts_instance_wasm_time_seconds`, `fbposts_instance_memory_peak_bytes`, `fbposts_instance_memory_peak_max_bytes` | component | the store ([`crate::host_state`]): call hook and limiter, recorded when the store is dropped |
 //! | `fbposts_kv_operations` (counter), `fbposts_kv_operation_duration_seconds` | label, backend, op (+ outcome) | `spin:key-value` `open` wraps the store ([`kv::MeteredStore`]) |
+//! | `fbposts_kv_tier_lookups` (counter), `fbposts_kv_single_flight_waits` (counter) | label (+ tier: l1, backend, miss) | the tiered store's atomics, read at scrape ([`cache`]) |
 //! | `fbposts_nn_inference_duration_seconds`, `fbposts_nn_batch_size`, `fbposts_nn_inference_failures` | model, backend | each wasi-nn graph is wrapped at `prepare` ([`nn::MeteredGraph`]) |
 //! | `fbposts_events_published` (counter) | channel, outcome | outbound `spin:redis` `publish` / `execute("PUBLISH")` ([`EventsMeter`]) |
 //! | `fbposts_events_consumed` (counter), `fbposts_events_handle_duration_seconds` | channel, component, outcome | the Redis trigger's subscriber, per handler |
 //!
-//! # Not measured yet (no fake zeros)
+//! # Notes
 //!
-//! Cache hits by tier (the speed issue) do not exist in the host yet: the
-//! tiers will get their own submodule here (`cache.rs`) with its families
-//! registered in [`Families::new`] and a handle passed to the lookups, the
-//! way [`kv`], [`nn`] and [`events`] do. Replays from the app's outbox are
-//! counted as publishes (which message is a replay is the app's knowledge).
+//! Replays from the app's outbox are counted as publishes (which message
+//! is a replay is the app's knowledge).
 //!
 //! With `--no-metrics` nothing is registered, no store gets a call hook,
 //! stores and graphs are not wrapped, and `/metrics` is routed like any
 //! other path.
 
+mod cache;
 mod events;
 mod instance;
 mod kv;
@@ -42,6 +41,7 @@ mod requests;
 #[cfg(test)]
 mod tests;
 
+pub use cache::TierSource;
 pub use events::{EventsMeter, PublishOutcome};
 pub use instance::{InstanceMeter, MemoryPeak, install_time_hook};
 pub use kv::KvMeter;
@@ -90,6 +90,7 @@ struct Families {
     kv: kv::KvFamilies,
     nn: nn::NnFamilies,
     events: events::EventsFamilies,
+    tiers: cache::TierSource,
 }
 
 impl Families {
@@ -101,6 +102,7 @@ impl Families {
             kv: kv::KvFamilies::register(&mut registry),
             nn: nn::NnFamilies::register(&mut registry),
             events: events::EventsFamilies::register(&mut registry),
+            tiers: cache::register(&mut registry),
             registry,
         }
     }
@@ -146,6 +148,15 @@ impl Metrics {
     /// What `spin:key-value` wraps each opened store with.
     pub fn key_value(&self) -> KvMeter {
         KvMeter::new(self.families.as_ref().map(|f| f.kv.clone()))
+    }
+
+    /// Where the key-value tiers' lookup counters are read from (a source
+    /// nobody reads when metrics are off).
+    pub fn key_value_tiers(&self) -> TierSource {
+        self.families
+            .as_ref()
+            .map(|f| f.tiers.clone())
+            .unwrap_or_default()
     }
 
     /// What wasi-nn wraps each graph with; `backend` is e.g. `onnx`.

@@ -9,6 +9,7 @@ mod analyze;
 mod api_contract;
 mod atomic_state;
 mod build_watch;
+mod cache_tiers;
 mod composition;
 mod cron;
 mod dashboard;

@@ -1,0 +1,95 @@
+//! Key-value lookups by tier: for each label with an in-process first tier
+//! (`crate::key_value::tiered`), how many `get`s L1 answered, how many the
+//! backend answered (then promoted), how many missed both, and how many
+//! waited for another request's computation of the same key (single-flight).
+//!
+//! The tiers count in plain atomics on their hot path; this collector reads
+//! them at each scrape. The key-value capability hands it the tiers at
+//! `prepare` ([`TierSource::set`]), once the stores are open.
+
+use crate::key_value::tiered::TierCounts;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+
+type Tiers = Vec<(String, Arc<TierCounts>)>;
+
+/// Where the tiers' counters come from; set once, read at each scrape.
+#[derive(Debug, Clone, Default)]
+pub struct TierSource(Arc<OnceLock<Tiers>>);
+
+impl TierSource {
+    /// The tiers of every tiered label (later calls are ignored: the stores
+    /// are opened once).
+    pub fn set(&self, tiers: Tiers) {
+        let _ = self.0.set(tiers);
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TierLabels {
+    label: String,
+    /// `l1`, `backend` or `miss`.
+    tier: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LabelOnly {
+    label: String,
+}
+
+#[derive(Debug)]
+struct TierCollector(TierSource);
+
+/// Registers the tier families, fed from the returned source.
+pub(super) fn register(registry: &mut Registry) -> TierSource {
+    let source = TierSource::default();
+    registry.register_collector(Box::new(TierCollector(source.clone())));
+    source
+}
+
+impl Collector for TierCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Some(tiers) = self.0.0.get() else {
+            return Ok(());
+        };
+        let lookups = Family::<TierLabels, Counter>::default();
+        let waits = Family::<LabelOnly, Counter>::default();
+        for (label, counts) in tiers {
+            for (tier, count) in [
+                ("l1", &counts.l1_hits),
+                ("backend", &counts.backend_hits),
+                ("miss", &counts.misses),
+            ] {
+                let labels = TierLabels {
+                    label: label.clone(),
+                    tier,
+                };
+                lookups
+                    .get_or_create(&labels)
+                    .inc_by(count.load(Ordering::Relaxed));
+            }
+            waits
+                .get_or_create(&LabelOnly {
+                    label: label.clone(),
+                })
+                .inc_by(counts.flight_waits.load(Ordering::Relaxed));
+        }
+        lookups.encode(encoder.encode_descriptor(
+            "kv_tier_lookups",
+            "Key-value gets of tiered labels, by label and the tier that answered (l1, backend) or miss",
+            None,
+            lookups.metric_type(),
+        )?)?;
+        waits.encode(encoder.encode_descriptor(
+            "kv_single_flight_waits",
+            "Key-value gets that missed while another request computed the same key, and waited for its set",
+            None,
+            waits.metric_type(),
+        )?)
+    }
+}

@@ -1,0 +1,102 @@
+//! The in-process cache tier (`fbposts_l1` in a runtime-config store table)
+//! through the real app: 64 identical concurrent `/api/analyze` misses
+//! compute once (single-flight), and later hits are answered by L1, as the
+//! per-tier counters in `/metrics` show.
+
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use support::{Options, Server, client, get, reply};
+
+/// SQLite stores under `dir`, the `cache` label behind an L1.
+fn tiered_config(dir: &Path) -> PathBuf {
+    let path = dir.join("runtime-config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[key_value_store.default]\ntype = \"spin\"\npath = {:?}\n\n\
+             [key_value_store.cache]\ntype = \"spin\"\npath = {:?}\n\
+             fbposts_l1 = {{ max_bytes = 8388608, ttl_seconds = 60 }}\n",
+            dir.join("default.db"),
+            dir.join("cache.db"),
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// The value of the sample of `name` whose labels include every pair.
+fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    metrics
+        .lines()
+        .filter(|line| line.starts_with(&format!("{name}{{")))
+        .find(|line| {
+            labels
+                .iter()
+                .all(|(k, v)| line.contains(&format!("{k}=\"{v}\"")))
+        })
+        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn sixty_four_identical_concurrent_misses_compute_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiered_config(dir.path());
+    let server = Server::start(Options {
+        manifest: "spin.toml",
+        state_dir: dir.path(),
+        runtime_config: Some(&config),
+        extra_args: &["--max-concurrent-requests", "64", "--inference", "portable"],
+    });
+    let body = json!({ "text": "Single-flight check: 64 of us ask for this very post at once. Which one of us computes it? #OnlyOnce" });
+    let url = server.url("/api/analyze");
+    let start = std::sync::Arc::new(std::sync::Barrier::new(64));
+    let askers: Vec<_> = (0..64)
+        .map(|_| {
+            let (url, body, start) = (url.clone(), body.clone(), start.clone());
+            std::thread::spawn(move || {
+                let client = client();
+                start.wait();
+                reply(client.post(url).json(&body).send().unwrap())
+            })
+        })
+        .collect();
+    let replies: Vec<_> = askers.into_iter().map(|t| t.join().unwrap()).collect();
+    for r in &replies {
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["score"], replies[0].body["score"]);
+    }
+    let computed = replies
+        .iter()
+        .filter(|r| r.cache.as_deref() == Some("miss"))
+        .count();
+    assert_eq!(computed, 1, "one computation, 63 answers from the cache");
+
+    let metrics = get(&server, "/metrics").text;
+    let lookups = |tier| {
+        sample(
+            &metrics,
+            "fbposts_kv_tier_lookups_total",
+            &[("label", "cache"), ("tier", tier)],
+        )
+    };
+    let waits = sample(
+        &metrics,
+        "fbposts_kv_single_flight_waits_total",
+        &[("label", "cache")],
+    );
+    assert!(waits >= 1.0, "the others waited for the one computation:\n{metrics}");
+    // The 63 were answered by a tier (after waiting or not): L1 for most.
+    assert!(lookups("l1") + lookups("backend") >= 63.0, "{metrics}");
+    assert!(lookups("l1") >= 1.0, "{metrics}");
+
+    let again = reply(client().post(&url).json(&body).send().unwrap());
+    assert_eq!(again.cache.as_deref(), Some("hit"));
+    let after = get(&server, "/metrics").text;
+    let l1_after = sample(
+        &after,
+        "fbposts_kv_tier_lookups_total",
+        &[("label", "cache"), ("tier", "l1")],
+    );
+    assert_eq!(l1_after, lookups("l1") + 1.0, "a later hit is served by L1:\n{after}");
+}
