@@ -91,6 +91,11 @@ pub struct UpArgs {
     /// or the end of the previous response (also the keep-alive idle timeout).
     #[arg(long, default_value = "10", value_parser = seconds)]
     header_timeout: Duration,
+    /// Leave Nagle's algorithm on for accepted connections (off by default, as
+    /// `TCP_NODELAY`): for reproducing a listener like stock Spin's, whose
+    /// keep-alive clients stall ~40 ms on a response sent in two writes.
+    #[arg(long)]
+    tcp_nagle: bool,
     /// Time to receive a request body after its head, in seconds (→ `408 body_timeout`).
     #[arg(long, default_value = "15", value_parser = seconds)]
     body_timeout: Duration,
@@ -267,6 +272,7 @@ impl UpArgs {
                     .unwrap_or(sized.max_connections_per_client),
             },
             header_timeout: self.header_timeout,
+            tcp_nodelay: !self.tcp_nagle,
         }
     }
 

@@ -33,6 +33,9 @@ pub struct ServerLimits {
     /// Time to receive a request head, from the connection's start or the
     /// end of the previous response (so also the keep-alive idle timeout).
     pub header_timeout: Duration,
+    /// `TCP_NODELAY` on accepted sockets (Nagle off): a response that leaves
+    /// in two writes is not held back waiting for the client's delayed ACK.
+    pub tcp_nodelay: bool,
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops
@@ -67,6 +70,9 @@ pub async fn serve(
                 continue;
             }
         };
+        if limits.tcp_nodelay {
+            let _ = stream.set_nodelay(true);
+        }
         let connection = serve_connection(&app, stream, client, local, limits.header_timeout);
         let connection = graceful.watch(connection);
         tokio::spawn(run_connection(connection, slot));
@@ -97,7 +103,6 @@ fn serve_connection(
     local: SocketAddr,
     header_timeout: Duration,
 ) -> impl GracefulConnection<Error = hyper::Error> + Send + use<> {
-    let _ = stream.set_nodelay(true);
     let app = app.clone();
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let app = app.clone();

@@ -85,7 +85,10 @@ fn sixty_four_identical_concurrent_misses_compute_once() {
         "fbposts_kv_single_flight_waits_total",
         &[("label", "cache")],
     );
-    assert!(waits >= 1.0, "the others waited for the one computation:\n{metrics}");
+    assert!(
+        waits >= 1.0,
+        "the others waited for the one computation:\n{metrics}"
+    );
     // The 63 were answered by a tier (after waiting or not): L1 for most.
     assert!(lookups("l1") + lookups("backend") >= 63.0, "{metrics}");
     assert!(lookups("l1") >= 1.0, "{metrics}");
@@ -98,5 +101,9 @@ fn sixty_four_identical_concurrent_misses_compute_once() {
         "fbposts_kv_tier_lookups_total",
         &[("label", "cache"), ("tier", "l1")],
     );
-    assert_eq!(l1_after, lookups("l1") + 1.0, "a later hit is served by L1:\n{after}");
+    assert_eq!(
+        l1_after,
+        lookups("l1") + 1.0,
+        "a later hit is served by L1:\n{after}"
+    );
 }
