@@ -52,6 +52,8 @@ pub struct LoadOptions {
     pub inference: InferenceChoice,
     /// `--no-metrics`, `--metrics-path`.
     pub metrics: MetricsOptions,
+    /// `--no-precache`, `--precache-cpu-share`.
+    pub precache: crate::precache::PrecacheOptions,
 }
 
 /// A loaded application; dropping it stops the epoch ticker.
@@ -110,15 +112,31 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
         .collect::<Result<Vec<_>>>()?;
     let redis_subscribers = loader.load_redis()?;
 
+    let precache = precache(&manifest, opts.precache);
+    if let Some(precache) = &precache {
+        capabilities.metrics.precache().set(precache.counts());
+    }
     let ticker = EpochTicker::start(loader.engine.clone());
     Ok(LoadedApp {
-        http: HttpApp::new(router, runtimes, opts.requests, metrics),
+        http: HttpApp::new(router, runtimes, opts.requests, metrics, precache),
         cron_jobs,
         redis_subscribers,
         manifest,
         allocator,
         _ticker: ticker,
     })
+}
+
+/// Pre-caching for the routed components that allow it, unless it is off.
+fn precache(
+    manifest: &AppManifest,
+    options: crate::precache::PrecacheOptions,
+) -> Option<crate::precache::Precache> {
+    let components = routed_components(manifest)
+        .filter(|component| component.fbposts.precache)
+        .map(|component| component.id.to_string())
+        .collect();
+    crate::precache::Precache::new(components, options)
 }
 
 /// The runtime config (`--runtime-config-file`, else `runtime-config.toml`

@@ -151,6 +151,13 @@ pub struct UpArgs {
     /// Measure nothing and serve no metrics (the metrics path is routed like any other).
     #[arg(long)]
     no_metrics: bool,
+    /// Compute no predicted requests ahead (pre-caching of the components
+    /// whose `[component.X.tool.fbposts]` has `precache = true`).
+    #[arg(long)]
+    no_precache: bool,
+    /// Share of one core pre-caching may use, above 0 and at most 1.
+    #[arg(long, default_value_t = crate::precache::DEFAULT_CPU_SHARE, value_parser = core_share)]
+    precache_cpu_share: f64,
     #[command(flatten)]
     alerts: AlertArgs,
 }
@@ -224,6 +231,15 @@ fn seconds(text: &str) -> Result<Duration, String> {
 
 /// The longest duration a flag accepts: one day.
 const MAX_SECONDS: f64 = 86_400.0;
+
+fn core_share(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(share) if share > 0.0 && share <= 1.0 => Ok(share),
+        _ => Err(format!(
+            "{text:?} is not a share of one core above 0 and at most 1"
+        )),
+    }
+}
 
 fn at_least_one(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
@@ -324,6 +340,10 @@ impl UpArgs {
                 path: self.metrics_path.clone(),
                 alerts: self.alerts.options(),
             },
+            precache: crate::precache::PrecacheOptions {
+                enabled: !self.no_precache,
+                cpu_share: self.precache_cpu_share,
+            },
         })
     }
 }
@@ -331,6 +351,21 @@ impl UpArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_precache_share_must_be_part_of_one_core() {
+        for bad in ["0", "-0.1", "1.5", "half"] {
+            assert!(up(&["--precache-cpu-share", bad]).is_err(), "{bad}");
+        }
+        let options = up(&["--precache-cpu-share", "0.25"])
+            .unwrap()
+            .load_options()
+            .unwrap();
+        assert_eq!(options.precache.cpu_share, 0.25);
+        assert!(options.precache.enabled);
+        let off = up(&["--no-precache"]).unwrap().load_options().unwrap();
+        assert!(!off.precache.enabled);
+    }
 
     fn up(args: &[&str]) -> Result<UpArgs, clap::Error> {
         let argv = ["fbposts", "up"].iter().chain(args).copied();

@@ -22,6 +22,7 @@ mod key_value;
 mod manifest;
 mod metrics;
 mod outbound_http;
+mod precache;
 mod redis;
 mod routing;
 mod runtime_config;
@@ -104,13 +105,9 @@ async fn up(args: UpArgs) -> Result<()> {
     for subscriber in loaded.redis_subscribers {
         cron.spawn(subscriber.run());
     }
-    http::serve(
-        Arc::new(loaded.http),
-        listener,
-        server_limits,
-        shutdown_signal(),
-    )
-    .await
+    let app = Arc::new(loaded.http);
+    app.start_precache();
+    http::serve(app, listener, server_limits, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

@@ -6,17 +6,19 @@
 //!
 //! Every answered analysis (cached or not) is a `post.analyzed` event when
 //! events are on ([`fbposts_guest_kit::events`]): its score, grade, language
-//! and post type. Publishing never changes the answer.
+//! and post type. Publishing never changes the answer. A request the host
+//! computed ahead (pre-caching) answered nobody and publishes nothing.
 
 use fbposts_core::AnalyzeRequest;
 use fbposts_guest_kit::analysis::analyze;
-use fbposts_guest_kit::events::{EventKind, Publisher, new_event_id};
+use fbposts_guest_kit::events::{EventKind, Publisher, computed_ahead, new_event_id};
 use fbposts_guest_kit::{JsonResponse, cached_json, error_response, json_bytes, read_json_post};
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
 
 #[http_service]
 async fn handle(req: Request) -> JsonResponse {
+    let publish = !computed_ahead(&req);
     let body = match read_json_post(req).await {
         Ok(body) => body,
         Err(err) => return error_response(&err),
@@ -27,7 +29,9 @@ async fn handle(req: Request) -> JsonResponse {
     };
     match cached_json("analyze", &request.cache_key(), || analyze(&request)).await {
         Ok((answer, status)) => {
-            publish_analyzed(&request, &answer).await;
+            if publish {
+                publish_analyzed(&request, &answer).await;
+            }
             json_bytes(200, answer, &[status.header()])
         }
         Err(response) => response,

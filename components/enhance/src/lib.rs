@@ -8,7 +8,7 @@
 
 use fbposts_core::ApiError;
 use fbposts_guest_kit::analysis::analyze;
-use fbposts_guest_kit::events::{EventKind, Publisher, new_event_id};
+use fbposts_guest_kit::events::{EventKind, Publisher, computed_ahead, new_event_id};
 use fbposts_guest_kit::{JsonResponse, cached_json, error_response, json_bytes, read_json_post};
 use fbposts_rewrite::{EnhanceRequest, enhance_with};
 use spin_sdk::http::Request;
@@ -16,6 +16,7 @@ use spin_sdk::http_service;
 
 #[http_service]
 async fn handle(req: Request) -> JsonResponse {
+    let publish = !computed_ahead(&req);
     let body = match read_json_post(req).await {
         Ok(body) => body,
         Err(err) => return error_response(&err),
@@ -30,7 +31,7 @@ async fn handle(req: Request) -> JsonResponse {
     .await
     {
         Ok((answer, status)) => {
-            if let Some(publisher) = Publisher::from_variables().await {
+            if publish && let Some(publisher) = Publisher::from_variables().await {
                 let data = serde_json::json!({ "post_type": request.post_type.map(|t| t.code()) });
                 publisher
                     .publish(EventKind::Enhanced, new_event_id("enhanced"), data)

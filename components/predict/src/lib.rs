@@ -7,7 +7,8 @@
 //! request, this step's version, the model version and the implementation.
 //!
 //! Each answer is a `post.predicted` event (page, post type) when events
-//! are on ([`fbposts_guest_kit::events`]).
+//! are on ([`fbposts_guest_kit::events`]), unless the host computed it
+//! ahead (pre-caching): then nobody was answered.
 //!
 //! With `page_id`, the page's own models (taught by `/api/feedback`, kept in
 //! the `default` store) are loaded here and passed to the forecast, which
@@ -18,7 +19,7 @@
 
 use fbposts_core::ApiError;
 use fbposts_engagement::{PageModels, PredictRequest, PredictResponse, Quality, respond};
-use fbposts_guest_kit::events::{EventKind, Publisher, new_event_id};
+use fbposts_guest_kit::events::{EventKind, Publisher, computed_ahead, new_event_id};
 use fbposts_guest_kit::pages::load_page_models;
 use fbposts_guest_kit::{
     JsonResponse, analysis, cached_json, error_response, forecast, json_bytes, read_json_post,
@@ -28,6 +29,7 @@ use spin_sdk::http_service;
 
 #[http_service]
 async fn handle(req: Request) -> JsonResponse {
+    let publish = !computed_ahead(&req);
     let body = match read_json_post(req).await {
         Ok(body) => body,
         Err(err) => return error_response(&err),
@@ -55,7 +57,9 @@ async fn handle(req: Request) -> JsonResponse {
     .await;
     match answer {
         Ok((answer, status)) => {
-            publish_predicted(&request).await;
+            if publish {
+                publish_predicted(&request).await;
+            }
             json_bytes(200, answer, &[status.header()])
         }
         Err(response) => response,

@@ -23,6 +23,13 @@
 //! loses nothing a client was told about: the step answers after the event
 //! was delivered or kept, and if the host dies before either, the request
 //! fails too. Delivery is at least once; consumers count each event id once.
+//!
+//! # Requests computed ahead
+//!
+//! A request the fbposts host replays to fill the cache before anyone asks
+//! (its pre-caching) carries [`COMPUTED_AHEAD_HEADER`]; nobody was answered,
+//! so the steps publish no event for it ([`computed_ahead`]). The host
+//! removes the header from every request that comes from a client.
 
 use crate::state::StateStore;
 use serde::{Deserialize, Serialize};
@@ -123,6 +130,14 @@ pub enum Delivery {
 
 /// A consumer's message as an event; a message that is not one is logged
 /// under `consumer`'s name and is `None` (redelivering it would not help).
+/// The header the fbposts host sets on the requests its pre-caching replays.
+pub const COMPUTED_AHEAD_HEADER: &str = "fbposts-precache";
+
+/// Whether `req` was replayed by the host's pre-caching (no client asked).
+pub fn computed_ahead(req: &spin_sdk::http::Request) -> bool {
+    req.headers().contains_key(COMPUTED_AHEAD_HEADER)
+}
+
 pub fn event_from_message(consumer: &str, message: &[u8]) -> Option<Event> {
     serde_json::from_slice(message)
         .map_err(|err| eprintln!("{consumer}: a message that is not an event was dropped: {err}"))

@@ -29,6 +29,7 @@ pub enum Refusal {
 #[derive(Debug)]
 pub struct Admission {
     running: Semaphore,
+    max_running: usize,
     max_waiting: usize,
     waiting: AtomicUsize,
 }
@@ -37,6 +38,7 @@ impl Admission {
     pub fn new(limits: AdmissionLimits) -> Self {
         Self {
             running: Semaphore::new(limits.max_running),
+            max_running: limits.max_running,
             max_waiting: limits.max_waiting,
             waiting: Default::default(),
         }
@@ -54,6 +56,12 @@ impl Admission {
             Ok(Ok(permit)) => Ok(permit),
             Ok(Err(_)) | Err(_) => Err(Refusal::DeadlinePassed),
         }
+    }
+
+    /// No request is running or waiting now.
+    pub fn idle(&self) -> bool {
+        self.running.available_permits() == self.max_running
+            && self.waiting.load(Ordering::Relaxed) == 0
     }
 
     /// Requests waiting now.

@@ -24,13 +24,16 @@ pub use response::json_error;
 pub use server::{ServerLimits, serve};
 
 use crate::metrics::RequestMetrics;
+use crate::precache::{self, Precache, Replay, Replayed};
 use crate::routing::{RouteMatch, Router, spin_headers};
 use admission::{Admission, AdmissionLimits};
 use body::BodyLimits;
+use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use instance::ComponentRuntime;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 use wasmtime_wasi_http::WasiBody;
@@ -52,6 +55,7 @@ pub struct HttpApp {
     admission: Admission,
     limits: RequestLimits,
     metrics: RequestMetrics,
+    precache: Option<Precache>,
 }
 
 impl HttpApp {
@@ -60,6 +64,7 @@ impl HttpApp {
         components: Vec<ComponentRuntime>,
         limits: RequestLimits,
         metrics: RequestMetrics,
+        precache: Option<Precache>,
     ) -> Self {
         let handlers = components
             .into_iter()
@@ -71,6 +76,14 @@ impl HttpApp {
             admission: Admission::new(limits.admission),
             limits,
             metrics,
+            precache,
+        }
+    }
+
+    /// Starts pre-caching's worker, if pre-caching is on.
+    pub fn start_precache(self: &Arc<Self>) {
+        if let Some(precache) = &self.precache {
+            precache.start(Arc::downgrade(self));
         }
     }
 
@@ -106,7 +119,14 @@ impl HttpApp {
                     .guest_request(req, &route, client, local, started)
                     .await
                 {
-                    Ok(req) => self.run(handler, &component, req, deadline).await,
+                    Ok((req, body)) => {
+                        let watched = self.watched(&component, &req, body, client);
+                        let response = self.run(handler, &component, req, deadline).await;
+                        match watched {
+                            Some(seen) => self.observe(seen, response).await,
+                            None => response,
+                        }
+                    }
                     Err(refused) => refused,
                 }
             }
@@ -128,7 +148,7 @@ impl HttpApp {
     }
 
     /// The request as the guest gets it: an absolute URI, Spin's headers and
-    /// the whole body; or the answer that refuses it.
+    /// the whole body (also returned on its own); or the answer that refuses it.
     async fn guest_request(
         &self,
         req: Request<WasiBody>,
@@ -136,7 +156,7 @@ impl HttpApp {
         client: SocketAddr,
         local: SocketAddr,
         started: Instant,
-    ) -> Result<Request<WasiBody>, Response<WasiBody>> {
+    ) -> Result<(Request<WasiBody>, Bytes), Response<WasiBody>> {
         let (mut parts, body) = req.into_parts();
         let uri = guest_uri::guest_uri(&parts.uri, parts.headers.get(http::header::HOST), local)
             .map_err(|err| json_error(StatusCode::BAD_REQUEST, "invalid_host", &err.to_string()))?;
@@ -147,6 +167,8 @@ impl HttpApp {
         for (name, value) in spin_headers(route, &uri.to_string(), client) {
             parts.headers.insert(name, value);
         }
+        // Only the host says a request was computed ahead (see `precache`).
+        parts.headers.remove(precache::COMPUTED_AHEAD_HEADER);
         // The body is whole now: its length is known, whatever the framing was.
         parts.headers.remove(http::header::TRANSFER_ENCODING);
         parts
@@ -154,7 +176,62 @@ impl HttpApp {
             .insert(http::header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
         // The guest sees an absolute URI, as with Spin.
         parts.uri = uri;
-        Ok(Request::from_parts(parts, response::full_body(bytes)))
+        Ok((
+            Request::from_parts(parts, response::full_body(bytes.clone())),
+            bytes,
+        ))
+    }
+
+    /// What pre-caching should see of this request, if it watches its
+    /// component and the request is a POST of a bounded body.
+    fn watched(
+        &self,
+        component: &str,
+        req: &Request<WasiBody>,
+        body: Bytes,
+        client: SocketAddr,
+    ) -> Option<PendingObservation> {
+        let precache = self.precache.as_ref()?;
+        if req.method() != http::Method::POST
+            || !precache.watches(component)
+            || body.len() > precache::MAX_OBSERVED_BYTES
+        {
+            return None;
+        }
+        Some(PendingObservation {
+            session: client.to_string(),
+            component: component.to_string(),
+            path: req.uri().path().to_string(),
+            authority: req.uri().authority()?.to_string(),
+            body,
+        })
+    }
+
+    /// Hands a `200` answer of at most [`precache::MAX_OBSERVED_BYTES`]
+    /// (read whole: guests answer in one piece) to pre-caching with its
+    /// request, and answers it.
+    async fn observe(
+        &self,
+        pending: PendingObservation,
+        response: Response<WasiBody>,
+    ) -> Response<WasiBody> {
+        let (Some(precache), StatusCode::OK) = (&self.precache, response.status()) else {
+            return response;
+        };
+        let length = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        if length.is_none_or(|n| n > precache::MAX_OBSERVED_BYTES) {
+            return response;
+        }
+        let (parts, body) = response.into_parts();
+        let answer = match http_body_util::BodyExt::collect(body).await {
+            Ok(collected) => collected.to_bytes(),
+            Err(err) => return response::error_response(&pending.component, err.into()),
+        };
+        precache.observe(pending.seen(answer.clone()));
+        Response::from_parts(parts, response::full_body(answer))
     }
 
     /// Logs one line for the request and counts it in the metrics.
@@ -199,5 +276,76 @@ impl HttpApp {
             Ok(Err(err)) => response::error_response(component, err),
             Err(_elapsed) => response::timeout_response(component),
         }
+    }
+}
+
+/// A watched request, until its answer is known.
+struct PendingObservation {
+    session: String,
+    component: String,
+    path: String,
+    authority: String,
+    body: Bytes,
+}
+
+impl PendingObservation {
+    fn seen(self, answer: Bytes) -> precache::Seen {
+        precache::Seen {
+            session: self.session,
+            component: self.component,
+            path: self.path,
+            authority: self.authority,
+            body: self.body,
+            answer,
+        }
+    }
+}
+
+/// Pre-caching replays through the component's handler directly: no
+/// admission slot (it runs only when the foreground is idle), no request
+/// log, no request metrics.
+impl Replay for HttpApp {
+    async fn replay(&self, request: Replayed<'_>) -> bool {
+        let prediction = request.prediction;
+        let (Some(handler), Some(route)) = (
+            self.handlers.get(&prediction.component),
+            self.router.route(&prediction.path),
+        ) else {
+            return false;
+        };
+        let Ok(req) = Request::post(prediction.path.as_str())
+            .header(http::header::HOST, request.authority)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(response::full_body(Bytes::from(
+                prediction.body.to_string(),
+            )))
+        else {
+            return false;
+        };
+        let nobody = SocketAddr::from(([127, 0, 0, 1], 0));
+        let started = Instant::now();
+        let Ok((mut req, _)) = self
+            .guest_request(req, &route, nobody, nobody, started)
+            .await
+        else {
+            return false;
+        };
+        req.headers_mut().insert(
+            precache::COMPUTED_AHEAD_HEADER,
+            http::HeaderValue::from_static("1"),
+        );
+        let deadline = started + self.limits.timeout;
+        match tokio::time::timeout_at(deadline, handler.handle(deadline, req)).await {
+            Ok(Ok(response)) => {
+                let ok = response.status() == StatusCode::OK;
+                let drained = http_body_util::BodyExt::collect(response.into_body()).await;
+                ok && drained.is_ok()
+            }
+            _ => false,
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.admission.idle()
     }
 }

@@ -7,7 +7,9 @@
 //! component's requests: `instance_reuse` (requests one instance serves in its
 //! life) and `instance_concurrency` (requests one WASI P3 instance serves at
 //! once). A component that does not ask gets a fresh instance per request,
-//! Spin's semantics. Unknown keys are errors, like everywhere in the manifest.
+//! Spin's semantics. `precache = true` lets the host compute requests it
+//! predicts ahead, into the cache. Unknown keys are errors, like everywhere
+//! in the manifest.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -28,6 +30,10 @@ pub struct FbpostsTool {
     /// Requests one reused P3 instance may serve at the same time; absent:
     /// the host's default.
     pub instance_concurrency: Option<NonZeroUsize>,
+    /// The component's requests are pure (their only effect is their cached
+    /// answer): the host may compute predicted ones ahead (`crate::precache`).
+    #[serde(default)]
+    pub precache: bool,
 }
 
 /// The component's `tool` table: this host's entry, the others checked to be

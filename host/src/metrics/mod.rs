@@ -19,6 +19,7 @@
 //! | `fbposts_instance_wasm_time_seconds`, `fbposts_instance_memory_peak_bytes`, `fbposts_instance_memory_peak_max_bytes` | component | the store ([`crate::host_state`]): call hook and limiter, recorded when the store is dropped |
 //! | `fbposts_kv_operations` (counter), `fbposts_kv_operation_duration_seconds` | label, backend, op (+ outcome) | `spin:key-value` `open` wraps the store ([`kv::MeteredStore`]) |
 //! | `fbposts_kv_tier_lookups` (counter), `fbposts_kv_single_flight_waits` (counter) | label (+ tier: l1, backend, miss) | the tiered store's atomics, read at scrape ([`cache`]) |
+//! | `fbposts_precache_requests` (counter) | outcome | pre-caching's atomics, read at scrape ([`precache`]) |
 //! | `fbposts_nn_inference_duration_seconds`, `fbposts_nn_batch_size`, `fbposts_nn_inference_failures` | model, backend | each wasi-nn graph is wrapped at `prepare` ([`nn::MeteredGraph`]) |
 //! | `fbposts_events_published` (counter) | channel, outcome | outbound `spin:redis` `publish` / `execute("PUBLISH")` ([`EventsMeter`]) |
 //! | `fbposts_events_consumed` (counter), `fbposts_events_handle_duration_seconds` | channel, component, outcome | the Redis trigger's subscriber, per handler |
@@ -37,6 +38,7 @@ mod events;
 mod instance;
 mod kv;
 mod nn;
+mod precache;
 mod requests;
 #[cfg(test)]
 mod tests;
@@ -46,6 +48,7 @@ pub use events::{EventsMeter, PublishOutcome};
 pub use instance::{InstanceMeter, MemoryPeak, install_time_hook};
 pub use kv::KvMeter;
 pub use nn::NnMeter;
+pub use precache::PrecacheSource;
 pub use requests::RequestMetrics;
 
 use crate::alerts::{AlertOptions, Alerts};
@@ -91,6 +94,7 @@ struct Families {
     nn: nn::NnFamilies,
     events: events::EventsFamilies,
     tiers: cache::TierSource,
+    precache: precache::PrecacheSource,
 }
 
 impl Families {
@@ -103,6 +107,7 @@ impl Families {
             nn: nn::NnFamilies::register(&mut registry),
             events: events::EventsFamilies::register(&mut registry),
             tiers: cache::register(&mut registry),
+            precache: precache::register(&mut registry),
             registry,
         }
     }
@@ -156,6 +161,15 @@ impl Metrics {
         self.families
             .as_ref()
             .map(|f| f.tiers.clone())
+            .unwrap_or_default()
+    }
+
+    /// Where pre-caching's counters are read from (a source nobody reads
+    /// when metrics are off).
+    pub fn precache(&self) -> PrecacheSource {
+        self.families
+            .as_ref()
+            .map(|f| f.precache.clone())
             .unwrap_or_default()
     }
 

@@ -25,6 +25,7 @@ mod learning;
 mod llm;
 mod metrics;
 mod outbound;
+mod precache;
 mod predict;
 mod reuse;
 mod suggestions;
