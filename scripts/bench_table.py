@@ -16,7 +16,7 @@ Rows:
 - `wasmtime serve` on the trivial component (`misbehave.wasm`, `/ok`), its
   default instance reuse and a fresh instance per request, when a `wasmtime`
   binary is on PATH (or $WASMTIME);
-- `spin up` on the test manifest's trivial route, when `spin` is on PATH;
+- `spin up` on the same component (a generated manifest), when `spin` is on PATH;
 - `fbposts up` on the trivial component, fresh (Spin's semantics) and reused
   (its `[component.X.tool.fbposts]` reuse);
 - `fbposts up` on the app (spin.toml, wasi-nn profile with ONNX Runtime from
@@ -31,7 +31,7 @@ raw figures.
 
 Needs the release host and the example peer:
     cargo build --release -p fbposts --bin fbposts --example native_peer
-and the components (`scripts/wasm.sh`; `fbposts build -f tests/spin.toml`).
+and the components (`scripts/wasm.sh`, which builds the trivial one too).
 """
 
 import argparse
@@ -52,6 +52,11 @@ ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "target" / "release"
 TRIVIAL_WASM = ROOT / "target" / "wasm32-wasip2" / "wasm-release" / "misbehave.wasm"
 SERVER_CPU, LOAD_CPU = "0", "1"
+# Pinned to one core, `fbposts up` sizes itself to 8 running requests and
+# 32 waiting, and sheds the rest of a 64-connection load with `503
+# overloaded`; the peers queue without bound. The table measures throughput,
+# so our queue is made deep enough for c=64.
+FBPOSTS_QUEUE = ["--max-waiting-requests", "1024"]
 TICKS = os.sysconf("SC_CLK_TCK")
 
 ANALYZE_BODY = {
@@ -137,7 +142,7 @@ def bench(port: int, route: Route, connections: int, seconds: float) -> dict:
         if isinstance(body[route.vary], str):
             body[route.vary] = f"{body[route.vary]} run{time.time_ns()}"
         else:
-            body[route.vary] += time.time_ns() % 10**9 * 1000
+            body[route.vary] += time.time_ns() % 10**6 * 10
         command[command.index("--body") + 1] = json.dumps(body)
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(out)
@@ -176,13 +181,55 @@ def measure_server(server: Server, seconds: float, workdir: Path) -> list[dict]:
                 }
             )
             print(f"  measured {server.name} · {route.label}", file=sys.stderr)
+        if server.name.startswith("fbposts up (app)"):
+            MEMORY_PEAKS.update(linear_memory_peaks(server.port))
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)
     return rows
 
 
-def trivial_servers(wasmtime: str | None, spin: str | None) -> list[Server]:
+# Largest linear memory one request of each component reached, in MiB
+# (from the app server's /metrics, read before it stops).
+MEMORY_PEAKS: dict[str, float] = {}
+
+
+def linear_memory_peaks(port: int) -> dict[str, float]:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    peaks = {}
+    for line in text.splitlines():
+        if line.startswith("fbposts_instance_memory_peak_max_bytes{"):
+            component = line.split('component="')[1].split('"')[0]
+            peaks[component] = round(float(line.rsplit(" ", 1)[1]) / 2**20, 2)
+    return peaks
+
+
+def trivial_manifest(workdir: Path) -> str:
+    """A Spin manifest serving the trivial component fresh (`/misbehave/...`,
+    Spin's semantics) and reused (`/reused/...`, our tool table)."""
+    path = workdir / "trivial.toml"
+    path.write_text(f"""spin_manifest_version = 2
+[application]
+name = "trivial"
+[[trigger.http]]
+route = "/misbehave/..."
+component = "fresh"
+[[trigger.http]]
+route = "/reused/..."
+component = "reused"
+[component.fresh]
+source = "{TRIVIAL_WASM}"
+[component.reused]
+source = "{TRIVIAL_WASM}"
+[component.reused.tool.fbposts]
+instance_reuse = 128
+instance_concurrency = 16
+""")
+    return str(path)
+
+
+def trivial_servers(wasmtime: str | None, spin: str | None, workdir: Path) -> list[Server]:
     trivial = [Route("trivial component", "/misbehave/ok")]
     servers = []
     port = free_port()
@@ -192,13 +239,13 @@ def trivial_servers(wasmtime: str | None, spin: str | None) -> list[Server]:
     if wasmtime:
         for name, extra in [
             ("wasmtime serve (default reuse)", []),
-            ("wasmtime serve (fresh instance)", ["-Wmax-instance-reuse-count=1"]),
+            ("wasmtime serve (fresh instance)", ["--max-instance-reuse-count", "1"]),
         ]:
             port = free_port()
             command = [wasmtime, "serve", "-Wcomponent-model-async", "-Sp3,cli", *extra,
                        "--addr", f"127.0.0.1:{port}", str(TRIVIAL_WASM)]  # fmt: skip
             servers.append(Server(name, command, port, trivial))
-    test_manifest = str(ROOT / "tests" / "spin.toml")
+    test_manifest = trivial_manifest(workdir)
     if spin:
         port = free_port()
         command = [spin, "up", "-f", test_manifest, "--listen", f"127.0.0.1:{port}"]
@@ -206,7 +253,7 @@ def trivial_servers(wasmtime: str | None, spin: str | None) -> list[Server]:
     for name, path in [("fbposts up (fresh instance)", "/misbehave/ok"), ("fbposts up (reuse)", "/reused/ok")]:
         port = free_port()
         command = [str(RELEASE / "fbposts"), "up", "-f", test_manifest,
-                   "--listen", f"127.0.0.1:{port}", "--no-metrics"]  # fmt: skip
+                   "--listen", f"127.0.0.1:{port}", "--no-metrics", *FBPOSTS_QUEUE]  # fmt: skip
         servers.append(Server(name, command, port, [Route("trivial component", path)]))
     return servers
 
@@ -227,8 +274,13 @@ def app_server(workdir: Path) -> Server:
     command = [str(RELEASE / "fbposts"), "up", "-f", str(ROOT / "spin.toml"),
                "--listen", f"127.0.0.1:{port}", "--inference", "auto",
                "--runtime-config-file", str(workdir / "runtime-config.toml"),
-               "--state-dir", str(workdir / ".spin")]  # fmt: skip
+               "--state-dir", str(workdir / ".spin"), *FBPOSTS_QUEUE]  # fmt: skip
     return Server("fbposts up (app)", command, port, routes, ready_path="/api/analytics/summary")
+
+
+def not_ok(result: dict) -> int:
+    """Failed connections plus answers other than 200."""
+    return result["errors"] + sum(n for status, n in result["statuses"].items() if status != "200")
 
 
 def fmt_row(row: dict) -> str:
@@ -238,7 +290,7 @@ def fmt_row(row: dict) -> str:
         f"({c1['latency_ms']['p50']:.3f} ms) | {c64['requests_per_second']:,.0f} "
         f"({c64['latency_ms']['p50']:.2f} / {c64['latency_ms']['p90']:.2f} / "
         f"{c64['latency_ms']['p99']:.2f} ms) | {row['rss_mib']} ({row['peak_rss_mib']}) MiB | "
-        f"{row['cpu_us_per_request']} µs | {c1['errors'] + c64['errors']} |"
+        f"{row['cpu_us_per_request']} µs | {not_ok(c1) + not_ok(c64)} |"
     )
 
 
@@ -288,10 +340,10 @@ def main() -> None:
     wasmtime = os.environ.get("WASMTIME") or shutil.which("wasmtime")
     spin = shutil.which("spin")
     servers = []
-    if args.only != "app":
-        servers += trivial_servers(wasmtime, spin)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-table-") as workdir:
+        if args.only != "app":
+            servers += trivial_servers(wasmtime, spin, Path(workdir))
         if args.only != "trivial":
             servers.append(app_server(Path(workdir)))
         for server in servers:
@@ -299,11 +351,14 @@ def main() -> None:
     machine = f"{os.cpu_count()} CPUs, {os.uname().release}"
     print(f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine}; "
           f"server on CPU {SERVER_CPU}, load on CPU {LOAD_CPU}, {args.seconds:g} s per cell\n")  # fmt: skip
-    print("| server | route | c=1 req/s (p50) | c=64 req/s (p50 / p90 / p99) | RSS after (peak) | CPU per request | errors |")
+    print("| server | route | c=1 req/s (p50) | c=64 req/s (p50 / p90 / p99) | RSS after (peak) | CPU per request | not 200 |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:
         print(fmt_row(row))
     print_ratios(rows)
+    if MEMORY_PEAKS:
+        print("\nLinear memory, largest per request (MiB): " + ", ".join(
+            f"{component} {mib}" for component, mib in sorted(MEMORY_PEAKS.items())))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

@@ -8,8 +8,13 @@
 //!   pattern).
 //! - When the next request of the session arrives, its `text` is compared
 //!   with the last one: the same text (`SameText`), or a text the last
-//!   answer held (`FromAnswer(pattern)`), or neither (only counted in the
-//!   total). That is one transition from the last request's component.
+//!   answer held (`FromAnswer(pattern)`), or neither (a new text, only
+//!   counted in the total). That is one transition from the last request's
+//!   state: its component and how its own text arrived (second order), so
+//!   "analyze of a new text" (then comes enhance) and "analyze of the text
+//!   enhance wrote" (then comes predict) are told apart. Each transition is
+//!   also counted for the component alone (first order), which a state seen
+//!   less than [`MIN_EVIDENCE`] times falls back to.
 //! - Every transition first multiplies all the weights of its source by
 //!   [`DECAY`], so what clients did recently outweighs what they did long ago.
 //! - After a request, each transition from its component whose weight is at
@@ -22,8 +27,10 @@
 //! It refrains from predicting: below the evidence or share, for requests
 //! without a string `text`, and for answer texts longer than [`MAX_TEXT`].
 
+use bytes::Bytes;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// Weight kept per transition from the same source (half-life ≈ 69).
 pub const DECAY: f64 = 0.99;
@@ -54,7 +61,34 @@ pub struct Observation {
     /// The request path (what a prediction is sent to).
     pub path: String,
     pub body: Value,
-    pub answer: Value,
+    /// The JSON answer, read only when a text in it is looked for.
+    pub answer: Bytes,
+}
+
+/// An answer, parsed at most once and only when needed: most transitions
+/// keep the same text, so most answers are never read.
+#[derive(Debug)]
+struct Answer {
+    raw: Bytes,
+    texts: OnceLock<Vec<(String, String)>>,
+}
+
+impl Answer {
+    fn new(raw: Bytes) -> Self {
+        Self {
+            raw,
+            texts: OnceLock::new(),
+        }
+    }
+
+    /// Its texts with their pointer patterns (none if it is not JSON).
+    fn texts(&self) -> &[(String, String)] {
+        self.texts.get_or_init(|| {
+            serde_json::from_slice(&self.raw)
+                .map(|answer| answer_texts(&answer))
+                .unwrap_or_default()
+        })
+    }
 }
 
 /// A request worth computing ahead.
@@ -79,25 +113,75 @@ struct Edge {
     template: Value,
 }
 
+/// How the text of a request related to the request before it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Arrival {
+    /// Any way (the first-order state, what a rarely seen state falls back to).
+    Any,
+    New,
+    Related(Relation),
+}
+
+/// Where a transition starts: a component, and how its request's text arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct State {
+    component: String,
+    arrival: Arrival,
+}
+
+impl State {
+    fn any(&self) -> State {
+        State {
+            component: self.component.clone(),
+            arrival: Arrival::Any,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Source {
     total: f64,
     edges: HashMap<Target, Edge>,
 }
 
+impl Source {
+    /// One transition to `next`, related as `relation` (`None`: a new text).
+    fn count(&mut self, next: &Observation, relation: Option<Relation>) {
+        self.total = self.total * DECAY + 1.0;
+        for edge in self.edges.values_mut() {
+            edge.weight *= DECAY;
+        }
+        let Some(relation) = relation else {
+            return;
+        };
+        let target = Target {
+            component: next.component.clone(),
+            relation,
+        };
+        let edge = self.edges.entry(target).or_insert_with(|| Edge {
+            weight: 0.0,
+            path: next.path.clone(),
+            template: Value::Null,
+        });
+        edge.weight += 1.0;
+        edge.path.clone_from(&next.path);
+        edge.template = next.body.clone();
+    }
+}
+
 /// The previous request of a session.
 #[derive(Debug)]
 struct Last {
-    component: String,
+    state: State,
     text: String,
-    answer_texts: Vec<(String, String)>,
+    answer: Answer,
     seen: u64,
 }
 
 /// The transition counts and the sessions' last requests.
 #[derive(Debug, Default)]
 pub struct Learner {
-    sources: HashMap<String, Source>,
+    sources: HashMap<State, Source>,
     sessions: HashMap<String, Last>,
     clock: u64,
 }
@@ -109,67 +193,51 @@ impl Learner {
             return Vec::new();
         };
         let text = text.to_string();
-        if let Some(last) = self.sessions.remove(&observation.session) {
-            self.learn(&last, &observation, &text);
-        }
+        let arrival = match self.sessions.remove(&observation.session) {
+            Some(last) => {
+                let relation = relation(&last, &text);
+                self.learn(&last, &observation, relation.clone());
+                relation.map_or(Arrival::New, Arrival::Related)
+            }
+            None => Arrival::New,
+        };
         self.clock += 1;
-        let answer_texts = answer_texts(&observation.answer);
-        let predictions = self.predict(&observation.component, &text, &answer_texts);
+        let state = State {
+            component: observation.component,
+            arrival,
+        };
+        let answer = Answer::new(observation.answer);
+        let predictions = self.predict(&state, &text, &answer);
         self.remember(
             observation.session,
             Last {
-                component: observation.component,
+                state,
                 text,
-                answer_texts,
+                answer,
                 seen: self.clock,
             },
         );
         predictions
     }
 
-    fn learn(&mut self, last: &Last, next: &Observation, next_text: &str) {
-        let relation = if next_text == last.text {
-            Some(Relation::SameText)
-        } else {
-            last.answer_texts
-                .iter()
-                .find(|(_, text)| text == next_text)
-                .map(|(pattern, _)| Relation::FromAnswer(pattern.clone()))
-        };
-        let source = self.sources.entry(last.component.clone()).or_default();
-        source.total = source.total * DECAY + 1.0;
-        for edge in source.edges.values_mut() {
-            edge.weight *= DECAY;
+    /// Counts the transition from both the last request's state and its
+    /// first-order state.
+    fn learn(&mut self, last: &Last, next: &Observation, relation: Option<Relation>) {
+        for state in [last.state.clone(), last.state.any()] {
+            let source = self.sources.entry(state).or_default();
+            source.count(next, relation.clone());
         }
-        let Some(relation) = relation else {
-            return;
-        };
-        let target = Target {
-            component: next.component.clone(),
-            relation,
-        };
-        let edge = source.edges.entry(target).or_insert_with(|| Edge {
-            weight: 0.0,
-            path: next.path.clone(),
-            template: Value::Null,
-        });
-        edge.weight += 1.0;
-        edge.path.clone_from(&next.path);
-        edge.template = next.body.clone();
     }
 
-    fn predict(
-        &self,
-        component: &str,
-        text: &str,
-        answer_texts: &[(String, String)],
-    ) -> Vec<Prediction> {
-        let Some(source) = self.sources.get(component) else {
+    fn predict(&self, state: &State, text: &str, answer: &Answer) -> Vec<Prediction> {
+        let evidenced = |state: &State| {
+            self.sources
+                .get(state)
+                .filter(|source| source.total >= MIN_EVIDENCE)
+        };
+        let Some(source) = evidenced(state).or_else(|| evidenced(&state.any())) else {
             return Vec::new();
         };
-        if source.total < MIN_EVIDENCE {
-            return Vec::new();
-        }
         let mut predictions = Vec::new();
         for (target, edge) in &source.edges {
             if edge.weight < MIN_SHARE * source.total {
@@ -177,7 +245,8 @@ impl Learner {
             }
             let texts: Vec<&str> = match &target.relation {
                 Relation::SameText => vec![text],
-                Relation::FromAnswer(pattern) => answer_texts
+                Relation::FromAnswer(pattern) => answer
+                    .texts()
                     .iter()
                     .filter(|(p, _)| p == pattern)
                     .map(|(_, t)| t.as_str())
@@ -210,6 +279,18 @@ impl Learner {
         }
         self.sessions.insert(session, last);
     }
+}
+
+/// How `next_text` relates to the session's `last` request, if it does.
+fn relation(last: &Last, next_text: &str) -> Option<Relation> {
+    if next_text == last.text {
+        return Some(Relation::SameText);
+    }
+    last.answer
+        .texts()
+        .iter()
+        .find(|(_, text)| text == next_text)
+        .map(|(pattern, _)| Relation::FromAnswer(pattern.clone()))
 }
 
 /// The request's `text`, if it has a non-empty one.
@@ -261,7 +342,7 @@ mod tests {
             component: component.into(),
             path: format!("/api/{component}"),
             body,
-            answer,
+            answer: Bytes::from(answer.to_string()),
         }
     }
 
@@ -333,6 +414,66 @@ mod tests {
         assert_eq!(next.len(), 1, "{next:?}");
         assert_eq!(next[0].component, "analyze");
         assert_eq!(next[0].body, json!({ "text": "fresher post!" }));
+    }
+
+    #[test]
+    fn analyze_of_a_new_text_and_of_an_enhanced_one_predict_different_next_steps() {
+        let mut learner = Learner::default();
+        for i in 0..10 {
+            let session = format!("s{i}");
+            let text = format!("post number {i}");
+            let enhanced = format!("a better post number {i}");
+            learner.observe(seen(
+                &session,
+                "analyze",
+                json!({ "text": text }),
+                json!({}),
+            ));
+            let answer = json!({ "enhanced": { "text": enhanced } });
+            learner.observe(seen(&session, "enhance", json!({ "text": text }), answer));
+            learner.observe(seen(
+                &session,
+                "analyze",
+                json!({ "text": enhanced }),
+                json!({}),
+            ));
+            learner.observe(seen(
+                &session,
+                "predict",
+                json!({ "text": enhanced, "page_likes": 9 }),
+                json!({}),
+            ));
+        }
+        let fresh = learner.observe(seen(
+            "new",
+            "analyze",
+            json!({ "text": "fresh post" }),
+            json!({}),
+        ));
+        let components: Vec<_> = fresh.iter().map(|p| p.component.as_str()).collect();
+        assert_eq!(components, ["enhance"]);
+
+        let answer = json!({ "enhanced": { "text": "fresher post!" } });
+        learner.observe(seen(
+            "new",
+            "enhance",
+            json!({ "text": "fresh post" }),
+            answer,
+        ));
+        let enhanced = learner.observe(seen(
+            "new",
+            "analyze",
+            json!({ "text": "fresher post!" }),
+            json!({}),
+        ));
+        assert_eq!(
+            enhanced,
+            vec![Prediction {
+                component: "predict".into(),
+                path: "/api/predict".into(),
+                body: json!({ "text": "fresher post!", "page_likes": 9 }),
+            }]
+        );
     }
 
     #[test]

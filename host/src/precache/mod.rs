@@ -14,6 +14,10 @@
 //! publishes no event for it.
 //!
 //! It never slows the foreground on purpose:
+//! - the worker (learning, deciding) is a thread of its own at the lowest
+//!   priority (`nice 19`, which Linux applies per thread), so on a busy
+//!   core the request path preempts it; only the replays themselves run on
+//!   the serving runtime;
 //! - a replay starts only when no foreground request is running (it waits
 //!   up to [`IDLE_WAIT`] for that, then refrains);
 //! - learning and replays together spend at most `cpu_share` of one core
@@ -155,7 +159,8 @@ impl Precache {
         }
     }
 
-    /// Starts the worker (once); it ends when `app` is dropped.
+    /// Starts the worker thread (once; call it inside the serving tokio
+    /// runtime, where the replays run); it ends when `app` is dropped.
     pub fn start<R: Replay>(&self, app: Weak<R>) {
         let inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(inbox) = inbox {
@@ -167,8 +172,14 @@ impl Precache {
                     .time_to_live(RECENT_TTL)
                     .build(),
                 counts: self.counts.clone(),
+                serving: tokio::runtime::Handle::current(),
             };
-            tokio::spawn(worker.run(inbox, app));
+            let started = std::thread::Builder::new()
+                .name("fbposts-precache".into())
+                .spawn(move || worker.run_at_low_priority(inbox, app));
+            if let Err(err) = started {
+                tracing::warn!(error = %err, "pre-caching is off: its thread did not start");
+            }
         }
     }
 }
@@ -179,9 +190,25 @@ struct Worker {
     /// Requests replayed or just asked: (component, body) keys.
     recent: moka::sync::Cache<String, ()>,
     counts: Arc<PrecacheCounts>,
+    /// The runtime that serves requests: replays run there.
+    serving: tokio::runtime::Handle,
 }
 
 impl Worker {
+    fn run_at_low_priority<R: Replay>(self, inbox: mpsc::Receiver<Seen>, app: Weak<R>) {
+        // On Linux the nice value is per thread: this one only.
+        if let Err(err) = rustix::process::nice(19) {
+            tracing::debug!(error = %err, "pre-caching runs at normal priority");
+        }
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+        {
+            Ok(runtime) => runtime.block_on(self.run(inbox, app)),
+            Err(err) => tracing::warn!(error = %err, "pre-caching is off: no runtime"),
+        }
+    }
+
     async fn run<R: Replay>(mut self, mut inbox: mpsc::Receiver<Seen>, app: Weak<R>) {
         while let Some(seen) = inbox.recv().await {
             if !self.budget.wait(Instant::now()).is_zero() {
@@ -194,17 +221,14 @@ impl Worker {
             self.budget.spend(started.elapsed(), Instant::now());
             for prediction in predictions {
                 let Some(app) = app.upgrade() else { return };
-                self.replay(&*app, &prediction, &authority).await;
+                self.replay(app, prediction, &authority).await;
             }
         }
     }
 
     /// Learns from `seen`; what to compute next.
     fn learn(&mut self, seen: Seen) -> Vec<Prediction> {
-        let (Ok(body), Ok(answer)) = (
-            serde_json::from_slice(&seen.body),
-            serde_json::from_slice(&seen.answer),
-        ) else {
+        let Ok(body) = serde_json::from_slice(&seen.body) else {
             return Vec::new();
         };
         let asked = request_key(&seen.component, &body);
@@ -214,7 +238,7 @@ impl Worker {
             component: seen.component,
             path: seen.path,
             body,
-            answer,
+            answer: seen.answer,
         });
         self.counts
             .predicted
@@ -222,24 +246,27 @@ impl Worker {
         predictions
     }
 
-    async fn replay<R: Replay>(&mut self, app: &R, prediction: &Prediction, authority: &str) {
+    async fn replay<R: Replay>(&mut self, app: Arc<R>, prediction: Prediction, authority: &str) {
         let key = request_key(&prediction.component, &prediction.body);
         if self.recent.contains_key(&key) {
             self.counts.skipped_recent.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        if !wait_until_idle(app).await {
+        if !wait_until_idle(&*app).await {
             self.counts.refrained_busy.fetch_add(1, Ordering::Relaxed);
             return;
         }
         tokio::time::sleep(self.budget.wait(Instant::now())).await;
         let started = Instant::now();
-        let answered = app
-            .replay(Replayed {
-                prediction,
-                authority,
-            })
-            .await;
+        let authority = authority.to_string();
+        let replayed = self.serving.spawn(async move {
+            let request = Replayed {
+                prediction: &prediction,
+                authority: &authority,
+            };
+            app.replay(request).await
+        });
+        let answered = replayed.await.unwrap_or(false);
         self.budget.spend(started.elapsed(), Instant::now());
         self.recent.insert(key, ());
         let outcome = if answered {
