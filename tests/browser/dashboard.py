@@ -118,6 +118,8 @@ def main():
                 "a business alert arrives on the live stream": """() =>
                     document.querySelector('#live li[data-type="alert.business"]') !== null""",
                 "predicted vs observed is drawn": """() => document.querySelector('#engagement canvas') !== null""",
+                "the cache panel shows the cache label's tiers": """() =>
+                    document.querySelector('#cache tr[data-label="cache"]') !== null""",
             }
             for what, condition in waits.items():
                 try:

@@ -2,8 +2,9 @@
 // Sources: /api/alerts (host: each route's last interval and the alerts),
 // /api/experiments (the A/B arms with P(best)), and the optional sources
 // that sources.json names: the events' analytics summary, the suggestions
-// and business alerts, and the live event stream (Server-Sent Events, read
-// with EventSource, which reconnects and resumes by itself). A source that is
+// and business alerts, the live event stream (Server-Sent Events, read
+// with EventSource, which reconnects and resumes by itself) and the host's
+// metrics (cache tiers and pre-caching; a 404 means the host has none). A source that is
 // not in the app is never requested; a failed request shows in the status
 // line and is retried on the next tick, never thrown.
 "use strict";
@@ -236,6 +237,66 @@ function renderSummary(summary) {
   }
 }
 
+// A Prometheus counter's samples that carry `label`, from the text
+// exposition: `name{a="x",b="y"} 12` lines.
+function counterBy(text, name, label) {
+  const samples = [];
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (label in labels && Number.isFinite(value)) samples.push({ labels, value });
+  }
+  return samples;
+}
+
+// Per label with tiers: lookups answered by L1, by the backend, missed; the
+// hit rate; and what pre-caching computed ahead.
+function renderCache(metricsText) {
+  const lookups = counterBy(metricsText, "fbposts_kv_tier_lookups_total", "tier");
+  if (lookups.length === 0) return;
+  const byLabel = new Map();
+  for (const { labels, value } of lookups) {
+    const row = byLabel.get(labels.label) || { l1: 0, backend: 0, miss: 0 };
+    row[labels.tier] = value;
+    byLabel.set(labels.label, row);
+  }
+  const precache = Object.fromEntries(counterBy(metricsText, "fbposts_precache_requests_total", "outcome")
+    .map(({ labels, value }) => [labels.outcome, value]));
+  const box = $("cache");
+  box.textContent = "";
+  const table = document.createElement("table");
+  table.innerHTML = "<thead><tr><th>store</th><th>L1</th><th>backend</th><th>miss</th><th>hit rate</th></tr></thead>";
+  const body = document.createElement("tbody");
+  for (const [label, row] of byLabel) {
+    const total = row.l1 + row.backend + row.miss;
+    const tr = document.createElement("tr");
+    tr.dataset.label = label;
+    const rate = total > 0 ? `${(((row.l1 + row.backend) / total) * 100).toFixed(1)} %` : "–";
+    for (const cell of [label, row.l1, row.backend, row.miss, rate]) {
+      const td = document.createElement("td");
+      td.textContent = String(cell);
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  table.append(body);
+  box.append(table);
+  if ("computed" in precache) {
+    const p = document.createElement("p");
+    p.id = "precache";
+    p.textContent = `computed ahead: ${precache.computed} of ${precache.predicted || 0} predicted`;
+    box.append(p);
+  }
+}
+
+async function getMetricsText(path) {
+  const response = await fetch(path, { cache: "no-store" });
+  if (response.status === 404) return null; // a host without /metrics
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.text();
+}
+
 // One line per live event: what it says in a few words.
 function describeEvent(event) {
   const d = event.data || {};
@@ -325,6 +386,18 @@ async function tick() {
   if (state.sources.analytics_suggestions) {
     try {
       renderBusiness(await getJson(state.sources.analytics_suggestions));
+    } catch (err) {
+      problems.push(err.message);
+    }
+  }
+  if (state.sources.metrics) {
+    try {
+      const text = await getMetricsText(state.sources.metrics);
+      if (text === null) {
+        $("cache").innerHTML = '<p class="empty">not measured: this host serves no metrics</p>';
+      } else {
+        renderCache(text);
+      }
     } catch (err) {
       problems.push(err.message);
     }

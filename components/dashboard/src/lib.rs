@@ -29,6 +29,7 @@ const SOURCE_VARIABLES: &[&str] = &[
     "analytics_summary",
     "analytics_suggestions",
     "analytics_stream",
+    "metrics",
 ];
 
 #[http_service]

@@ -1,5 +1,5 @@
 //! What predictive pre-caching did (`crate::precache`): requests observed,
-//! dropped unread, predicted, computed ahead, failed, skipped as recent and
+//! learned from, dropped unread, predicted, computed ahead, failed, skipped as recent and
 //! refrained from while the foreground was busy. The worker counts in plain
 //! atomics; this collector reads them at each scrape. The app hands it the
 //! counters once it is loaded ([`PrecacheSource::set`]).
@@ -47,6 +47,7 @@ impl Collector for PrecacheCollector {
         let family = Family::<Outcome, Counter>::default();
         for (outcome, count) in [
             ("observed", &counts.observed),
+            ("learned", &counts.learned),
             ("dropped", &counts.dropped),
             ("predicted", &counts.predicted),
             ("computed", &counts.computed),
@@ -60,7 +61,7 @@ impl Collector for PrecacheCollector {
         }
         family.encode(encoder.encode_descriptor(
             "precache_requests",
-            "Predictive pre-caching, by outcome: answered requests observed, dropped unread, predictions made, computed ahead, failed, skipped as recent, refrained from while busy",
+            "Predictive pre-caching, by outcome: answered requests observed, learned from, dropped unread, predictions made, computed ahead, failed, skipped as recent, refrained from while busy",
             None,
             family.metric_type(),
         )?)

@@ -103,6 +103,8 @@ pub trait Replay: Send + Sync + 'static {
 #[derive(Debug, Default)]
 pub struct PrecacheCounts {
     pub observed: AtomicU64,
+    /// Observations the worker read and learned from.
+    pub learned: AtomicU64,
     /// Dropped unread: the queue was full or the budget spent.
     pub dropped: AtomicU64,
     pub predicted: AtomicU64,
@@ -228,6 +230,7 @@ impl Worker {
 
     /// Learns from `seen`; what to compute next.
     fn learn(&mut self, seen: Seen) -> Vec<Prediction> {
+        self.counts.learned.fetch_add(1, Ordering::Relaxed);
         let Ok(body) = serde_json::from_slice(&seen.body) else {
             return Vec::new();
         };

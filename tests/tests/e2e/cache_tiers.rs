@@ -56,6 +56,9 @@ fn sixty_four_identical_concurrent_misses_compute_once() {
             let (url, body, start) = (url.clone(), body.clone(), start.clone());
             std::thread::spawn(move || {
                 let client = client();
+                // Connected before the start, so the 64 posts overlap.
+                let warm = client.get(url.replace("/api/analyze", "/api/openapi.json"));
+                warm.send().unwrap();
                 start.wait();
                 reply(client.post(url).json(&body).send().unwrap())
             })
@@ -80,16 +83,11 @@ fn sixty_four_identical_concurrent_misses_compute_once() {
             &[("label", "cache"), ("tier", tier)],
         )
     };
-    let waits = sample(
-        &metrics,
-        "fbposts_kv_single_flight_waits_total",
-        &[("label", "cache")],
-    );
-    assert!(
-        waits >= 1.0,
-        "the others waited for the one computation:\n{metrics}"
-    );
-    // The 63 were answered by a tier (after waiting or not): L1 for most.
+    // The 63 were answered by a tier, after waiting for the one computation
+    // (`fbposts_kv_single_flight_waits_total`) or after it had landed: how
+    // many waited depends on timing, so it is not asserted here; the
+    // waiting itself is tested deterministically in `key_value::tiered`.
+    // L1 answered most.
     assert!(lookups("l1") + lookups("backend") >= 63.0, "{metrics}");
     assert!(lookups("l1") >= 1.0, "{metrics}");
 

@@ -147,8 +147,9 @@ fn the_dashboard_serves_its_embedded_files_with_types_lengths_and_cache_headers(
             "analytics_summary": "/api/analytics/summary",
             "analytics_suggestions": "/api/analytics/suggestions",
             "analytics_stream": "/api/analytics/stream",
+            "metrics": "/metrics",
         }),
-        "the manifest names the events' routes"
+        "the manifest names the events' routes and the host's metrics"
     );
 
     let missing = http.get(server.url("/dashboard/nope.js")).send().unwrap();
@@ -161,6 +162,20 @@ fn the_dashboard_serves_its_embedded_files_with_types_lengths_and_cache_headers(
     assert_eq!(header(&post, "allow"), "GET");
     let body: serde_json::Value = post.json().unwrap();
     assert_eq!(body["error"]["code"], "method_not_allowed");
+}
+
+/// SQLite stores under `dir`, the `cache` label behind an in-process tier
+/// (as the shipped runtime-config.toml has it), for the cache panel.
+fn tiered_cache_config(dir: &Path) -> std::path::PathBuf {
+    let path = sqlite_config(dir);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.trim_end().ends_with("cache.db\""),
+        "the cache table comes last:\n{text}"
+    );
+    text.push_str("fbposts_l1 = { max_bytes = 8388608, ttl_seconds = 60 }\n");
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 #[test]
@@ -182,7 +197,7 @@ fn in_chromium_the_dashboard_loads_cleanly_fills_its_charts_and_shows_the_p99_al
         Options {
             manifest: "spin.toml",
             state_dir: dir.path(),
-            runtime_config: Some(&sqlite_config(dir.path())),
+            runtime_config: Some(&tiered_cache_config(dir.path())),
             extra_args: &["--alert-interval", "0.2", "--alert-p99-ms", "0.001"],
         },
         &[("SPIN_VARIABLE_EVENTS_REDIS_ADDRESS", redis.url.as_str())],

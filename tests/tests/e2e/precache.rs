@@ -13,17 +13,43 @@ fn post(session: &reqwest::blocking::Client, server: &Server, path: &str, body: 
     answer
 }
 
-/// `fbposts_precache_requests_total{outcome="computed"}`.
-fn computed_ahead(server: &Server) -> f64 {
+/// `fbposts_precache_requests_total` by outcome.
+fn precache_counts(server: &Server) -> std::collections::HashMap<String, f64> {
     let metrics = get(server, "/metrics").text;
     metrics
         .lines()
-        .find(|line| line.starts_with("fbposts_precache_requests_total{outcome=\"computed\"}"))
-        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0.0)
+        .filter_map(|line| line.strip_prefix("fbposts_precache_requests_total{outcome=\""))
+        .filter_map(|rest| {
+            let (outcome, value) = rest.split_once("\"} ")?;
+            Some((outcome.to_string(), value.parse().ok()?))
+        })
+        .collect()
 }
 
-/// Waits until pre-caching has computed more than `before` requests.
+/// Everything observed so far was read, and every prediction handled.
+fn settled(counts: &std::collections::HashMap<String, f64>) -> bool {
+    let n = |outcome: &str| counts.get(outcome).copied().unwrap_or(0.0);
+    n("learned") + n("dropped") == n("observed")
+        && n("computed") + n("failed") + n("skipped_recent") + n("refrained_busy") == n("predicted")
+}
+
+/// Requests computed ahead so far, once pre-caching has settled.
+fn computed_ahead(server: &Server) -> f64 {
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let counts = precache_counts(server);
+        if settled(&counts) {
+            return counts.get("computed").copied().unwrap_or(0.0);
+        }
+        assert!(
+            std::time::Instant::now() < give_up,
+            "pre-caching never settled: {counts:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Waits until pre-caching has settled having computed more than `before` requests.
 fn until_computed_beyond(server: &Server, before: f64) {
     let give_up = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while computed_ahead(server) <= before {
