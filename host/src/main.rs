@@ -36,12 +36,17 @@ use cli::{Cli, Command, UpArgs};
 use std::sync::Arc;
 
 fn main() -> Result<()> {
+    // Lines go through a queue to a writer thread, so a request does not
+    // wait for its log line's `write` to stderr (one per line otherwise).
+    // The guard flushes what is queued when `main` returns; a line that
+    // would overflow the queue is dropped rather than waited for.
+    let (stderr, _flush_at_exit) = tracing_appender::non_blocking(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FBPOSTS_LOG")
                 .unwrap_or_else(|_| "info,wasmtime_cranelift=warn,cranelift=warn".into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
