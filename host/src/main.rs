@@ -35,20 +35,39 @@ use clap::Parser;
 use cli::{Cli, Command, UpArgs};
 use std::sync::Arc;
 
-fn main() -> Result<()> {
-    // Lines go through a queue to a writer thread, so a request does not
-    // wait for its log line's `write` to stderr (one per line otherwise).
-    // The guard flushes what is queued when `main` returns; a line that
-    // would overflow the queue is dropped rather than waited for.
-    let (stderr, _flush_at_exit) = tracing_appender::non_blocking(std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FBPOSTS_LOG")
-                .unwrap_or_else(|_| "info,wasmtime_cranelift=warn,cranelift=warn".into()),
+/// Logs on stderr, filtered by `FBPOSTS_LOG`. The one line per request
+/// (target `fbposts::request`) goes through a queue to a writer thread that
+/// writes in batches, so a request does not wait for its own `write`; a line
+/// that would overflow the queue is dropped rather than waited for. Every
+/// other line is written at once, in order (start-up, warnings, denials).
+fn init_logs() -> tracing_appender::non_blocking::WorkerGuard {
+    use tracing_subscriber::filter::filter_fn;
+    use tracing_subscriber::prelude::*;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FBPOSTS_LOG")
+        .unwrap_or_else(|_| "info,wasmtime_cranelift=warn,cranelift=warn".into());
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (queued, flush_at_exit) = tracing_appender::non_blocking(std::io::stderr());
+    let per_request = |meta: &tracing::Metadata<'_>| meta.target() == "fbposts::request";
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(ansi)
+                .with_filter(filter_fn(move |meta| !per_request(meta))),
         )
-        .with_writer(stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(queued)
+                .with_ansi(ansi)
+                .with_filter(filter_fn(per_request)),
+        )
         .init();
+    flush_at_exit
+}
+
+fn main() -> Result<()> {
+    let _flush_logs_at_exit = init_logs();
     let cli = Cli::parse();
     match cli.command {
         Command::Build(args) => {
