@@ -123,7 +123,7 @@ impl HttpApp {
                         let watched = self.watched(&component, &req, body, client);
                         let response = self.run(handler, &component, req, deadline).await;
                         match watched {
-                            Some(seen) => self.observe(seen, response).await,
+                            Some(seen) => self.observe(seen, response, deadline).await,
                             None => response,
                         }
                     }
@@ -208,12 +208,13 @@ impl HttpApp {
     }
 
     /// Hands a `200` answer of at most [`precache::MAX_OBSERVED_BYTES`]
-    /// (read whole: guests answer in one piece) to pre-caching with its
-    /// request, and answers it.
+    /// (read whole before `deadline`: guests answer in one piece) to
+    /// pre-caching with its request, and answers it.
     async fn observe(
         &self,
         pending: PendingObservation,
         response: Response<WasiBody>,
+        deadline: Instant,
     ) -> Response<WasiBody> {
         let (Some(precache), StatusCode::OK) = (&self.precache, response.status()) else {
             return response;
@@ -226,9 +227,11 @@ impl HttpApp {
             return response;
         }
         let (parts, body) = response.into_parts();
-        let answer = match http_body_util::BodyExt::collect(body).await {
-            Ok(collected) => collected.to_bytes(),
-            Err(err) => return response::error_response(&pending.component, err.into()),
+        let collected = tokio::time::timeout_at(deadline, http_body_util::BodyExt::collect(body));
+        let answer = match collected.await {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(err)) => return response::error_response(&pending.component, err.into()),
+            Err(_elapsed) => return response::timeout_response(&pending.component),
         };
         precache.observe(pending.seen(answer.clone()));
         Response::from_parts(parts, response::full_body(answer))

@@ -346,8 +346,9 @@ mod tests {
         }
     }
 
-    /// `n` sessions doing analyze(t) → enhance(t) → analyze(enhanced).
-    fn train(learner: &mut Learner, n: usize) {
+    /// `n` sessions doing analyze(t) → enhance(t) → analyze(enhanced),
+    /// then predict(enhanced) if `predict` is given (its other fields).
+    fn sessions(learner: &mut Learner, n: usize, predict: Option<Value>) {
         for i in 0..n {
             let session = format!("s{i}");
             let text = format!("post number {i}");
@@ -370,7 +371,15 @@ mod tests {
                 json!({ "text": enhanced }),
                 json!({}),
             ));
+            if let Some(mut body) = predict.clone() {
+                body["text"] = json!(enhanced);
+                learner.observe(seen(&session, "predict", body, json!({})));
+            }
         }
+    }
+
+    fn train(learner: &mut Learner, n: usize) {
+        sessions(learner, n, None);
     }
 
     #[test]
@@ -419,31 +428,7 @@ mod tests {
     #[test]
     fn analyze_of_a_new_text_and_of_an_enhanced_one_predict_different_next_steps() {
         let mut learner = Learner::default();
-        for i in 0..10 {
-            let session = format!("s{i}");
-            let text = format!("post number {i}");
-            let enhanced = format!("a better post number {i}");
-            learner.observe(seen(
-                &session,
-                "analyze",
-                json!({ "text": text }),
-                json!({}),
-            ));
-            let answer = json!({ "enhanced": { "text": enhanced } });
-            learner.observe(seen(&session, "enhance", json!({ "text": text }), answer));
-            learner.observe(seen(
-                &session,
-                "analyze",
-                json!({ "text": enhanced }),
-                json!({}),
-            ));
-            learner.observe(seen(
-                &session,
-                "predict",
-                json!({ "text": enhanced, "page_likes": 9 }),
-                json!({}),
-            ));
-        }
+        sessions(&mut learner, 10, Some(json!({ "page_likes": 9 })));
         let fresh = learner.observe(seen(
             "new",
             "analyze",
