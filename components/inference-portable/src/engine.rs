@@ -1,6 +1,7 @@
 //! Runs the embedded ONNX models with tract: loads a model into a runnable
 //! plan once per instance (cached), checks the caller's inputs against the
-//! graph's inputs, and returns every graph output as an f32 tensor.
+//! graph's inputs (`fbposts-model-signature`, the check every implementation
+//! shares), and returns every graph output as an f32 tensor.
 //!
 //! Loading path (per instance, so per request at worst): parse →
 //! `into_typed()` → [`lower`] (each op's `codegen` rewrite, nothing else) →
@@ -11,7 +12,7 @@
 //! declutter and fusion passes that cost 2x–5x more to load than they can win
 //! back in one request on a model this small.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, LazyLock, OnceLock};
 
@@ -22,6 +23,7 @@ use tract_onnx::prelude::{
 };
 
 use crate::models::{self, MODELS};
+use fbposts_model_signature::{BadInput, Dim, InputSpec, InputTensor, Signature};
 
 /// A dense row-major f32 tensor, as in `fbposts:ml/inference`'s `tensor`.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,58 +121,10 @@ impl InferenceError {
 /// A model ready to run, with what is needed to check inputs and name outputs.
 struct Loaded {
     plan: Arc<TypedRunnableModel>,
-    inputs: Vec<InputSpec>,
+    signature: Signature,
+    /// The element type of each input, in graph order (callers send f32).
+    input_types: Vec<DatumType>,
     outputs: Vec<String>,
-}
-
-struct InputSpec {
-    name: String,
-    datum_type: DatumType,
-    dims: Vec<Dim>,
-}
-
-enum Dim {
-    Fixed(usize),
-    /// A symbolic dimension such as the batch size `N`.
-    Dynamic(String),
-}
-
-impl fmt::Display for InputSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` {:?} ", self.name, self.datum_type)?;
-        write_dims(f, self.dims.iter())
-    }
-}
-
-impl fmt::Display for Dim {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Fixed(n) => write!(f, "{n}"),
-            Self::Dynamic(symbol) => f.write_str(symbol),
-        }
-    }
-}
-
-fn write_dims<T: fmt::Display>(
-    f: &mut fmt::Formatter<'_>,
-    dims: impl Iterator<Item = T>,
-) -> fmt::Result {
-    f.write_str("[")?;
-    for (i, dim) in dims.enumerate() {
-        if i > 0 {
-            f.write_str(", ")?;
-        }
-        write!(f, "{dim}")?;
-    }
-    f.write_str("]")
-}
-
-struct Shape<'a>(&'a [u32]);
-
-impl fmt::Display for Shape<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_dims(f, self.0.iter())
-    }
 }
 
 impl Loaded {
@@ -181,7 +135,7 @@ impl Loaded {
         let mut model = model
             .into_typed()
             .map_err(|err| InferenceError::backend("typing the graph", err))?;
-        let inputs = input_specs(&model)?;
+        let (signature, input_types) = signature(&model)?;
         let outputs = output_names(&model)?;
         lower(&mut model).map_err(|err| InferenceError::backend("lowering", err))?;
         let plan = model
@@ -189,124 +143,56 @@ impl Loaded {
             .map_err(|err| InferenceError::backend("planning", err))?;
         Ok(Self {
             plan,
-            inputs,
+            signature,
+            input_types,
             outputs,
         })
     }
 
-    /// Checks `given` against the graph inputs and returns them as tract
-    /// values in graph order.
+    /// Checks `given` against the graph inputs (the check every
+    /// implementation shares) and returns them as tract values in graph order.
     fn bind_inputs(&self, model: &str, given: &[Tensor]) -> Result<TVec<TValue>, InferenceError> {
-        let expected = || {
-            let list: Vec<String> = self.inputs.iter().map(ToString::to_string).collect();
-            list.join(", ")
-        };
-        for (i, tensor) in given.iter().enumerate() {
-            if !self.inputs.iter().any(|spec| spec.name == tensor.name) {
-                return Err(InferenceError::BadShape(format!(
-                    "model `{model}` has no input `{}`; it takes {}",
-                    tensor.name,
-                    expected()
-                )));
-            }
-            if given[..i].iter().any(|other| other.name == tensor.name) {
-                return Err(InferenceError::BadShape(format!(
-                    "input `{}` is given more than once",
-                    tensor.name
-                )));
-            }
-        }
-        let mut symbols: HashMap<&str, u32> = HashMap::new();
-        let mut values = TVec::new();
-        for spec in &self.inputs {
-            let tensor = given
-                .iter()
-                .find(|tensor| tensor.name == spec.name)
-                .ok_or_else(|| {
-                    InferenceError::BadShape(format!(
-                        "model `{model}` needs input {spec}, which was not given"
-                    ))
-                })?;
-            spec.check(tensor, &mut symbols)?;
-            values.push(spec.to_value(tensor)?);
-        }
-        Ok(values)
+        let bound = self
+            .signature
+            .bind(model, given)
+            .map_err(|BadInput(message)| InferenceError::BadShape(message))?;
+        bound
+            .into_iter()
+            .zip(&self.input_types)
+            .map(|(tensor, &datum_type)| to_value(tensor, datum_type))
+            .collect()
     }
 }
 
-impl InputSpec {
-    fn check<'a>(
-        &'a self,
-        tensor: &Tensor,
-        symbols: &mut HashMap<&'a str, u32>,
-    ) -> Result<(), InferenceError> {
-        let mismatch = |why: String| {
-            InferenceError::BadShape(format!(
-                "input `{}` has shape {}, the model expects {self}: {why}",
-                tensor.name,
-                Shape(&tensor.shape)
-            ))
-        };
-        if tensor.shape.len() != self.dims.len() {
-            return Err(mismatch(format!(
-                "rank {} instead of {}",
-                tensor.shape.len(),
-                self.dims.len()
-            )));
-        }
-        for (axis, (&got, dim)) in tensor.shape.iter().zip(&self.dims).enumerate() {
-            match dim {
-                Dim::Fixed(want) if usize::try_from(got).ok() != Some(*want) => {
-                    return Err(mismatch(format!("dimension {axis} must be {want}")));
-                }
-                Dim::Fixed(_) => {}
-                Dim::Dynamic(_) if got == 0 => {
-                    return Err(mismatch(format!("dimension {axis} must not be 0")));
-                }
-                Dim::Dynamic(symbol) => match symbols.insert(symbol, got) {
-                    Some(before) if before != got => {
-                        return Err(mismatch(format!(
-                            "dimension {axis} is `{symbol}`, already {before} in another input"
-                        )));
-                    }
-                    _ => {}
-                },
-            }
-        }
-        let len = tensor
-            .shape
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(usize::try_from(d).ok()?));
-        if len != Some(tensor.data.len()) {
-            let want = len.map_or_else(|| "too many".to_owned(), |n| n.to_string());
-            return Err(InferenceError::BadShape(format!(
-                "input `{}` has shape {}, which holds {want} values, but {} values of data",
-                tensor.name,
-                Shape(&tensor.shape),
-                tensor.data.len()
-            )));
-        }
-        Ok(())
+impl InputTensor for Tensor {
+    fn name(&self) -> &str {
+        &self.name
     }
+    fn shape(&self) -> &[u32] {
+        &self.shape
+    }
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
 
-    fn to_value(&self, tensor: &Tensor) -> Result<TValue, InferenceError> {
-        let shape: Vec<usize> = tensor.shape.iter().map(|&d| d as usize).collect();
-        let value = tract_onnx::prelude::Tensor::from_shape::<f32>(&shape, &tensor.data)
-            .map_err(|err| InferenceError::backend("building the input tensor", err))?;
-        if self.datum_type == DatumType::F32 {
-            return Ok(value.into());
-        }
-        let cast = value
-            .cast_to_dt(self.datum_type)
-            .map_err(|err| {
-                InferenceError::backend(
-                    &format!("casting input `{}` to {:?}", self.name, self.datum_type),
-                    err,
-                )
-            })?
-            .into_owned();
-        Ok(cast.into())
+fn to_value(tensor: &Tensor, datum_type: DatumType) -> Result<TValue, InferenceError> {
+    let shape: Vec<usize> = tensor.shape.iter().map(|&d| d as usize).collect();
+    let value = tract_onnx::prelude::Tensor::from_shape::<f32>(&shape, &tensor.data)
+        .map_err(|err| InferenceError::backend("building the input tensor", err))?;
+    if datum_type == DatumType::F32 {
+        return Ok(value.into());
     }
+    let cast = value
+        .cast_to_dt(datum_type)
+        .map_err(|err| {
+            InferenceError::backend(
+                &format!("casting input `{}` to {datum_type:?}", tensor.name),
+                err,
+            )
+        })?
+        .into_owned();
+    Ok(cast.into())
 }
 
 /// Rewrites every op that has a faster runnable form (an einsum into a packed
@@ -351,31 +237,35 @@ fn next_codegen(
     Ok(None)
 }
 
-fn input_specs(model: &TypedModel) -> Result<Vec<InputSpec>, InferenceError> {
-    model
+/// The graph's inputs as the shared [`Signature`], and their element types.
+fn signature(model: &TypedModel) -> Result<(Signature, Vec<DatumType>), InferenceError> {
+    let mut inputs = Vec::new();
+    let mut types = Vec::new();
+    let outlets = model
         .input_outlets()
-        .map_err(|err| InferenceError::backend("listing inputs", err))?
-        .iter()
-        .map(|outlet| {
-            let fact = model
-                .outlet_fact(*outlet)
-                .map_err(|err| InferenceError::backend("reading an input's type", err))?;
-            let dims =
-                fact.shape
-                    .iter()
-                    .map(|dim| match dim {
-                        TDim::Val(n) => usize::try_from(*n)
-                            .map_or_else(|_| Dim::Dynamic(n.to_string()), Dim::Fixed),
-                        other => Dim::Dynamic(other.to_string()),
-                    })
-                    .collect();
-            Ok(InputSpec {
-                name: model.node(outlet.node).name.clone(),
-                datum_type: fact.datum_type,
-                dims,
+        .map_err(|err| InferenceError::backend("listing inputs", err))?;
+    for outlet in outlets {
+        let fact = model
+            .outlet_fact(*outlet)
+            .map_err(|err| InferenceError::backend("reading an input's type", err))?;
+        let dims = fact
+            .shape
+            .iter()
+            .map(|dim| match dim {
+                TDim::Val(n) => {
+                    u64::try_from(*n).map_or_else(|_| Dim::Symbol(n.to_string()), Dim::Fixed)
+                }
+                other => Dim::Symbol(other.to_string()),
             })
-        })
-        .collect()
+            .collect();
+        inputs.push(InputSpec {
+            name: model.node(outlet.node).name.clone(),
+            element_type: format!("{:?}", fact.datum_type),
+            dims,
+        });
+        types.push(fact.datum_type);
+    }
+    Ok((Signature { inputs }, types))
 }
 
 fn output_names(model: &TypedModel) -> Result<Vec<String>, InferenceError> {

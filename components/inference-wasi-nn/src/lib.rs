@@ -3,7 +3,9 @@
 //! `models/<name>/`), inputs are passed as named FP32 tensors, and every
 //! output comes back as a named f32 tensor. Errors map onto the interface's
 //! typed errors: `not-found` → unknown model, `invalid-argument` → bad shape,
-//! anything else → backend.
+//! anything else → backend. Bad inputs are refused before the host sees them,
+//! against the signature the model ships with ([`signatures`]): the same
+//! check, and the same words, as `inference-portable`.
 //!
 //! It also exports `fbposts:pipeline/forecast@0.1.0` (the engagement
 //! forecast of a planned post, from `fbposts-forecast-provider`) on the same
@@ -32,6 +34,9 @@ use bindings::wasi::nn::tensor::{Tensor as NnTensor, TensorType};
 use fbposts_engagement::encoding::features_tensor;
 use fbposts_engagement::{Engine, EngineError, FeatureRow, INPUT_NAME, MODEL_NAME, Outputs};
 use fbposts_forecast_provider::wit as forecast;
+use fbposts_model_signature::{BadInput, InputTensor};
+
+mod signatures;
 
 /// How this implementation names itself in `model.implementation`.
 const IMPLEMENTATION: &str = "wasi-nn";
@@ -85,6 +90,42 @@ fn nn_error(context: &str, err: errors::Error) -> Error {
     }
 }
 
+/// Refuses inputs that do not fit the model with `bad-shape`, before the
+/// host sees them: by the model's shipped signature when it has one
+/// ([`signatures`]), else by checking that each input's data fills its shape.
+fn check_inputs(model: &str, inputs: &[Tensor]) -> Result<(), Error> {
+    if let Some(signature) = signatures::find(model) {
+        return signature
+            .bind(model, inputs)
+            .map(drop)
+            .map_err(|BadInput(message)| Error::BadShape(message));
+    }
+    for input in inputs {
+        let expected: u64 = input.shape.iter().map(|&d| u64::from(d)).product();
+        if expected != input.data.len() as u64 {
+            return Err(Error::BadShape(format!(
+                "input `{}` has shape {:?}, which holds {expected} values, but {} values of data",
+                input.name,
+                input.shape,
+                input.data.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl InputTensor for Tensor {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn shape(&self) -> &[u32] {
+        &self.shape
+    }
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
 fn to_le_bytes(data: &[f32]) -> Vec<u8> {
     data.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
@@ -98,21 +139,11 @@ fn from_le_bytes(bytes: &[u8]) -> Vec<f32> {
 
 impl Guest for WasiNnInference {
     fn run(model: String, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Error> {
-        for input in &inputs {
-            let expected: u64 = input.shape.iter().map(|&d| u64::from(d)).product();
-            if expected != input.data.len() as u64 {
-                return Err(Error::BadShape(format!(
-                    "input {:?}: shape {:?} needs {expected} values, got {}",
-                    input.name,
-                    input.shape,
-                    input.data.len()
-                )));
-            }
-        }
         let graph = graph::load_by_name(&model).map_err(|err| match err.code() {
             ErrorCode::NotFound | ErrorCode::InvalidArgument => Error::UnknownModel(model.clone()),
             _ => nn_error("loading the model", err),
         })?;
+        check_inputs(&model, &inputs)?;
         let context = graph
             .init_execution_context()
             .map_err(|err| nn_error("creating an execution context", err))?;
