@@ -385,12 +385,33 @@ pub fn get(server: &Server, path: &str) -> Reply {
 /// An RFC 3339 UTC time `days_ago` days before now (feedback's
 /// `published_at` must be recent: older events are refused).
 pub fn days_ago_rfc3339(days_ago: u64) -> String {
-    let secs = std::time::SystemTime::now()
+    let secs = secs_days_ago(days_ago);
+    let in_day = secs % 86_400;
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        civil_date(secs),
+        in_day / 3_600,
+        in_day / 60 % 60,
+        in_day % 60
+    )
+}
+
+/// The UTC date (`YYYY-MM-DD`) `days_ago` days before today, for a recent
+/// `published_at` at a chosen time of day: `format!("{}T19:00:00+01:00", …)`.
+pub fn date_days_ago(days_ago: u64) -> String {
+    civil_date(secs_days_ago(days_ago))
+}
+
+fn secs_days_ago(days_ago: u64) -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
-        - days_ago * 86_400;
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+        - days_ago * 86_400
+}
+
+/// Seconds since the Unix epoch to a civil date (Howard Hinnant's algorithm).
+fn civil_date(secs: u64) -> String {
     let days = (secs / 86_400) as i64 + 719_468;
     let era = days.div_euclid(146_097);
     let day_of_era = days.rem_euclid(146_097);
@@ -401,11 +422,5 @@ pub fn days_ago_rfc3339(days_ago: u64) -> String {
     let day = day_of_year - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
-    let in_day = secs % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        in_day / 3_600,
-        in_day / 60 % 60,
-        in_day % 60
-    )
+    format!("{year:04}-{month:02}-{day:02}")
 }

@@ -42,7 +42,7 @@ fn candidates(server: &Server, count: usize) -> Vec<Value> {
 }
 
 fn event(id: &Value, reactions: u64) -> Value {
-    json!({"id": id, "published_at": "2026-12-02T10:00:00+01:00",
+    json!({"id": id, "published_at": support::days_ago_rfc3339(1),
            "metrics": {"reactions": reactions, "comments": 3, "shares": 1}})
 }
 

@@ -45,7 +45,7 @@ fn teach_page(server: &Server, page: &str, posts: u64, factor: u64) {
         assert_eq!(reply.status, 200, "{}", reply.text);
         let id = reply.body["candidates"][0]["id"].clone();
         let total = 100 * factor + seed;
-        let event = json!({"id": id, "published_at": format!("2026-11-{:02}T19:00:00+01:00", 1 + seed),
+        let event = json!({"id": id, "published_at": format!("{}T19:00:00+01:00", support::date_days_ago(posts - seed)),
                            "metrics": {"reactions": total, "comments": 0, "shares": 0, "reach": 40 * total}});
         let reply = post_json(server, "/api/feedback", &event);
         assert_eq!(reply.status, 200, "{}", reply.text);

@@ -150,7 +150,7 @@ fn analyzed_and_published_posts_reach_the_analytics_aggregates_through_redis() {
     assert_events_metrics(&server, 50);
 
     let feedback = json!({"text": "Our new rye loaf is here 🍞", "page_id": "bakery", "page_likes": 120000,
-                          "post_type": "photo", "published_at": "2026-12-01T18:00:00Z",
+                          "post_type": "photo", "published_at": support::days_ago_rfc3339(1),
                           "metrics": {"reactions": 80, "comments": 10, "shares": 5}});
     let reply = post_json(&server, "/api/feedback", &feedback);
     assert_eq!(reply.status, 200, "{}", reply.text);
@@ -291,7 +291,7 @@ fn without_redis_every_route_answers_and_the_log_says_events_are_off() {
         (
             "/api/feedback",
             json!({"text": "Fresh bread", "page_id": "bakery", "page_likes": 1000,
-                                 "post_type": "photo", "published_at": "2026-12-01T18:00:00Z",
+                                 "post_type": "photo", "published_at": support::days_ago_rfc3339(1),
                                  "metrics": {"reactions": 8, "comments": 1, "shares": 0}}),
         ),
     ];

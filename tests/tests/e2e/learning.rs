@@ -49,7 +49,7 @@ fn a_truly_better_structure_wins_most_assignments() {
         let feedback = post_json(
             &server,
             "/api/feedback",
-            &json!({"id": candidate["id"], "published_at": "2026-12-02T10:00:00+01:00", "metrics": metrics(interactions)}),
+            &json!({"id": candidate["id"], "published_at": support::days_ago_rfc3339(1), "metrics": metrics(interactions)}),
         );
         assert_eq!(feedback.status, 200, "{}", feedback.text);
         assert_eq!(feedback.body["duplicate"], false);
@@ -94,7 +94,7 @@ fn feedback_is_idempotent_and_validated() {
     );
     assert_eq!(reply.status, 200, "{}", reply.text);
     let id = reply.body["candidates"][0]["id"].clone();
-    let event = json!({"id": id, "published_at": "2026-12-01T18:00:00Z", "metrics": {"reactions": 50, "comments": 5, "shares": 2, "reach": 3000}});
+    let event = json!({"id": id, "published_at": support::days_ago_rfc3339(1), "metrics": {"reactions": 50, "comments": 5, "shares": 2, "reach": 3000}});
     let first = post_json(&server, "/api/feedback", &event);
     assert_eq!(first.status, 200, "{}", first.text);
     assert_eq!(first.body["duplicate"], false);
@@ -108,11 +108,11 @@ fn feedback_is_idempotent_and_validated() {
     assert_eq!(rewards, 1, "duplicate feedback was credited twice");
 
     let bad = [
-        json!({"id": "c-doesnotexist", "published_at": "2026-12-01T18:00:00Z", "metrics": {"reactions": 1, "comments": 0, "shares": 0}}),
+        json!({"id": "c-doesnotexist", "published_at": support::days_ago_rfc3339(1), "metrics": {"reactions": 1, "comments": 0, "shares": 0}}),
         json!({"id": id, "metrics": {"reactions": 1, "comments": 0, "shares": 0}}),
-        json!({"id": id, "published_at": "2026-12-01T18:00:00Z", "metrics": {"reactions": -1, "comments": 0, "shares": 0}}),
-        json!({"text": "hola", "published_at": "2026-12-01T18:00:00Z", "metrics": {"reactions": 1, "comments": 0, "shares": 0}}),
-        json!({"published_at": "2026-12-01T18:00:00Z", "metrics": {"reactions": 1, "comments": 0, "shares": 0}}),
+        json!({"id": id, "published_at": support::days_ago_rfc3339(1), "metrics": {"reactions": -1, "comments": 0, "shares": 0}}),
+        json!({"text": "hola", "published_at": support::days_ago_rfc3339(1), "metrics": {"reactions": 1, "comments": 0, "shares": 0}}),
+        json!({"published_at": support::days_ago_rfc3339(1), "metrics": {"reactions": 1, "comments": 0, "shares": 0}}),
     ];
     for body in bad {
         let reply = post_json(&server, "/api/feedback", &body);

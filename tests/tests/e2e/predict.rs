@@ -355,7 +355,7 @@ fn a_page_whose_feedback_shows_evenings_win_gets_evening_best_times() {
         };
         let event = json!({"text": format!("Mercado nocturno, publicación {i}"), "page_id": "night-market",
                            "page_likes": 120000, "post_type": "photo",
-                           "published_at": format!("2026-11-{:02}T{hour:02}:15:00-05:00", 1 + i),
+                           "published_at": format!("{}T{hour:02}:15:00-05:00", support::date_days_ago(25 - i)),
                            "metrics": {"reactions": interactions * 8 / 10, "comments": interactions / 10,
                                        "shares": interactions / 10}});
         let reply = post_json(&server, "/api/feedback", &event);
