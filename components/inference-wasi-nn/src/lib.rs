@@ -34,7 +34,7 @@ use bindings::wasi::nn::tensor::{Tensor as NnTensor, TensorType};
 use fbposts_engagement::encoding::features_tensor;
 use fbposts_engagement::{Engine, EngineError, FeatureRow, INPUT_NAME, MODEL_NAME, Outputs};
 use fbposts_forecast_provider::wit as forecast;
-use fbposts_model_signature::{BadInput, InputTensor};
+use fbposts_model_signature::{BadInput, InputTensor, check_data_len};
 
 mod signatures;
 
@@ -94,24 +94,11 @@ fn nn_error(context: &str, err: errors::Error) -> Error {
 /// host sees them: by the model's shipped signature when it has one
 /// ([`signatures`]), else by checking that each input's data fills its shape.
 fn check_inputs(model: &str, inputs: &[Tensor]) -> Result<(), Error> {
-    if let Some(signature) = signatures::find(model) {
-        return signature
-            .bind(model, inputs)
-            .map(drop)
-            .map_err(|BadInput(message)| Error::BadShape(message));
-    }
-    for input in inputs {
-        let expected: u64 = input.shape.iter().map(|&d| u64::from(d)).product();
-        if expected != input.data.len() as u64 {
-            return Err(Error::BadShape(format!(
-                "input `{}` has shape {:?}, which holds {expected} values, but {} values of data",
-                input.name,
-                input.shape,
-                input.data.len()
-            )));
-        }
-    }
-    Ok(())
+    let checked = match signatures::find(model) {
+        Some(signature) => signature.bind(model, inputs).map(drop),
+        None => inputs.iter().try_for_each(check_data_len),
+    };
+    checked.map_err(|BadInput(message)| Error::BadShape(message))
 }
 
 impl InputTensor for Tensor {

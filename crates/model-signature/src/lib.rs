@@ -200,20 +200,28 @@ impl InputSpec {
                 },
             }
         }
-        let len = shape
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(usize::try_from(d).ok()?));
-        if len != Some(tensor.data_len()) {
-            let want = len.map_or_else(|| "too many".to_owned(), |n| n.to_string());
-            return Err(BadInput(format!(
-                "input `{}` has shape {}, which holds {want} values, but {} values of data",
-                tensor.name(),
-                Dims(shape),
-                tensor.data_len()
-            )));
-        }
-        Ok(())
+        check_data_len(tensor)
     }
+}
+
+/// Checks that a tensor's data fills its shape exactly: the one check that
+/// needs no signature (an implementation without its model's signature still
+/// runs it).
+pub fn check_data_len<T: InputTensor>(tensor: &T) -> Result<(), BadInput> {
+    let shape = tensor.shape();
+    let len = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(usize::try_from(d).ok()?));
+    if len == Some(tensor.data_len()) {
+        return Ok(());
+    }
+    let want = len.map_or_else(|| "too many".to_owned(), |n| n.to_string());
+    Err(BadInput(format!(
+        "input `{}` has shape {}, which holds {want} values, but {} values of data",
+        tensor.name(),
+        Dims(shape),
+        tensor.data_len()
+    )))
 }
 
 impl fmt::Display for InputSpec {
