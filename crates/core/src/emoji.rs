@@ -3,17 +3,26 @@
 //! signal (sweet spot 1–3 per short post).
 //!
 //! Detection uses `unicode-segmentation` for grapheme clusters and the
-//! `emojis` crate's static (compile-time perfect-hash) table of every
-//! Unicode emoji, with a code-point fallback for emoji newer than that table.
+//! Unicode `Emoji` property of the cluster's first code point, from
+//! `unicode-properties` (a table of code-point ranges, about 4 KB in a
+//! component), with a code-point fallback for pictographs. Until December
+//! 2026 it looked every cluster up in the `emojis` crate's table of named
+//! emoji sequences (about 130 KB in every component that scores text); the
+//! test `the_property_rule_answers_as_the_emoji_table_did` checks the rule
+//! against that table over every code point and every emoji sequence it
+//! lists, so the scores did not move.
 
 use crate::scoring::Signal;
 use crate::{Language, round3};
+use unicode_properties::UnicodeEmoji;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// Is this grapheme cluster an emoji?
 ///
 /// Symbols that default to *text* presentation (`©`, `®`, `™`, `‼`, arrows…)
-/// only count when followed by the emoji variation selector U+FE0F.
+/// only count when followed by the emoji variation selector U+FE0F; digits,
+/// `#` and `*` only as keycaps. A cluster that asks for text presentation
+/// (U+FE0E) is not an emoji unless it holds a pictograph.
 pub fn is_emoji(grapheme: &str) -> bool {
     let mut chars = grapheme.chars();
     let Some(first) = chars.next() else {
@@ -24,20 +33,27 @@ pub fn is_emoji(grapheme: &str) -> bool {
         // ASCII, Latin, punctuation, letterlike symbols and arrows.
         return false;
     }
-    if first.is_ascii() && !grapheme.contains('\u{20E3}') {
+    if first.is_ascii() {
         // "#", "*", digits are emoji only as keycaps.
-        return false;
+        return matches!(first, '0'..='9' | '#' | '*') && grapheme.contains('\u{20E3}');
     }
-    if emojis::get(grapheme).is_some() {
+    if first.is_emoji_char() && !grapheme.chars().any(outside_emoji_presentation) {
         return true;
     }
-    // Fallback for emoji newer than the table: pictographic code points.
+    // Pictographic code points (also emoji newer than the property table).
     if single {
         return matches!(first as u32, 0x1F000..=0x1FAFF);
     }
     grapheme
         .chars()
         .any(|c| matches!(c as u32, 0x1F000..=0x1FAFF | 0x2600..=0x27BF))
+}
+
+/// A code point that makes a cluster other than an emoji presentation of
+/// its first code point: the text selector, a keycap mark on a non-keycap,
+/// or tag characters (which only make sense after a flag).
+fn outside_emoji_presentation(c: char) -> bool {
+    matches!(c, '\u{FE0E}' | '\u{20E3}' | '\u{E0020}'..='\u{E007F}')
 }
 
 /// Number of emoji in `text`.
@@ -135,6 +151,76 @@ mod tests {
         assert_eq!(count("© 2024 ACME™ #1 * 100% → ok"), 0);
         assert_eq!(count("plain text, ¿sí? ¡no!"), 0);
         assert_eq!(count("ñandú café"), 0);
+    }
+
+    /// The rule before December 2026: the `emojis` crate's table.
+    fn by_the_table(grapheme: &str) -> bool {
+        let mut chars = grapheme.chars();
+        let Some(first) = chars.next() else {
+            return false;
+        };
+        let single = chars.next().is_none();
+        if single && (first as u32) < 0x2300 {
+            return false;
+        }
+        if first.is_ascii() && !grapheme.contains('\u{20E3}') {
+            return false;
+        }
+        if emojis::get(grapheme).is_some() {
+            return true;
+        }
+        if single {
+            return matches!(first as u32, 0x1F000..=0x1FAFF);
+        }
+        grapheme
+            .chars()
+            .any(|c| matches!(c as u32, 0x1F000..=0x1FAFF | 0x2600..=0x27BF))
+    }
+
+    #[test]
+    fn the_property_rule_answers_as_the_emoji_table_did() {
+        let mut differ = Vec::new();
+        let mut check = |cluster: &str| {
+            if is_emoji(cluster) != by_the_table(cluster) && differ.len() < 20 {
+                differ.push(cluster.to_string());
+            }
+        };
+        // Every code point alone, with each presentation selector and with
+        // the marks an emoji sequence continues with.
+        const TAILS: [&str; 9] = [
+            "",
+            "\u{FE0F}",
+            "\u{FE0E}",
+            "\u{1F3FB}",
+            "\u{200D}\u{2640}\u{FE0F}",
+            "\u{20E3}",
+            "\u{FE0F}\u{20E3}",
+            "\u{200D}\u{1F525}",
+            "\u{E0067}\u{E007F}",
+        ];
+        for c in (0..0x11_0000).filter_map(char::from_u32) {
+            for tail in TAILS {
+                check(&format!("{c}{tail}"));
+            }
+        }
+        // Every sequence the table lists, as written, without its selectors,
+        // and in every skin tone.
+        let mut sequences = 0;
+        for emoji in emojis::iter() {
+            let bare: String = emoji
+                .as_str()
+                .chars()
+                .filter(|&c| c != '\u{FE0F}')
+                .collect();
+            check(emoji.as_str());
+            check(&bare);
+            for toned in emoji.skin_tones().into_iter().flatten() {
+                check(toned.as_str());
+            }
+            sequences += 1;
+        }
+        assert!(sequences > 1800, "{sequences}");
+        assert!(differ.is_empty(), "{differ:?}");
     }
 
     #[test]
