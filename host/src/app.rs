@@ -357,12 +357,15 @@ impl ComponentLoader<'_> {
         let stores = StoreTemplate {
             engine: self.engine.clone(),
             environment: component.environment.clone().into_iter().collect(),
-            max_memory_bytes: self.opts.max_memory_bytes,
+            max_memory_bytes: component
+                .fbposts
+                .memory_cap_bytes(self.opts.max_memory_bytes),
             capabilities: prepared,
         };
         tracing::info!(
             component = %component.id,
             ms = started.elapsed().as_millis() as u64,
+            memory_cap_mb = stores.max_memory_bytes >> 20,
             "component ready"
         );
         Ok(ReadyComponent {

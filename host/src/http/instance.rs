@@ -194,7 +194,7 @@ mod tests {
         FbpostsTool {
             instance_reuse: NonZeroUsize::new(reuse),
             instance_concurrency: NonZeroUsize::new(concurrency),
-            precache: false,
+            ..FbpostsTool::default()
         }
     }
 

@@ -8,8 +8,11 @@
 //! life) and `instance_concurrency` (requests one WASI P3 instance serves at
 //! once). A component that does not ask gets a fresh instance per request,
 //! Spin's semantics. `precache = true` lets the host compute requests it
-//! predicts ahead, into the cache. Unknown keys are errors, like everywhere
-//! in the manifest.
+//! predicts ahead, into the cache. `max_memory_mb` caps each of the
+//! component's linear memories below the host's `--max-memory-mb` (it can
+//! only lower it), so a step sized from its measured peaks cannot take the
+//! memory the host grants the largest one. Unknown keys are errors, like
+//! everywhere in the manifest.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -34,6 +37,19 @@ pub struct FbpostsTool {
     /// answer): the host may compute predicted ones ahead (`crate::precache`).
     #[serde(default)]
     pub precache: bool,
+    /// Cap of each of the component's linear memories, in MiB; absent: the
+    /// host's cap. The lower of the two applies.
+    pub max_memory_mb: Option<NonZeroUsize>,
+}
+
+impl FbpostsTool {
+    /// The linear-memory cap of this component's instances: what it asks,
+    /// never above the host's own cap.
+    pub fn memory_cap_bytes(&self, host_cap_bytes: usize) -> usize {
+        self.max_memory_mb
+            .map_or(host_cap_bytes, |mb| mb.get().saturating_mul(1 << 20))
+            .min(host_cap_bytes)
+    }
 }
 
 /// The component's `tool` table: this host's entry, the others checked to be
@@ -111,6 +127,26 @@ mod tests {
         let e = component_with("[component.a.tool.fbposts]\ninstance_reuses = 2\n").unwrap_err();
         assert!(
             matches!(&e, ManifestError::UnknownKey { path, .. } if path == "component.a.tool.fbposts.instance_reuses"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_memory_cap_lowers_the_host_s_cap_and_never_raises_it() {
+        let m = component_with("[component.a.tool.fbposts]\nmax_memory_mb = 24\n").unwrap();
+        let tool = m.components["a"].fbposts;
+        assert_eq!(tool.max_memory_mb, some(24));
+        assert_eq!(tool.memory_cap_bytes(64 << 20), 24 << 20);
+        assert_eq!(tool.memory_cap_bytes(16 << 20), 16 << 20);
+        let uncapped = component_with("").unwrap().components["a"].fbposts;
+        assert_eq!(uncapped.memory_cap_bytes(64 << 20), 64 << 20);
+    }
+
+    #[test]
+    fn a_zero_memory_cap_is_refused() {
+        let e = component_with("[component.a.tool.fbposts]\nmax_memory_mb = 0\n").unwrap_err();
+        assert!(
+            matches!(&e, ManifestError::Invalid { path, .. } if path == "component.a.tool.fbposts.max_memory_mb"),
             "{e}"
         );
     }

@@ -262,6 +262,45 @@ fn a_looping_or_trapping_guest_fails_only_its_own_request() {
     );
 }
 
+/// The largest linear memory a component's instance reached, from `/metrics`.
+fn memory_peak_max(server: &Server, component: &str) -> f64 {
+    crate::metrics::value(
+        &crate::metrics::scrape(server),
+        "fbposts_instance_memory_peak_max_bytes",
+        &[("component", component)],
+    )
+}
+
+#[test]
+fn a_component_s_own_memory_cap_stops_it_below_the_host_s_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sqlite_config(dir.path());
+    let server = test_app(dir.path(), &config, &["--max-memory-mb", "64"]);
+    const MIB: f64 = (1 << 20) as f64;
+
+    // The same guest, ballooning in 16 MiB steps: `misbehave-capped` asks for
+    // 24 MiB in its tool table, `misbehave` has the host's 64 MiB.
+    let capped = get(&server, "/capped/balloon");
+    assert_eq!(capped.status, 500, "{}", capped.text);
+    assert_eq!(capped.body["error"]["code"], "component_failed");
+    let uncapped = get(&server, "/misbehave/balloon");
+    assert_eq!(uncapped.status, 500, "{}", uncapped.text);
+    assert_eq!(uncapped.body["error"]["code"], "component_failed");
+
+    let capped_peak = memory_peak_max(&server, "misbehave-capped");
+    assert!(
+        capped_peak > 16.0 * MIB && capped_peak <= 24.0 * MIB,
+        "grew one step, then stopped at its own cap: {capped_peak}"
+    );
+    let uncapped_peak = memory_peak_max(&server, "misbehave");
+    assert!(
+        uncapped_peak > 24.0 * MIB && uncapped_peak <= 64.0 * MIB,
+        "the host's cap: {uncapped_peak}"
+    );
+    // The capped component still serves.
+    assert_eq!(get(&server, "/capped/ok").status, 200);
+}
+
 // ---------------------------------------------------------------------------
 // Variables (`spin:variables`) and outbound HTTP, with the `outbound-probe`
 // component of tests/spin.toml.
