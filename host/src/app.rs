@@ -7,6 +7,7 @@
 //! the app fails here, at start-up, with the component named.
 
 use crate::capability::{AppContext, Capabilities};
+use crate::compiled::CompiledCache;
 use crate::compose;
 use crate::cron::{CronJob, Schedule};
 use crate::engine::{self, Allocator, EngineLimits, EpochTicker};
@@ -87,16 +88,14 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
     .await?;
     let metrics = capabilities.metrics.requests();
 
-    let (engine, allocator) = engine::build(
-        &EngineLimits {
-            max_memory_bytes: opts.max_memory_bytes,
-            max_instances: opts.max_instances,
-        },
-        opts.cache_dir.as_deref(),
-    )?;
+    let (engine, allocator) = engine::build(&EngineLimits {
+        max_memory_bytes: opts.max_memory_bytes,
+        max_instances: opts.max_instances,
+    })?;
     tracing::info!(%allocator, "engine ready");
     let loader = ComponentLoader {
         linker: build_linker(&engine)?,
+        compiled: CompiledCache::new(&engine, opts.cache_dir.as_deref()),
         engine,
         manifest: &manifest,
         capabilities: &capabilities,
@@ -111,6 +110,10 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
         .map(|trigger| loader.load_cron(trigger))
         .collect::<Result<Vec<_>>>()?;
     let redis_subscribers = loader.load_redis()?;
+    let pruned = loader.compiled.prune();
+    if pruned > 0 {
+        tracing::info!(pruned, "removed compiled components unused for two weeks");
+    }
 
     let precache = precache(&manifest, opts.precache);
     if let Some(precache) = &precache {
@@ -199,6 +202,7 @@ struct RedisTarget {
 struct ComponentLoader<'a> {
     engine: Engine,
     linker: Linker<HostState>,
+    compiled: CompiledCache,
     manifest: &'a AppManifest,
     capabilities: &'a Capabilities,
     opts: &'a LoadOptions,
@@ -341,8 +345,9 @@ impl ComponentLoader<'_> {
     fn prepare(&self, component: &ComponentDef) -> Result<ReadyComponent> {
         let started = Instant::now();
         let composition = self.composed(component)?;
-        let compiled = Component::new(&self.engine, composition.bytes)
-            .map_err(anyhow::Error::from)
+        let compiled = self
+            .compiled
+            .component(&self.engine, &composition.bytes)
             .with_context(|| {
                 format!(
                     "component {:?}: compiling {}",

@@ -123,7 +123,7 @@ pub struct UpArgs {
     /// Open connections from one client address; default: a quarter of `--max-connections`.
     #[arg(long, value_parser = at_least_one)]
     max_connections_per_client: Option<usize>,
-    /// Compiled-component cache; default: $XDG_CACHE_HOME/fbposts or ~/.cache/fbposts.
+    /// Compiled components, mapped at start-up (`DIR/components/*.cwasm`); default: $XDG_CACHE_HOME/fbposts or ~/.cache/fbposts.
     #[arg(long)]
     cache_dir: Option<PathBuf>,
     /// Do not cache compiled components.

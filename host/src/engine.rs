@@ -1,17 +1,13 @@
 //! The wasmtime engine every component runs on: component-model-async for
 //! WASI P3, epoch interruption for request deadlines, the pooling allocator
 //! (falling back to on-demand allocation where the address space cannot be
-//! reserved), and wasmtime's on-disk compilation cache so a restart does not
-//! recompile unchanged components.
+//! reserved). Compiled code is kept on disk by [`crate::compiled`].
 
-use anyhow::{Context, Result};
-use std::path::Path;
+use anyhow::Result;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use wasmtime::{
-    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
-};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the epoch ticks; deadlines are counted in ticks of this length.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -46,21 +42,12 @@ impl std::fmt::Display for Allocator {
     }
 }
 
-fn base_config(cache_dir: Option<&Path>) -> Result<Config> {
+fn base_config() -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.wasm_component_model_async(true);
     config.epoch_interruption(true);
-    if let Some(dir) = cache_dir {
-        let mut cache = CacheConfig::new();
-        cache.with_directory(dir);
-        config.cache(Some(
-            Cache::new(cache)
-                .map_err(anyhow::Error::from)
-                .context("opening the compilation cache")?,
-        ));
-    }
-    Ok(config)
+    config
 }
 
 fn env_bytes(name: &str, default: usize) -> usize {
@@ -71,7 +58,7 @@ fn env_bytes(name: &str, default: usize) -> usize {
 }
 
 /// Builds the engine, preferring the pooling allocator.
-pub fn build(limits: &EngineLimits, cache_dir: Option<&Path>) -> Result<(Engine, Allocator)> {
+pub fn build(limits: &EngineLimits) -> Result<(Engine, Allocator)> {
     let mut pooling = PoolingAllocationConfig::new();
     // Every component instance may use its per-component maximum of core
     // instances, memories and tables (a composed component has several), so
@@ -95,15 +82,14 @@ pub fn build(limits: &EngineLimits, cache_dir: Option<&Path>) -> Result<(Engine,
         .linear_memory_keep_resident(env_bytes("FBPOSTS_MEM_KEEP", 0))
         .table_keep_resident(env_bytes("FBPOSTS_TABLE_KEEP", 0))
         .async_stack_keep_resident(env_bytes("FBPOSTS_STACK_KEEP", 0));
-    let mut config = base_config(cache_dir)?;
+    let mut config = base_config();
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     match Engine::new(&config) {
         Ok(engine) if pooling_usable(&engine) => return Ok((engine, Allocator::Pooling)),
         Ok(_) => tracing::warn!("pooling allocator could not reserve memory; using on-demand"),
         Err(err) => tracing::warn!(error = %err, "pooling allocator unavailable; using on-demand"),
     }
-    let config = base_config(cache_dir)?;
-    Ok((Engine::new(&config)?, Allocator::OnDemand))
+    Ok((Engine::new(&base_config())?, Allocator::OnDemand))
 }
 
 /// The pool reserves its address space lazily on first use on some

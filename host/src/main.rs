@@ -11,6 +11,7 @@ mod bench;
 mod build;
 mod capability;
 mod cli;
+mod compiled;
 mod compose;
 mod cron;
 mod deny;

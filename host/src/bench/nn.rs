@@ -240,7 +240,7 @@ impl WasmEngine {
             max_memory_bytes: 256 << 20,
             max_instances: 64,
         };
-        let (engine, _) = crate::engine::build(&limits, None)?;
+        let (engine, _) = crate::engine::build(&limits)?;
         let started = Instant::now();
         let component = wasmtime::component::Component::from_file(&engine, wasm)
             .map_err(|e| anyhow::anyhow!("compiling {}: {e:?}", wasm.display()))?;

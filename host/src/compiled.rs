@@ -1,0 +1,270 @@
+//! Compiled components on disk, mapped into the process rather than copied.
+//!
+//! A component's machine code is compiled once and kept in the cache
+//! directory as `<key>.cwasm`, where the key is the SHA-256 of the engine's
+//! compatibility hash and the (composed) component's bytes: a changed
+//! component, a new wasmtime or another engine configuration is a new file.
+//! Each start-up maps the file (`Component::deserialize_file`) instead of
+//! reading it into memory:
+//! - code and read-only data are file-backed pages that the kernel loads when
+//!   first executed and may drop under pressure, so a route that is never
+//!   called costs no resident memory (a copy, as wasmtime's own compilation
+//!   cache makes, is anonymous memory, resident from start-up on);
+//! - wasmtime maps linear-memory initial images straight from the same file
+//!   instead of copying them into a memfd.
+//!
+//! Files are written whole under a temporary name and renamed into place, so
+//! a reader never sees half a file, two processes starting at once at worst
+//! both compile, and a file already mapped stays valid when replaced or
+//! removed. A start-up refreshes the modification time of every file it
+//! uses; [`CompiledCache::prune`] removes the files no start-up has used for
+//! [`UNUSED_FOR`]. Without a directory (`--no-cache`) components are
+//! compiled in memory at every start.
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// A compiled component no start-up has used for this long is removed.
+pub const UNUSED_FOR: Duration = Duration::from_secs(14 * 24 * 60 * 60);
+
+/// The extension of compiled components (wasmtime's own for precompiled code).
+const EXTENSION: &str = "cwasm";
+/// The extension of a compiled component being written.
+const TEMPORARY: &str = "tmp";
+
+/// Where compiled components are kept, for one engine configuration.
+pub struct CompiledCache {
+    dir: Option<PathBuf>,
+    /// What makes compiled code loadable by this engine, as a key prefix.
+    engine_key: u64,
+}
+
+impl CompiledCache {
+    /// The cache in `dir` (created when first written); `None` compiles in
+    /// memory every time.
+    pub fn new(engine: &Engine, dir: Option<&Path>) -> Self {
+        let mut hasher = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        Self {
+            dir: dir.map(|dir| dir.join("components")),
+            engine_key: hasher.finish(),
+        }
+    }
+
+    /// The compiled form of `bytes`: mapped from the cache when there,
+    /// otherwise compiled, written to the cache and mapped from it.
+    pub fn component(&self, engine: &Engine, bytes: &[u8]) -> Result<Component> {
+        let Some(dir) = &self.dir else {
+            return Ok(Component::new(engine, bytes)?);
+        };
+        let path = dir.join(format!("{}.{EXTENSION}", self.key(bytes)));
+        if path.is_file() {
+            match map(engine, &path) {
+                Ok(component) => {
+                    refresh(&path);
+                    return Ok(component);
+                }
+                Err(err) => tracing::warn!(
+                    path = %path.display(),
+                    error = %err,
+                    "compiled component unusable; compiling again"
+                ),
+            }
+        }
+        let compiled = engine.precompile_component(bytes)?;
+        match write_whole(dir, &path, &compiled) {
+            Ok(()) => map(engine, &path),
+            Err(err) => {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    error = %err,
+                    "cannot keep the compiled component; compiling it in memory"
+                );
+                Ok(Component::new(engine, bytes)?)
+            }
+        }
+    }
+
+    /// Removes the compiled components no start-up has used for
+    /// [`UNUSED_FOR`] (and temporary files as old, left by a crash while
+    /// writing); returns how many. Failures are skipped: pruning is
+    /// housekeeping.
+    pub fn prune(&self) -> usize {
+        let Some(dir) = &self.dir else {
+            return 0;
+        };
+        let Ok(entries) = fs::read_dir(dir) else {
+            return 0;
+        };
+        let now = SystemTime::now();
+        entries
+            .flatten()
+            .filter(|entry| {
+                let extension = entry.path().extension().map(|e| e.to_owned());
+                extension.is_some_and(|e| e == EXTENSION || e == TEMPORARY)
+            })
+            .filter(|entry| {
+                let modified = entry.metadata().and_then(|m| m.modified());
+                modified.is_ok_and(|at| now.duration_since(at).unwrap_or_default() > UNUSED_FOR)
+            })
+            .filter(|entry| fs::remove_file(entry.path()).is_ok())
+            .count()
+    }
+
+    fn key(&self, bytes: &[u8]) -> String {
+        let mut sha = Sha256::new();
+        sha.update(self.engine_key.to_le_bytes());
+        sha.update(bytes);
+        hex::encode(sha.finalize())
+    }
+}
+
+/// Maps a compiled component from `path`: the one unsafe call of the host
+/// (the workspace denies `unsafe_code`; this allows it for one call).
+#[allow(unsafe_code)]
+fn map(engine: &Engine, path: &Path) -> Result<Component> {
+    // SAFETY: only this module writes the directory, each file whole before
+    // it is renamed into place, and no file is modified afterwards (a new
+    // version is a new name). wasmtime checks that the file was compiled by
+    // a compatible engine before using it.
+    Ok(unsafe { Component::deserialize_file(engine, path) }?)
+}
+
+/// Marks `path` as used now, so pruning keeps it.
+fn refresh(path: &Path) {
+    let touched = fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|file| file.set_modified(SystemTime::now()));
+    if let Err(err) = touched {
+        tracing::debug!(path = %path.display(), error = %err, "cannot refresh the compiled component's time");
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file of this process in the
+/// same directory, renamed into place once complete.
+fn write_whole(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let temporary = path.with_extension(format!("{EXTENSION}.{}.{TEMPORARY}", std::process::id()));
+    let written = fs::write(&temporary, bytes)
+        .with_context(|| format!("writing {}", temporary.display()))
+        .and_then(|()| {
+            fs::rename(&temporary, path)
+                .with_context(|| format!("renaming into {}", path.display()))
+        });
+    if written.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The empty component (the binary preamble of a component, layer 1),
+    /// and another one: the same with a custom section.
+    const EMPTY: &[u8] = b"\0asm\x0d\0\x01\0";
+    const OTHER: &[u8] = b"\0asm\x0d\0\x01\0\0\x02\x01x";
+
+    fn engine() -> Engine {
+        Engine::default()
+    }
+
+    fn cwasm_files(dir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<_> = fs::read_dir(dir.join("components"))
+            .map(|entries| entries.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == EXTENSION));
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn a_component_is_compiled_once_and_mapped_from_its_file_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine();
+        let cache = CompiledCache::new(&engine, Some(dir.path()));
+        let bytes = EMPTY;
+        cache.component(&engine, bytes).unwrap();
+        let files = cwasm_files(dir.path());
+        assert_eq!(files.len(), 1, "{files:?}");
+        let written = fs::metadata(&files[0]).unwrap().len();
+        assert!(written > 0);
+
+        // A second start maps the same file: nothing new is written.
+        let again = CompiledCache::new(&engine, Some(dir.path()));
+        again.component(&engine, bytes).unwrap();
+        assert_eq!(cwasm_files(dir.path()), files);
+        // Another component is another file.
+        let other = OTHER;
+        again.component(&engine, other).unwrap();
+        assert_eq!(cwasm_files(dir.path()).len(), 2);
+    }
+
+    #[test]
+    fn a_damaged_file_is_compiled_again_and_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine();
+        let cache = CompiledCache::new(&engine, Some(dir.path()));
+        let bytes = EMPTY;
+        cache.component(&engine, bytes).unwrap();
+        let file = cwasm_files(dir.path()).remove(0);
+        let good = fs::read(&file).unwrap();
+        fs::write(&file, b"not a compiled component").unwrap();
+
+        cache.component(&engine, bytes).unwrap();
+        assert_eq!(fs::read(&file).unwrap(), good);
+    }
+
+    #[test]
+    fn an_engine_configured_differently_gets_its_own_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = EMPTY;
+        let plain = engine();
+        CompiledCache::new(&plain, Some(dir.path()))
+            .component(&plain, bytes)
+            .unwrap();
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let interruptible = Engine::new(&config).unwrap();
+        CompiledCache::new(&interruptible, Some(dir.path()))
+            .component(&interruptible, bytes)
+            .unwrap();
+        assert_eq!(cwasm_files(dir.path()).len(), 2);
+    }
+
+    #[test]
+    fn pruning_removes_only_files_unused_for_the_whole_period() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine();
+        let cache = CompiledCache::new(&engine, Some(dir.path()));
+        cache.component(&engine, EMPTY).unwrap();
+        cache.component(&engine, OTHER).unwrap();
+        let files = cwasm_files(dir.path());
+        let stale = SystemTime::now() - UNUSED_FOR - Duration::from_secs(60);
+        fs::File::options()
+            .write(true)
+            .open(&files[0])
+            .unwrap()
+            .set_modified(stale)
+            .unwrap();
+
+        assert_eq!(cache.prune(), 1);
+        assert_eq!(cwasm_files(dir.path()), vec![files[1].clone()]);
+    }
+
+    #[test]
+    fn without_a_directory_nothing_is_written() {
+        let engine = engine();
+        let cache = CompiledCache::new(&engine, None);
+        cache.component(&engine, EMPTY).unwrap();
+        assert_eq!(cache.prune(), 0);
+    }
+}
