@@ -6,8 +6,10 @@
 //! its cached answer), so replaying a guessed one is safe. Their answered
 //! POSTs (status 200, JSON, at most [`MAX_OBSERVED_BYTES`]) are handed, body
 //! and answer, to one worker task through a bounded queue (full: dropped,
-//! never waited for). The worker learns what sessions ask next
-//! ([`learner`]) and replays each prediction through the component's
+//! never waited for), which it drains in batches while requests keep
+//! coming (one wake-up per [`BATCH_INTERVAL`], not one per request). The
+//! worker learns what sessions ask next ([`learner`]) and replays each
+//! prediction through the component's
 //! handler (not through the listener: no admission slot, no request log,
 //! no request metrics), marked with [`COMPUTED_AHEAD_HEADER`]; the
 //! component stores the answer in the cache as for any request, and
@@ -47,6 +49,12 @@ pub const COMPUTED_AHEAD_HEADER: &str = "fbposts-precache";
 pub const MAX_OBSERVED_BYTES: usize = 256 * 1024;
 /// Observations waiting for the worker at most.
 const QUEUE: usize = 64;
+/// While observations keep arriving, the worker takes them in batches this
+/// often rather than being woken for each: a wake-up is a context switch on
+/// the core that serves the requests (measured: 2.4 more switches and about
+/// 27 µs more CPU per `/api/analyze` cache hit at c=1 when woken each time).
+/// At most `QUEUE` observations wait meanwhile (beyond that they are dropped).
+const BATCH_INTERVAL: Duration = Duration::from_millis(2);
 /// How long a replay waits for the foreground to be idle before it refrains.
 pub const IDLE_WAIT: Duration = Duration::from_millis(50);
 /// A replayed request is not replayed again for this long.
@@ -212,20 +220,41 @@ impl Worker {
     }
 
     async fn run<R: Replay>(mut self, mut inbox: mpsc::Receiver<Seen>, app: Weak<R>) {
-        while let Some(seen) = inbox.recv().await {
-            if !self.budget.wait(Instant::now()).is_zero() {
-                self.counts.dropped.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            let started = Instant::now();
-            let authority = seen.authority.clone();
-            let predictions = self.learn(seen);
-            self.budget.spend(started.elapsed(), Instant::now());
-            for prediction in predictions {
-                let Some(app) = app.upgrade() else { return };
-                self.replay(app, prediction, &authority).await;
+        // Woken by the first observation after a quiet spell; while more keep
+        // arriving, they queue and are taken together every BATCH_INTERVAL.
+        while let Some(first) = inbox.recv().await {
+            let mut next = Some(first);
+            while let Some(seen) = next.take() {
+                if !self.take(seen, &app).await {
+                    return;
+                }
+                next = inbox.try_recv().ok();
+                if next.is_none() {
+                    tokio::time::sleep(BATCH_INTERVAL).await;
+                    next = inbox.try_recv().ok();
+                }
             }
         }
+    }
+
+    /// Learns from one observation (unless the budget is spent) and replays
+    /// its predictions; false once the app is gone.
+    async fn take<R: Replay>(&mut self, seen: Seen, app: &Weak<R>) -> bool {
+        if !self.budget.wait(Instant::now()).is_zero() {
+            self.counts.dropped.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        let started = Instant::now();
+        let authority = seen.authority.clone();
+        let predictions = self.learn(seen);
+        self.budget.spend(started.elapsed(), Instant::now());
+        for prediction in predictions {
+            let Some(app) = app.upgrade() else {
+                return false;
+            };
+            self.replay(app, prediction, &authority).await;
+        }
+        true
     }
 
     /// Learns from `seen`; what to compute next.
