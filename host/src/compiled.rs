@@ -49,6 +49,8 @@ impl CompiledCache {
     /// The cache in `dir` (created when first written); `None` compiles in
     /// memory every time.
     pub fn new(engine: &Engine, dir: Option<&Path>) -> Self {
+        // `DefaultHasher::new()` is deterministic within one build of the
+        // host; a Rust release that changes it only means one recompile.
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         Self {
