@@ -88,14 +88,15 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
     .await?;
     let metrics = capabilities.metrics.requests();
 
-    let (engine, allocator) = engine::build(&EngineLimits {
+    let limits = EngineLimits {
         max_memory_bytes: opts.max_memory_bytes,
         max_instances: opts.max_instances,
-    })?;
+    };
+    let (engine, allocator) = engine::build(&limits)?;
     tracing::info!(%allocator, "engine ready");
     let loader = ComponentLoader {
         linker: build_linker(&engine)?,
-        compiled: CompiledCache::new(&engine, opts.cache_dir.as_deref()),
+        compiled: CompiledCache::new(&engine, opts.cache_dir.as_deref()).compiling_in_child(limits),
         engine,
         manifest: &manifest,
         capabilities: &capabilities,

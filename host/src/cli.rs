@@ -42,6 +42,23 @@ pub enum Command {
     BenchNn(bench::BenchNnArgs),
     /// Throughput of the SQLite key-value backend (concurrent gets and sets).
     BenchKv(bench::BenchKvArgs),
+    /// Internal: compile one component into the cache (`fbposts up` runs it
+    /// as a child so the compiler's memory is not the server's).
+    #[command(hide = true, name = crate::compiled::CHILD_COMMAND)]
+    CompileComponent(CompileArgs),
+}
+
+/// `fbposts compile-component`: what `crate::compiled` hands its child.
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    #[arg(long)]
+    pub cache_dir: PathBuf,
+    #[arg(long)]
+    pub max_memory_bytes: usize,
+    #[arg(long)]
+    pub max_instances: u32,
+    /// The component's bytes.
+    pub input: PathBuf,
 }
 
 #[derive(Debug, Args)]

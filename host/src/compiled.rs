@@ -13,6 +13,14 @@
 //! - wasmtime maps linear-memory initial images straight from the same file
 //!   instead of copying them into a memfd.
 //!
+//! A component not yet in the cache is compiled by a child process (the
+//! same `fbposts` binary, `compile-component`, with the same engine limits)
+//! when the cache is built with [`CompiledCache::compiling_in_child`]: the
+//! compiler's working memory (tens of MiB of heap that the allocator keeps
+//! after it is freed) then never belongs to the serving process, whose first
+//! start is as small as every later one. If the child fails, the component
+//! is compiled in-process.
+//!
 //! Files are written whole under a temporary name and renamed into place, so
 //! a reader never sees half a file, two processes starting at once at worst
 //! both compile, and a file already mapped stays valid when replaced or
@@ -21,7 +29,8 @@
 //! [`UNUSED_FOR`]. Without a directory (`--no-cache`) components are
 //! compiled in memory at every start.
 
-use anyhow::{Context, Result};
+use crate::engine::EngineLimits;
+use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -41,9 +50,16 @@ const TEMPORARY: &str = "tmp";
 /// Where compiled components are kept, for one engine configuration.
 pub struct CompiledCache {
     dir: Option<PathBuf>,
+    /// The directory as given (the child is given it too).
+    base: Option<PathBuf>,
     /// What makes compiled code loadable by this engine, as a key prefix.
     engine_key: u64,
+    /// Compile misses in a child process built with these engine limits.
+    child: Option<EngineLimits>,
 }
+
+/// The hidden subcommand a child compiles with (see [`compile_in_child`]).
+pub const CHILD_COMMAND: &str = "compile-component";
 
 impl CompiledCache {
     /// The cache in `dir` (created when first written); `None` compiles in
@@ -55,8 +71,17 @@ impl CompiledCache {
         engine.precompile_compatibility_hash().hash(&mut hasher);
         Self {
             dir: dir.map(|dir| dir.join("components")),
+            base: dir.map(Path::to_path_buf),
             engine_key: hasher.finish(),
+            child: None,
         }
+    }
+
+    /// Compiles what is missing in a child process whose engine is built
+    /// from `limits` (the limits this process built its engine from).
+    pub fn compiling_in_child(mut self, limits: EngineLimits) -> Self {
+        self.child = Some(limits);
+        self
     }
 
     /// The compiled form of `bytes`: mapped from the cache when there,
@@ -77,6 +102,13 @@ impl CompiledCache {
                     error = %err,
                     "compiled component unusable; compiling again"
                 ),
+            }
+        }
+        if let (Some(limits), Some(base)) = (&self.child, &self.base) {
+            match compile_in_child(base, limits, dir, bytes) {
+                Ok(()) if path.is_file() => return map(engine, &path),
+                Ok(()) => tracing::warn!("the compiling child wrote another key; compiling here"),
+                Err(err) => tracing::warn!(error = %err, "compiling here instead of in a child"),
             }
         }
         let compiled = engine.precompile_component(bytes)?;
@@ -136,6 +168,41 @@ fn map(engine: &Engine, path: &Path) -> Result<Component> {
     // version is a new name). wasmtime checks that the file was compiled by
     // a compatible engine before using it.
     Ok(unsafe { Component::deserialize_file(engine, path) }?)
+}
+
+/// Runs `fbposts compile-component` on `bytes` (handed over in a temporary
+/// file in `dir`) and waits for it.
+fn compile_in_child(base: &Path, limits: &EngineLimits, dir: &Path, bytes: &[u8]) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let input = dir.join(format!("input.{}.{TEMPORARY}", std::process::id()));
+    fs::write(&input, bytes).with_context(|| format!("writing {}", input.display()))?;
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .arg(CHILD_COMMAND)
+        .arg("--cache-dir")
+        .arg(base)
+        .arg("--max-memory-bytes")
+        .arg(limits.max_memory_bytes.to_string())
+        .arg("--max-instances")
+        .arg(limits.max_instances.to_string())
+        .arg(&input)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status();
+    let _ = fs::remove_file(&input);
+    let status = status.context("starting the compiling child")?;
+    if !status.success() {
+        bail!("the compiling child exited with {status}");
+    }
+    Ok(())
+}
+
+/// What the child runs: compiles the component in `input` into the cache
+/// in `base`, with an engine built from `limits`.
+pub fn compile_child(base: &Path, limits: &EngineLimits, input: &Path) -> Result<()> {
+    let bytes = fs::read(input).with_context(|| format!("reading {}", input.display()))?;
+    let (engine, _) = crate::engine::build(limits)?;
+    CompiledCache::new(&engine, Some(base)).component(&engine, &bytes)?;
+    Ok(())
 }
 
 /// Marks `path` as used now, so pruning keeps it.
@@ -260,6 +327,29 @@ mod tests {
 
         assert_eq!(cache.prune(), 1);
         assert_eq!(cwasm_files(dir.path()), vec![files[1].clone()]);
+    }
+
+    #[test]
+    fn what_a_child_compiles_is_the_file_its_parent_maps() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = EngineLimits {
+            max_memory_bytes: 16 << 20,
+            max_instances: 4,
+        };
+        // The parent's engine and the child's are built apart, from the same limits.
+        let (engine, _) = crate::engine::build(&limits).unwrap();
+        let input = dir.path().join("input.wasm");
+        fs::write(&input, OTHER).unwrap();
+        compile_child(dir.path(), &limits, &input).unwrap();
+        let files = cwasm_files(dir.path());
+        assert_eq!(files.len(), 1, "{files:?}");
+
+        let before = fs::read(&files[0]).unwrap();
+        CompiledCache::new(&engine, Some(dir.path()))
+            .component(&engine, OTHER)
+            .unwrap();
+        assert_eq!(cwasm_files(dir.path()), files, "mapped, not compiled again");
+        assert_eq!(fs::read(&files[0]).unwrap(), before);
     }
 
     #[test]

@@ -96,6 +96,14 @@ fn main() -> Result<()> {
             .block_on(bench::run(args)),
         Command::BenchNn(args) => bench::run_nn(args),
         Command::BenchKv(args) => bench::run_kv(args),
+        Command::CompileComponent(args) => compiled::compile_child(
+            &args.cache_dir,
+            &engine::EngineLimits {
+                max_memory_bytes: args.max_memory_bytes,
+                max_instances: args.max_instances,
+            },
+            &args.input,
+        ),
     }
 }
 

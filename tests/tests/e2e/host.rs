@@ -301,6 +301,42 @@ fn a_component_s_own_memory_cap_stops_it_below_the_host_s_cap() {
     assert_eq!(get(&server, "/capped/ok").status, 200);
 }
 
+/// The compiled components in `cache_dir`, and whether a temporary file is left.
+fn compiled_files(cache_dir: &Path) -> (Vec<String>, bool) {
+    let mut names: Vec<String> = std::fs::read_dir(cache_dir.join("components"))
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let leftover = names.iter().any(|name| name.ends_with(".tmp"));
+    names.retain(|name| name.ends_with(".cwasm"));
+    (names, leftover)
+}
+
+#[test]
+fn a_first_start_compiles_in_a_child_and_the_next_maps_the_same_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sqlite_config(dir.path());
+    let cache_dir = dir.path().join("compiled");
+    let cache_arg = cache_dir.to_str().unwrap();
+
+    let first = test_app(dir.path(), &config, &["--cache-dir", cache_arg]);
+    assert_eq!(get(&first, "/misbehave/ok").status, 200);
+    let log = first.stop();
+    assert!(
+        !log.contains("compiling here"),
+        "every component was compiled by a child:\n{log}"
+    );
+    let (compiled, leftover) = compiled_files(&cache_dir);
+    assert!(compiled.len() >= 3, "{compiled:?}");
+    assert!(!leftover, "no temporary file is left");
+
+    let second = test_app(dir.path(), &config, &["--cache-dir", cache_arg]);
+    assert_eq!(get(&second, "/misbehave/ok").status, 200);
+    assert_eq!(compiled_files(&cache_dir), (compiled, false));
+}
+
 // ---------------------------------------------------------------------------
 // Variables (`spin:variables`) and outbound HTTP, with the `outbound-probe`
 // component of tests/spin.toml.
