@@ -205,13 +205,17 @@ pub fn compile_child(base: &Path, limits: &EngineLimits, input: &Path) -> Result
     Ok(())
 }
 
-/// Marks `path` as used now, so pruning keeps it.
-fn refresh(path: &Path) {
-    let touched = fs::File::options()
+/// Sets the modification time of `path`, which pruning goes by.
+fn set_modified(path: &Path, at: SystemTime) -> std::io::Result<()> {
+    fs::File::options()
         .write(true)
         .open(path)
-        .and_then(|file| file.set_modified(SystemTime::now()));
-    if let Err(err) = touched {
+        .and_then(|file| file.set_modified(at))
+}
+
+/// Marks `path` as used now, so pruning keeps it.
+fn refresh(path: &Path) {
+    if let Err(err) = set_modified(path, SystemTime::now()) {
         tracing::debug!(path = %path.display(), error = %err, "cannot refresh the compiled component's time");
     }
 }
@@ -260,8 +264,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let engine = engine();
         let cache = CompiledCache::new(&engine, Some(dir.path()));
-        let bytes = EMPTY;
-        cache.component(&engine, bytes).unwrap();
+        cache.component(&engine, EMPTY).unwrap();
         let files = cwasm_files(dir.path());
         assert_eq!(files.len(), 1, "{files:?}");
         let written = fs::metadata(&files[0]).unwrap().len();
@@ -269,11 +272,10 @@ mod tests {
 
         // A second start maps the same file: nothing new is written.
         let again = CompiledCache::new(&engine, Some(dir.path()));
-        again.component(&engine, bytes).unwrap();
+        again.component(&engine, EMPTY).unwrap();
         assert_eq!(cwasm_files(dir.path()), files);
         // Another component is another file.
-        let other = OTHER;
-        again.component(&engine, other).unwrap();
+        again.component(&engine, OTHER).unwrap();
         assert_eq!(cwasm_files(dir.path()).len(), 2);
     }
 
@@ -282,29 +284,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let engine = engine();
         let cache = CompiledCache::new(&engine, Some(dir.path()));
-        let bytes = EMPTY;
-        cache.component(&engine, bytes).unwrap();
+        cache.component(&engine, EMPTY).unwrap();
         let file = cwasm_files(dir.path()).remove(0);
         let good = fs::read(&file).unwrap();
         fs::write(&file, b"not a compiled component").unwrap();
 
-        cache.component(&engine, bytes).unwrap();
+        cache.component(&engine, EMPTY).unwrap();
         assert_eq!(fs::read(&file).unwrap(), good);
     }
 
     #[test]
     fn an_engine_configured_differently_gets_its_own_file() {
         let dir = tempfile::tempdir().unwrap();
-        let bytes = EMPTY;
         let plain = engine();
         CompiledCache::new(&plain, Some(dir.path()))
-            .component(&plain, bytes)
+            .component(&plain, EMPTY)
             .unwrap();
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
         let interruptible = Engine::new(&config).unwrap();
         CompiledCache::new(&interruptible, Some(dir.path()))
-            .component(&interruptible, bytes)
+            .component(&interruptible, EMPTY)
             .unwrap();
         assert_eq!(cwasm_files(dir.path()).len(), 2);
     }
@@ -318,12 +318,7 @@ mod tests {
         cache.component(&engine, OTHER).unwrap();
         let files = cwasm_files(dir.path());
         let stale = SystemTime::now() - UNUSED_FOR - Duration::from_secs(60);
-        fs::File::options()
-            .write(true)
-            .open(&files[0])
-            .unwrap()
-            .set_modified(stale)
-            .unwrap();
+        set_modified(&files[0], stale).unwrap();
 
         assert_eq!(cache.prune(), 1);
         assert_eq!(cwasm_files(dir.path()), vec![files[1].clone()]);
