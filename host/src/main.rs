@@ -25,6 +25,7 @@ mod metrics;
 mod outbound_http;
 mod precache;
 mod redis;
+mod request_log;
 mod routing;
 mod runtime_config;
 mod sizing;
@@ -35,36 +36,65 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use cli::{Cli, Command, UpArgs};
 use std::sync::Arc;
+use tracing_subscriber::filter::LevelFilter;
+
+/// The target of the one log line per request ([`http`]).
+const REQUEST_LOG_TARGET: &str = "fbposts::request";
 
 /// Logs on stderr, filtered by `FBPOSTS_LOG`. The one line per request
-/// (target `fbposts::request`) goes through a queue to a writer thread that
-/// writes in batches, so a request does not wait for its own `write`; a line
-/// that would overflow the queue is dropped rather than waited for. Every
-/// other line is written at once, in order (start-up, warnings, denials).
-fn init_logs() -> tracing_appender::non_blocking::WorkerGuard {
-    use tracing_subscriber::filter::filter_fn;
+/// (target `fbposts::request`) is buffered and written with the others of
+/// the last 50 ms by a thread of its own ([`request_log`]), so a request
+/// does not pay for a `write`. Every other line is written at once, in order
+/// (start-up, warnings, denials).
+fn init_logs() -> request_log::FlushAtExit {
+    use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::try_from_env("FBPOSTS_LOG")
         .unwrap_or_else(|_| "info,wasmtime_cranelift=warn,cranelift=warn".into());
+    let log_max =
+        tracing_subscriber::Layer::<tracing_subscriber::Registry>::max_level_hint(&filter)
+            .unwrap_or(LevelFilter::TRACE);
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let (queued, flush_at_exit) = tracing_appender::non_blocking(std::io::stderr());
-    let per_request = |meta: &tracing::Metadata<'_>| meta.target() == "fbposts::request";
+    let (queued, flush_at_exit) = request_log::batched(std::io::stderr());
+    // Target filters, not closures: they decide once per call site, so an
+    // event the filters turn off costs one comparison on the hot path, and
+    // the level bridged from the `log` crate stays as low as `FBPOSTS_LOG`.
+    let per_request = Targets::new().with_target(REQUEST_LOG_TARGET, LevelFilter::TRACE);
+    let all_but_requests = Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_target(REQUEST_LOG_TARGET, LevelFilter::OFF);
     tracing_subscriber::registry()
         .with(filter)
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
                 .with_ansi(ansi)
-                .with_filter(filter_fn(move |meta| !per_request(meta))),
+                .with_filter(all_but_requests),
         )
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(queued)
                 .with_ansi(ansi)
-                .with_filter(filter_fn(per_request)),
+                .with_filter(per_request),
         )
         .init();
+    // `init` bridges the `log` crate at every level; wasmtime's `log::trace!`
+    // calls on each guest call would then all reach the filters above.
+    // The per-layer filters hint at every level, so the level is `FBPOSTS_LOG`'s.
+    log::set_max_level(log_level(log_max));
     flush_at_exit
+}
+
+/// The `log` crate's level that lets through what `level` does.
+fn log_level(level: LevelFilter) -> log::LevelFilter {
+    match level.into_level() {
+        None => log::LevelFilter::Off,
+        Some(tracing::Level::ERROR) => log::LevelFilter::Error,
+        Some(tracing::Level::WARN) => log::LevelFilter::Warn,
+        Some(tracing::Level::INFO) => log::LevelFilter::Info,
+        Some(tracing::Level::DEBUG) => log::LevelFilter::Debug,
+        Some(tracing::Level::TRACE) => log::LevelFilter::Trace,
+    }
 }
 
 fn main() -> Result<()> {

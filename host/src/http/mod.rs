@@ -9,7 +9,8 @@
 //! One request's path, each step answering on its own when it refuses:
 //! route (`404`) → authority (`400 invalid_host`, [`guest_uri`]) → body
 //! (`413`/`408`, [`body`]) → slot (`503` + `Retry-After`, [`admission`]) →
-//! guest (its answer, or `503 timeout` at the deadline). The deadline starts
+//! guest (its answer, its head held until its body has something to send
+//! ([`settle`]), or `503 timeout` at the deadline). The deadline starts
 //! when the request head has arrived and covers all of it.
 
 pub mod admission;
@@ -19,6 +20,7 @@ pub mod instance;
 pub mod limits;
 pub mod response;
 pub mod server;
+pub mod settle;
 
 pub use response::json_error;
 pub use server::{ServerLimits, serve};
@@ -275,7 +277,7 @@ impl HttpApp {
         // The worker behind the handler expires the request at the same
         // deadline and drops a runaway instance; this answers the client on time.
         match tokio::time::timeout_at(deadline, handler.handle(deadline, req)).await {
-            Ok(Ok(response)) => response,
+            Ok(Ok(response)) => settle::settle(component, response, deadline).await,
             Ok(Err(err)) => response::error_response(component, err),
             Err(_elapsed) => response::timeout_response(component),
         }
