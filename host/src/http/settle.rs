@@ -1,4 +1,4 @@
-//! A guest's answer, held until its body has something to send.
+//! A guest's answer, its head held until its body has ended.
 //!
 //! hyper writes a response's head as soon as it has it. A guest's body (a
 //! WASI stream its instance fills on its own task) comes a moment later, so
@@ -8,7 +8,9 @@
 //! - the head waits, at most [`SETTLE_WAIT`], for the body to end (read to
 //!   its end, never dropped early: the guest's instance finishes cleanly);
 //! - a body whole by then becomes one piece with its exact `content-length`
-//!   (whatever the guest said), so the whole answer leaves in one `send`;
+//!   (whatever the guest said), so the whole answer leaves in one `send`; an
+//!   empty one keeps the guest's headers (a HEAD answer, a 204, a 304 state
+//!   a length that is not their body's);
 //! - any other body (a stream that says nothing at first or goes on: a long
 //!   poll, events; or one past [`MAX_SETTLED_BYTES`]) gets its head after
 //!   the wait and streams on from the frames already read;
@@ -82,6 +84,8 @@ async fn settle_waiting(
         }
     }
     match whole(frames) {
+        // A HEAD answer, a 204 or a 304 says a length that is not its body's.
+        Ok(bytes) if bytes.is_empty() => Response::from_parts(parts, response::full_body(bytes)),
         Ok(bytes) => {
             parts.headers.remove(http::header::TRANSFER_ENCODING);
             parts
@@ -194,6 +198,20 @@ mod tests {
         );
         assert_eq!(settled.body().size_hint().exact(), Some(2));
         assert_eq!(text(settled.into_body()).await, "ok");
+    }
+
+    #[tokio::test]
+    async fn an_empty_body_keeps_the_length_its_guest_stated() {
+        let (tx, body) = channel_body();
+        drop(tx);
+        let mut response = Response::new(body);
+        response.headers_mut().insert(
+            http::header::CONTENT_LENGTH,
+            HeaderValue::from_static("3742"),
+        );
+        let settled = settle("c", response, later(5_000)).await;
+        assert_eq!(settled.headers()[http::header::CONTENT_LENGTH], "3742");
+        assert_eq!(text(settled.into_body()).await, "");
     }
 
     #[tokio::test]
