@@ -81,20 +81,8 @@ fn init_logs() -> request_log::FlushAtExit {
     // `init` bridges the `log` crate at every level; wasmtime's `log::trace!`
     // calls on each guest call would then all reach the filters above.
     // The per-layer filters hint at every level, so the level is `FBPOSTS_LOG`'s.
-    log::set_max_level(log_level(log_max));
+    log::set_max_level(tracing_log::AsLog::as_log(&log_max));
     flush_at_exit
-}
-
-/// The `log` crate's level that lets through what `level` does.
-fn log_level(level: LevelFilter) -> log::LevelFilter {
-    match level.into_level() {
-        None => log::LevelFilter::Off,
-        Some(tracing::Level::ERROR) => log::LevelFilter::Error,
-        Some(tracing::Level::WARN) => log::LevelFilter::Warn,
-        Some(tracing::Level::INFO) => log::LevelFilter::Info,
-        Some(tracing::Level::DEBUG) => log::LevelFilter::Debug,
-        Some(tracing::Level::TRACE) => log::LevelFilter::Trace,
-    }
 }
 
 fn main() -> Result<()> {

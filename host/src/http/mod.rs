@@ -9,7 +9,7 @@
 //! One request's path, each step answering on its own when it refuses:
 //! route (`404`) → authority (`400 invalid_host`, [`guest_uri`]) → body
 //! (`413`/`408`, [`body`]) → slot (`503` + `Retry-After`, [`admission`]) →
-//! guest (its answer, its head held until its body has something to send
+//! guest (its answer, its head held at most 5 ms until its body has ended
 //! ([`settle`]), or `503 timeout` at the deadline). The deadline starts
 //! when the request head has arrived and covers all of it.
 

@@ -60,9 +60,11 @@ async fn settle_waiting(
     let mut frames = Vec::new();
     let mut read = 0;
     loop {
-        let soon = match frames.is_empty() {
-            true => None,
-            false => next_frame_soon(&mut body).await,
+        // The first frame is worth a timed wait; later ones usually are there.
+        let soon = if frames.is_empty() {
+            None
+        } else {
+            next_frame_soon(&mut body).await
         };
         let next = match soon {
             Some(next) => next,
@@ -174,6 +176,19 @@ mod tests {
         Instant::now() + Duration::from_millis(deadline_ms)
     }
 
+    /// A response over `body` with one header the guest set.
+    fn answer_with(
+        body: WasiBody,
+        name: http::HeaderName,
+        value: &'static str,
+    ) -> Response<WasiBody> {
+        let mut response = Response::new(body);
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_static(value));
+        response
+    }
+
     async fn text(body: WasiBody) -> String {
         String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap()
     }
@@ -184,11 +199,7 @@ mod tests {
         tx.send(data("o")).unwrap();
         tx.send(data("k")).unwrap();
         drop(tx);
-        let mut response = Response::new(body);
-        response.headers_mut().insert(
-            http::header::TRANSFER_ENCODING,
-            HeaderValue::from_static("chunked"),
-        );
+        let response = answer_with(body, http::header::TRANSFER_ENCODING, "chunked");
         let settled = settle("c", response, later(5_000)).await;
         assert_eq!(settled.headers()[http::header::CONTENT_LENGTH], "2");
         assert!(
@@ -204,11 +215,7 @@ mod tests {
     async fn an_empty_body_keeps_the_length_its_guest_stated() {
         let (tx, body) = channel_body();
         drop(tx);
-        let mut response = Response::new(body);
-        response.headers_mut().insert(
-            http::header::CONTENT_LENGTH,
-            HeaderValue::from_static("3742"),
-        );
+        let response = answer_with(body, http::header::CONTENT_LENGTH, "3742");
         let settled = settle("c", response, later(5_000)).await;
         assert_eq!(settled.headers()[http::header::CONTENT_LENGTH], "3742");
         assert_eq!(text(settled.into_body()).await, "");
