@@ -57,6 +57,8 @@ SHIPPED = "blend-all"          # evaluate.CANDIDATES entry chosen by the selecti
 TOL_NUMPY_ORT = 1e-5           # relative, ONNX Runtime vs the numpy mirror of the graph
 TOL_OV_ORT = 1e-4              # relative, OpenVINO vs ONNX Runtime
 TOL_CHECK = 1e-6               # relative, --check: new vs committed model on the probe set
+NATIVE_TREES_FILE = "model.ort.onnx"  # the same model with ai.onnx.ml trees, for ONNX Runtime
+MODEL_FILES = ("model.onnx", NATIVE_TREES_FILE, "model.xml", "model.bin")
 
 
 def probe_set(raw: np.ndarray) -> np.ndarray:
@@ -182,8 +184,40 @@ def build_and_verify(ens: model.FittedEnsemble, ds: data.Dataset, workdir: Path)
     one = export.ort_run(onnx_bytes, probes[:1])
     if export.max_rel_diff(one, {k: v[:1] for k, v in ort_out.items()}) > TOL_NUMPY_ORT:
         raise SystemExit("FAIL: batch of 1 differs from the full batch")
-    return {"onnx_bytes": onnx_bytes, "probes": probes, "ort": ort_out,
-            "diffs": {"ort_vs_numpy_rel": d_np, "ort_vs_float64_rel": d_64, "openvino_vs_ort_rel": d_ov}}
+
+    native_bytes = export.build_onnx(ens, doc, native_trees=True).SerializeToString()
+    (workdir / NATIVE_TREES_FILE).write_bytes(native_bytes)
+    native_out = export.ort_run(native_bytes, probes)
+    d_native = export.max_rel_diff(native_out, ort_out)
+    log(f"  {NATIVE_TREES_FILE} (ai.onnx.ml trees) vs model.onnx, both on ONNX Runtime: "
+        f"max rel diff {d_native:.2e} (tol {TOL_NUMPY_ORT:g})")
+    if d_native > TOL_NUMPY_ORT:
+        raise SystemExit(f"FAIL: {NATIVE_TREES_FILE} differs from model.onnx")
+    one = export.ort_run(native_bytes, probes[:1])
+    if export.max_rel_diff(one, {k: v[:1] for k, v in native_out.items()}) > TOL_NUMPY_ORT:
+        raise SystemExit(f"FAIL: {NATIVE_TREES_FILE}: batch of 1 differs from the full batch")
+    return {"onnx_bytes": onnx_bytes, "native_bytes": native_bytes, "probes": probes,
+            "ort": ort_out, "ort_native": native_out,
+            "diffs": {"ort_vs_numpy_rel": d_np, "ort_vs_float64_rel": d_64,
+                      "openvino_vs_ort_rel": d_ov, "ort_native_trees_vs_ort_rel": d_native}}
+
+
+def check_committed(file: str, new_bytes: bytes, new_out: dict, probes: np.ndarray) -> int:
+    """--check: 0 when the committed `file` equals the retrained one (bytes, or outputs on the
+    probe set within TOL_CHECK), else 1."""
+    committed = MODEL_DIR / file
+    if not committed.is_file():
+        log(f"CHECK: FAIL ({committed} missing)")
+        return 1
+    old = committed.read_bytes()
+    if old == new_bytes:
+        log(f"CHECK: PASS (retrained {file} is byte-identical to the committed one)")
+        return 0
+    d = export.max_rel_diff(new_out, export.ort_run(old, probes))
+    ok = d <= TOL_CHECK
+    log(f"CHECK: {'PASS' if ok else 'FAIL'} ({file}: bytes differ; max rel output diff on "
+        f"{len(probes)} probe rows {d:.2e}, tol {TOL_CHECK:g})")
+    return 0 if ok else 1
 
 
 def model_metadata(ens: model.FittedEnsemble) -> dict:
@@ -211,7 +245,8 @@ def model_metadata(ens: model.FittedEnsemble) -> dict:
         "tree_pools": {name: {"trees": int(len(pool.roots)), "nodes": int(len(pool.feature)),
                               "walk_steps": pool.depth,
                               "ops": "MatMul (roots), GatherElements, Greater, Cast, Add, "
-                                     "Reshape; no ai.onnx.ml"} for name, pool in pools.items()},
+                                     f"Reshape; no ai.onnx.ml ({NATIVE_TREES_FILE}: "
+                                     "TreeEnsemble)"} for name, pool in pools.items()},
         "conformal_offsets_log": {"c_lo": ens.c_lo.round(6).tolist(),
                                   "c_hi": ens.c_hi.round(6).tolist()},
     }
@@ -235,6 +270,10 @@ def metadata(ds: data.Dataset, ens: model.FittedEnsemble, cv: dict | None, hashe
         "name": MODEL_NAME,
         "version": MODEL_VERSION,
         "format": {"onnx": "model.onnx", "onnx_opset": export.OPSET, "onnx_ir_version": export.IR_VERSION,
+                   "onnx_runtime": {"file": NATIVE_TREES_FILE,
+                                    "differs_by": "tree pools as ai.onnx.ml TreeEnsemble "
+                                                  f"(opset {export.ML_OPSET}), one per target; "
+                                                  "ONNX Runtime only"},
                    "openvino_ir": ["model.xml", "model.bin"], "precision": "float32"},
         "inputs": [{"name": export.INPUT_NAME, "dtype": "float32", "shape": ["N", 7],
                     "columns": data.FEATURE_NAMES}],
@@ -347,33 +386,23 @@ def main() -> int:
         tmpdir = Path(tmp)
         built = build_and_verify(ens, ds, tmpdir)
         if args.check:
-            committed = MODEL_DIR / "model.onnx"
-            if not committed.is_file():
-                log(f"CHECK: FAIL ({committed} missing)")
-                return 1
-            old = committed.read_bytes()
-            if old == built["onnx_bytes"]:
-                log("CHECK: PASS (retrained model.onnx is byte-identical to the committed one)")
-            else:
-                d = export.max_rel_diff(built["ort"], export.ort_run(old, built["probes"]))
-                ok = d <= TOL_CHECK
-                log(f"CHECK: {'PASS' if ok else 'FAIL'} (bytes differ; max rel output diff on "
-                    f"{len(built['probes'])} probe rows {d:.2e}, tol {TOL_CHECK:g})")
-                status |= 0 if ok else 1
+            for file, key, out in (("model.onnx", "onnx_bytes", "ort"),
+                                   (NATIVE_TREES_FILE, "native_bytes", "ort_native")):
+                status |= check_committed(file, built[key], built[out], built["probes"])
             want = (MODEL_DIR / "model.sha256").read_text() if (MODEL_DIR / "model.sha256").is_file() else ""
             new_xml = sha256(tmpdir / "model.xml")
             log(f"  OpenVINO IR: model.xml {'matches' if new_xml in want else 'differs from'} "
                 f"model.sha256")
         else:
             MODEL_DIR.mkdir(parents=True, exist_ok=True)
-            for f in ("model.onnx", "model.xml", "model.bin"):
+            for f in MODEL_FILES:
                 (MODEL_DIR / f).write_bytes((tmpdir / f).read_bytes())
-            hashes = {f: sha256(MODEL_DIR / f) for f in ("model.onnx", "model.xml", "model.bin")}
+            hashes = {f: sha256(MODEL_DIR / f) for f in MODEL_FILES}
             (MODEL_DIR / "model.sha256").write_text(
                 "".join(f"{h}  {f}\n" for f, h in hashes.items()))
             meta = metadata(ds, ens, cv, hashes, built["diffs"])
             (MODEL_DIR / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
-            log(f"wrote {MODEL_DIR.relative_to(HERE.parent)}/: model.onnx, model.xml, model.bin, "
+            log(f"wrote {MODEL_DIR.relative_to(HERE.parent)}/: {', '.join(MODEL_FILES)}, "
                 "model.sha256, metadata.json")
             for f, h in hashes.items():
                 log(f"  sha256 {h}  {f}")

@@ -16,6 +16,7 @@ mod compose;
 mod cron;
 mod deny;
 mod engine;
+mod heap;
 mod host_state;
 mod http;
 mod inference_swap;
@@ -137,6 +138,7 @@ async fn up(args: UpArgs) -> Result<()> {
         "limits"
     );
     let loaded = app::load(&options).await?;
+    heap::release_freed_pages();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;

@@ -4,7 +4,11 @@ graph, and runtime checks with ONNX Runtime and OpenVINO.
 Graph: in-graph feature encoding -> committee MLP (p10/p50/p90 heads) ; RBF SVR as an explicit
 kernel sum ; tree ensembles as node pools walked with GatherElements/Greater
 (trees.TreePool; no ai.onnx.ml operators) -> p50 = fixed-weight blend (log space) -> conformal
-tails clamped to the p50 -> expm1, clipped at 0."""
+tails clamped to the p50 -> expm1, clipped at 0.
+
+`build_onnx(..., native_trees=True)` gives the same model for ONNX Runtime alone: the tree pools
+become `ai.onnx.ml` TreeEnsemble operators (opset 5), which ONNX Runtime runs natively about
+3x faster than the walk (169 rows: 4.2 -> 1.5 ms on one core); tract and OpenVINO cannot."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,6 +26,8 @@ IR_VERSION = 8  # opset 17 needs IR >= 8; kept low for older runtimes (tract, Op
 INPUT_NAME = "features"
 OUTPUT_NAMES = ["p10", "p50", "p90"]
 POOL_NAMES = ("rf", "gbr")
+ML_DOMAIN = "ai.onnx.ml"
+ML_OPSET = 5  # TreeEnsemble (tensor attributes), which ONNX Runtime runs natively
 ALLOWED_OPS = {"MatMul", "Gemm", "Add", "Sub", "Mul", "Div", "Relu", "Exp", "Log", "Equal",
                "Cast", "Concat", "Sin", "Cos", "Reshape", "Unsqueeze", "Slice", "Max", "Min",
                "GatherElements", "Greater"}
@@ -171,10 +177,17 @@ def numpy_trees(c: dict[str, np.ndarray], name: str, x: np.ndarray) -> np.ndarra
     return c[f"{name}_value"][0, idx] @ c[f"{name}_assign"] + c[f"{name}_bias"]
 
 
-def build_onnx(ens: FittedEnsemble, doc: str) -> onnx.ModelProto:
+def build_onnx(ens: FittedEnsemble, doc: str, native_trees: bool = False) -> onnx.ModelProto:
+    """The model graph. With `native_trees`, each tree pool is `ai.onnx.ml` TreeEnsemble
+    operators instead of the standard-op walk: the same trees, thresholds and leaf values, for
+    ONNX Runtime only (tract and OpenVINO do not run `ai.onnx.ml`)."""
     c = folded_constants(ens)
+    pools = tree_pools(ens) if native_trees else {}
     K = c["c_lo"].shape[1]
     steps = {name: int(c.pop(f"{name}_steps")[0]) for name in POOL_NAMES if f"{name}_steps" in c}
+    if native_trees:  # the walk's tables are not in this graph; the biases are
+        c = {k: v for k, v in c.items() if k != "flat_shape" and not any(
+            k.startswith(f"{p}_") and k != f"{p}_bias" for p in pools)}
     inits = [numpy_helper.from_array(v, name=k) for k, v in c.items()]
 
     def i64(name, vals):
@@ -224,7 +237,9 @@ def build_onnx(ens: FittedEnsemble, doc: str) -> onnx.ModelProto:
                                 "svr_mm"), "svr_b"], "svr_log")
         p50 = node("Add", [p50, node("Mul", [f, "w_svr"], "p50_svr_part")], "p50_mlp_svr")
     for name, n_steps in steps.items():
-        p50 = node("Add", [p50, tree_nodes(node, name, n_steps)], f"p50_with_{name}")
+        trees_log = (tree_ensemble(nodes, name, pools[name]) if native_trees
+                     else tree_nodes(node, name, n_steps))
+        p50 = node("Add", [p50, trees_log], f"p50_with_{name}")
     s10 = node("Min", [q10, q50], "q10_log_sorted")
     s90 = node("Max", [q90, q50], "q90_log_sorted")
     l10 = node("Min", [node("Sub", [s10, "c_lo"], "q10_log_conformal"), p50], "p10_log")
@@ -242,15 +257,20 @@ def build_onnx(ens: FittedEnsemble, doc: str) -> onnx.ModelProto:
         initializer=inits,
     )
     graph.doc_string = doc
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+    opsets = [helper.make_opsetid("", OPSET)]
+    if native_trees:
+        opsets.append(helper.make_opsetid(ML_DOMAIN, ML_OPSET))
+    model = helper.make_model(graph, opset_imports=opsets,
                               ir_version=IR_VERSION, producer_name="fbposts models/train.py",
                               producer_version="1", model_version=1)
     onnx.checker.check_model(model, full_check=True)
-    bad = {n.op_type for n in model.graph.node} - ALLOWED_OPS
+    bad = {n.op_type for n in model.graph.node} - ALLOWED_OPS - (
+        {"TreeEnsemble"} if native_trees else set())
     if bad:
         raise RuntimeError(f"non-allowed ops in graph: {sorted(bad)}")
-    if any(n.domain not in ("", "ai.onnx") for n in model.graph.node):
-        raise RuntimeError("graph uses a non-default operator domain")
+    domains = ("", "ai.onnx", ML_DOMAIN) if native_trees else ("", "ai.onnx")
+    if any(n.domain not in domains for n in model.graph.node):
+        raise RuntimeError("graph uses an unexpected operator domain")
     return model
 
 
@@ -282,6 +302,47 @@ def tree_nodes(node, name: str, steps: int) -> str:
     leaf = node("GatherElements", [t("value"), idx], t("leaf_value"), axis=1)
     leaf2 = node("Reshape", [leaf, t("trees")], t("leaf_value_rows"))
     return node("Add", [node("MatMul", [leaf2, t("assign")], t("sum")), t("bias")], t("log"))
+
+
+def tree_ensemble(nodes: list, name: str, pool: trees.TreePool) -> str:
+    """Pool `name` as `ai.onnx.ml` TreeEnsemble operators on the raw input, one per target
+    (ONNX Runtime's single-target path is about twice as fast as one operator with K targets),
+    concatenated, plus the pool's bias; -> name of the [N, K] sum. A pool node goes left when
+    `x <= threshold` (float32, rounded down): mode 0, BRANCH_LEQ, true branch. Leaves keep
+    their weighted values. Opset 5's tensor attributes make the file 2.5x smaller than
+    TreeEnsembleRegressor's per-node strings, and ONNX Runtime's memory for it half as large."""
+    ends = np.append(pool.roots[1:], len(pool.feature))
+    outs = []
+    for k in range(len(pool.bias)):
+        mine = np.flatnonzero(pool.target == k)
+        g = np.concatenate([np.arange(pool.roots[t], ends[t]) for t in mine])
+        leaf = pool.left[g] == g
+        local = np.full(len(pool.feature), -1, np.int64)  # pool node -> index among its kind
+        local[g[~leaf]] = np.arange(int((~leaf).sum()))
+        local[g[leaf]] = np.arange(int(leaf.sum()))
+        is_leaf = np.zeros(len(pool.feature), np.int64)
+        is_leaf[g[leaf]] = 1
+        inner = g[~leaf]
+        out = f"{name}_log_{k}"
+        nodes.append(helper.make_node(
+            "TreeEnsemble", [INPUT_NAME], [out], name=out, domain=ML_DOMAIN,
+            n_targets=1, aggregate_function=1, post_transform=0,  # SUM, NONE
+            tree_roots=local[pool.roots[mine]].tolist(),
+            nodes_featureids=pool.feature[inner].tolist(),
+            nodes_splits=numpy_helper.from_array(pool.threshold[inner].astype(F32)),
+            nodes_modes=numpy_helper.from_array(np.zeros(len(inner), np.uint8)),
+            nodes_truenodeids=local[pool.left[inner]].tolist(),
+            nodes_trueleafs=is_leaf[pool.left[inner]].tolist(),
+            nodes_falsenodeids=local[pool.right[inner]].tolist(),
+            nodes_falseleafs=is_leaf[pool.right[inner]].tolist(),
+            leaf_targetids=[0] * int(leaf.sum()),
+            leaf_weights=numpy_helper.from_array(pool.value[g[leaf]].astype(F32))))
+        outs.append(out)
+    both = f"{name}_sum"
+    nodes.append(helper.make_node("Concat", outs, [both], name=both, axis=1))
+    out = f"{name}_log"
+    nodes.append(helper.make_node("Add", [both, f"{name}_bias"], [out], name=out))
+    return out
 
 
 def ort_run(model_bytes: bytes, raw: np.ndarray) -> dict[str, np.ndarray]:

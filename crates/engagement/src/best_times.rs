@@ -1,6 +1,6 @@
-//! Best time to post: ranks the week's 168 weekday × hour slots, scored in
-//! the same batch as the requested slot, and picks the top [`TOP_N`] inside
-//! the request's posting window ([`crate::window`]).
+//! Best time to post: ranks the week's weekday × hour slots inside the
+//! request's posting window ([`crate::window`]), scored in the same batch as
+//! the requested slot, and picks the top [`TOP_N`].
 //!
 //! Why the method is careful: the global model learned its hour effect from
 //! ONE brand page's 400 posts in 2014, published mostly at 2–4 h (143 of
@@ -127,10 +127,9 @@ fn week_order(req: &PredictRequest, weekday: u8, hour: u8) -> i64 {
 /// The slots of the week inside the request's posting window, with a
 /// finite p50.
 fn candidates<'a>(req: &PredictRequest, slots: &'a [SlotPrediction]) -> Vec<&'a SlotPrediction> {
-    let minute = req.scheduled_at.map_or(0, |at| at.minute());
     slots
         .iter()
-        .filter(|s| p50(s).is_finite() && req.posting_window.contains_slot(s.hour, minute))
+        .filter(|s| p50(s).is_finite() && req.slot_in_window(s.hour))
         .collect()
 }
 

@@ -2,7 +2,9 @@
 //! over `fbposts:ml/inference`, tests with a fake), decoding of the model's
 //! output tensors into [`Outputs`], the errors an engine may report and how
 //! they map to HTTP, and [`forecast`], which scores the requested slot and
-//! the 168 weekday × hour slots of the week in one batch.
+//! the week's weekday × hour slots inside the posting window in one batch
+//! (only those can be suggested: 112 of 168 in the default 07:00–22:00
+//! window, a third less inference).
 
 use crate::encoding::{FeatureRow, N_TARGETS, OUTPUT_NAMES};
 use crate::request::PredictRequest;
@@ -187,15 +189,21 @@ pub fn week_slots() -> impl Iterator<Item = (u8, u8)> {
 /// Number of slots in a week.
 pub const WEEK_SLOTS: usize = 7 * 24;
 
-/// The rows of one request's batch: the requested row first, then the 168
-/// slots of [`week_slots`] (same likes, type, category, month and paid).
+/// The slots of [`week_slots`] inside the request's posting window
+/// ([`PredictRequest::slot_in_window`]), in the same order.
+pub fn window_slots(req: &PredictRequest) -> impl Iterator<Item = (u8, u8)> + '_ {
+    week_slots().filter(|&(_, hour)| req.slot_in_window(hour))
+}
+
+/// The rows of one request's batch: the requested row first, then the
+/// [`window_slots`] (same likes, type, category, month and paid).
 pub fn batch_rows(req: &PredictRequest) -> Vec<FeatureRow> {
     std::iter::once(req.requested_row())
-        .chain(week_slots().map(|(weekday, hour)| req.feature_row(weekday, hour)))
+        .chain(window_slots(req).map(|(weekday, hour)| req.feature_row(weekday, hour)))
         .collect()
 }
 
-/// Scores the request: ONE engine call on [`batch_rows`] (1 + 168 rows).
+/// Scores the request: ONE engine call on [`batch_rows`].
 pub fn forecast(engine: &impl Engine, req: &PredictRequest) -> Result<Forecast, EngineError> {
     let rows = batch_rows(req);
     let outputs = engine.run(&rows)?;
@@ -207,7 +215,7 @@ pub fn forecast(engine: &impl Engine, req: &PredictRequest) -> Result<Forecast, 
         )));
     }
     let requested = outputs.row(0).unwrap_or_default();
-    let slots = week_slots()
+    let slots = window_slots(req)
         .enumerate()
         .map(|(i, (weekday, hour))| SlotPrediction {
             weekday,
@@ -229,9 +237,19 @@ mod tests {
         .unwrap()
     }
 
+    fn req_with_window(window: &str) -> PredictRequest {
+        PredictRequest::from_json(
+            format!(
+                r#"{{"page_likes":100000,"post_type":"link","category":3,"paid":true,"month":5,"weekday":2,"hour":7,"posting_window":{window}}}"#
+            )
+            .as_bytes(),
+        )
+        .unwrap()
+    }
+
     #[test]
-    fn batch_is_requested_row_then_168_slots() {
-        let rows = batch_rows(&req());
+    fn the_whole_day_window_scores_the_requested_row_then_all_168_slots() {
+        let rows = batch_rows(&req_with_window(r#"{"start":"00:00","end":"24:00"}"#));
         assert_eq!(rows.len(), 1 + WEEK_SLOTS);
         assert_eq!(rows[0], [100_000.0, 2.0, 3.0, 5.0, 2.0, 7.0, 1.0]);
         assert_eq!(rows[1], [100_000.0, 2.0, 3.0, 5.0, 1.0, 0.0, 1.0]);
@@ -242,6 +260,25 @@ mod tests {
         seen.dedup();
         assert_eq!(seen.len(), WEEK_SLOTS);
         assert!(rows.iter().all(|r| r[..4] == rows[0][..4] && r[6] == 1.0));
+    }
+
+    #[test]
+    fn only_slots_inside_the_posting_window_are_scored() {
+        // Default 07:00–22:00, both ends included: 16 hours a day.
+        let rows = batch_rows(&req());
+        assert_eq!(rows.len(), 1 + 7 * 16);
+        assert!(rows[1..].iter().all(|r| (7.0..=22.0).contains(&r[5])));
+        // A window across midnight keeps its late and early hours.
+        let night = batch_rows(&req_with_window(r#"{"start":"22:00","end":"02:00"}"#));
+        let hours: Vec<u8> = night[1..8].iter().map(|r| r[5] as u8).collect();
+        assert_eq!(hours, [0, 1, 2, 22, 23, 0, 1]);
+        assert_eq!(night.len(), 1 + 7 * 5);
+        // The requested slot is scored even outside the window.
+        let late = PredictRequest::from_json(
+            br#"{"page_likes":100000,"post_type":"link","category":3,"paid":true,"month":5,"weekday":2,"hour":3}"#,
+        )
+        .unwrap();
+        assert_eq!(batch_rows(&late)[0][5], 3.0);
     }
 
     #[test]
@@ -262,7 +299,7 @@ mod tests {
         let f = forecast(&engine, &req()).unwrap();
         assert_eq!(calls.get(), 1);
         assert_eq!(f.requested.p50[0], 207.0);
-        assert_eq!(f.slots.len(), WEEK_SLOTS);
+        assert_eq!(f.slots.len(), 7 * 16);
         for s in &f.slots {
             assert_eq!(
                 s.prediction.p50[0],

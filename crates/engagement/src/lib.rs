@@ -1,8 +1,8 @@
 //! `fbposts-engagement`: the predict step's logic, independent of how
 //! inference runs — request validation and time decoding ([`request`]), the
 //! model's input/output contract ([`encoding`]), the inference seam and the
-//! one-batch plan ([`engine`]: the requested slot plus the week's 168
-//! weekday × hour slots in one call), best times to post ([`best_times`],
+//! one-batch plan ([`engine`]: the requested slot plus the week's
+//! weekday × hour slots inside the posting window in one call), best times to post ([`best_times`],
 //! on the [`basis`] the page's feedback allows) and
 //! the response ([`response`]), blending with a page's own model
 //! ([`page`]) and the posting window ([`window`]); the feedback request

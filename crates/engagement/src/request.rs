@@ -289,6 +289,14 @@ impl PredictRequest {
         ]
     }
 
+    /// Whether a slot at `hour` (with the minutes of `scheduled_at`, else
+    /// `:00`) is inside the posting window: only such slots can be
+    /// suggested, so only they are scored.
+    pub fn slot_in_window(&self, hour: u8) -> bool {
+        let minute = self.scheduled_at.map_or(0, |at| at.minute());
+        self.posting_window.contains_slot(hour, minute)
+    }
+
     /// The input row of the requested slot.
     pub fn requested_row(&self) -> FeatureRow {
         self.feature_row(self.weekday, self.hour)

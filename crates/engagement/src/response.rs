@@ -368,7 +368,7 @@ impl Outlook {
     }
 }
 
-/// One batch on `engine` (requested slot + 168 slots), blended with `page`.
+/// One batch on `engine` (requested slot + the window's slots), blended with `page`.
 pub fn outlook(
     req: &PredictRequest,
     engine: &impl Engine,

@@ -3,10 +3,10 @@
 //! `inference-wasi-nn`) so the wasi-nn swap stays one dependency swap.
 //!
 //! [`answer`] runs `fbposts-engagement`'s forecast (the requested slot and
-//! the week's 168 slots in one batch, the page blend, the best times) on the
-//! component's own [`Engine`] and converts between the WIT types and the
-//! crate's. The component implements the generated `Guest` trait with it and
-//! exports it with [`bindings::export_forecast!`]:
+//! the week's slots inside the posting window in one batch, the page blend,
+//! the best times) on the component's own [`Engine`] and converts between
+//! the WIT types and the crate's. The component implements the generated
+//! `Guest` trait with it and exports it with [`bindings::export_forecast!`]:
 //!
 //! ```ignore
 //! impl fbposts_forecast_provider::wit::Guest for Component {

@@ -7,7 +7,8 @@
 //! Every folder under `models/` (beside the manifest) that holds the chosen
 //! backend's files is loaded once, at start-up, into a registry shared by all
 //! requests; the folder name is the name a guest passes to `load-by-name`.
-//! ONNX Runtime reads `model.onnx`, OpenVINO `model.xml` + `model.bin`. Models
+//! ONNX Runtime reads `model.ort.onnx` when the folder has one, else `model.onnx`;
+//! OpenVINO reads `model.xml` + `model.bin`. Models
 //! are loaded only if some component imports `wasi:nn`. Guests cannot load
 //! models from bytes (`graph.load` answers `invalid-encoding`): the registry
 //! is the only way in, so a request never pays for compiling a model.

@@ -224,7 +224,10 @@ fn library_search_takes_the_highest_version() {
 /// The engagement model through the wasi-nn backend API, on both
 /// runtimes: same names, shapes and numbers (1e-4 relative), ordered
 /// quantiles. Also against wasmtime-wasi-nn's own ONNX backend, which
-/// runs on the same dynamically loaded ONNX Runtime.
+/// runs on the same dynamically loaded ONNX Runtime but reads `model.onnx`
+/// (the standard-op tree walk) where ours reads `model.ort.onnx` (the same
+/// trees as `ai.onnx.ml` operators): `models/train.py` checks the two agree
+/// within 1e-5 relative.
 #[test]
 fn engagement_model_agrees_on_onnx_runtime_and_openvino() {
     let rows = rows();
@@ -239,7 +242,7 @@ fn engagement_model_agrees_on_onnx_runtime_and_openvino() {
     let stock = stock
         .load_from_dir(&engagement_dir(), ExecutionTarget::Cpu)
         .expect("wasmtime-wasi-nn's ONNX backend");
-    assert_close(&onnx, &compute(&stock, &rows), 1e-6);
+    assert_close(&onnx, &compute(&stock, &rows), 1e-5);
 
     // One row alone gives the same numbers as inside the batch.
     let single = compute(&load_ort(1), &rows[5..6]);
