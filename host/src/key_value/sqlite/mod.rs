@@ -19,11 +19,15 @@
 //! A file database has one writer connection and a pool of read-only
 //! connections (WAL lets readers run concurrently with each other and with
 //! the writer), one per core by default ([`default_readers`]); each sits
-//! behind a `std::sync::Mutex` that is held only for one SQLite call. SQLite
-//! work never stalls the async runtime: on a multi-thread runtime it runs via
-//! `tokio::task::block_in_place` (as Spin's SQLite store does: the worker
-//! hands its queued tasks to another thread and runs the query itself, no
-//! cross-thread hop), on a current-thread runtime via `spawn_blocking`.
+//! behind a `std::sync::Mutex` that is held only for one SQLite call. Point
+//! reads, microseconds in WAL, run inline on the calling worker. Writes to a
+//! file that syncs every commit never stall the async runtime: on a
+//! multi-thread runtime they run via `tokio::task::block_in_place` (as Spin's
+//! SQLite store does: the worker hands its queued tasks to another thread and
+//! runs the query itself, no cross-thread hop), on a current-thread runtime
+//! via `spawn_blocking`; writes to a file that does not sync them run inline
+//! when nothing makes them wait, and this module then runs the checkpoints
+//! ([`writes`] states the rules).
 //! (Caveat: tokio's `block_in_place` panics inside a `LocalSet` driven on a
 //! multi-thread runtime; don't drive these stores from one.)
 //! Writes are individual autocommit transactions. A file that holds the
@@ -53,6 +57,8 @@
 //! earlier design (async permit for the pool, then `spawn_blocking` per call)
 //! managed only about 48k `get`/s.
 
+mod writes;
+
 use super::{Store, StoreError};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -60,6 +66,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 use tokio::runtime::{Handle, RuntimeFlavor};
+use writes::WritePolicy;
 
 /// How long a connection waits for a lock held by another connection or
 /// process (e.g. a `spin up` sharing the file) before failing with "busy".
@@ -115,6 +122,7 @@ pub struct Database {
     /// Empty for an in-memory database (reads then use the writer).
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    writes: WritePolicy,
 }
 
 impl std::fmt::Debug for Database {
@@ -213,6 +221,12 @@ impl Database {
         writer
             .pragma_update(None, "synchronous", sync.pragma())
             .map_err(sqlite_err)?;
+        let writes = WritePolicy::for_file(sync);
+        if writes.takes_over_checkpoints() {
+            writer
+                .pragma_update(None, "wal_autocheckpoint", 0)
+                .map_err(sqlite_err)?;
+        }
         writer.execute(CREATE_TABLE, []).map_err(sqlite_err)?;
 
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -231,6 +245,7 @@ impl Database {
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
+            writes,
         }))
     }
 
@@ -248,6 +263,7 @@ impl Database {
             writer: Mutex::new(conn),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
+            writes: WritePolicy::in_memory(),
         }))
     }
 
@@ -289,14 +305,20 @@ impl Database {
         f(&self.reader()).map_err(backend)
     }
 
-    /// Runs `f` on the writer connection without stalling the runtime.
+    /// Runs `f` on the writer connection without stalling the runtime:
+    /// inline when [`writes`] allows it, else off the worker.
     async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
+        if let Some(result) = self.write_inline(&f) {
+            return result.map_err(backend);
+        }
         let db = self.clone();
-        run_blocking(move || f(&lock(&db.writer)).map_err(backend)).await?
+        let result = run_blocking(move || f(&lock(&db.writer)).map_err(backend)).await?;
+        self.committed();
+        result
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer (the write
@@ -305,13 +327,11 @@ impl Database {
     async fn transact<T, F>(self: &Arc<Self>, long: bool, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let db = self.clone();
-        let work = move || {
-            let conn = lock(&db.writer);
+        let work = move |conn: &Connection| {
             let tx = rusqlite::Transaction::new_unchecked(
-                &conn,
+                conn,
                 rusqlite::TransactionBehavior::Immediate,
             )
             .map_err(backend)?;
@@ -319,11 +339,18 @@ impl Database {
             tx.commit().map_err(backend)?;
             Ok(value)
         };
-        if long {
-            off_the_workers(work).await?
-        } else {
-            run_blocking(work).await?
+        if !long && let Some(result) = self.write_inline(&work) {
+            return result;
         }
+        let db = self.clone();
+        let run = move || work(&lock(&db.writer));
+        let result = if long {
+            off_the_workers(run).await?
+        } else {
+            run_blocking(run).await?
+        };
+        self.committed();
+        result
     }
 
     /// Runs a read whose cost grows with its input (key listings, batches) on
@@ -456,10 +483,10 @@ impl Store for SqliteStore {
         let expected = expected.map(<[u8]>::to_vec);
         self.db
             .write(move |conn| {
-                let changed = match expected {
+                let changed = match &expected {
                     Some(old) => conn
                         .prepare_cached(SWAP_IF_EQUAL)?
-                        .execute((&*label, &key, &old, &new))?,
+                        .execute((&*label, &key, old, &new))?,
                     None => conn
                         .prepare_cached(INSERT_IF_ABSENT)?
                         .execute((&*label, &key, &new))?,
@@ -522,195 +549,4 @@ impl Store for SqliteStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::Checked;
-    use super::super::conformance::{atomics, batches, full_suite, hammer, round_trip};
-    use super::*;
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn file_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_file(&dir.path().join("kv.db"), 2, Durability::Normal)
-            .await
-            .unwrap();
-        round_trip(&db.store("default")).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn file_store_passes_the_conformance_suite() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_file(&dir.path().join("kv.db"), 2, Durability::Full)
-            .await
-            .unwrap();
-        full_suite(Arc::new(db.store("default"))).await;
-        full_suite(Arc::new(Checked(db.store("other label")))).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn memory_store_passes_the_conformance_suite() {
-        let db = Database::open_in_memory().await.unwrap();
-        full_suite(Arc::new(db.store("default"))).await;
-        full_suite(Arc::new(Checked(db.store("other label")))).await;
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn atomics_work_on_a_current_thread_runtime() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_file(&dir.path().join("kv.db"), 1, Durability::Normal)
-            .await
-            .unwrap();
-        let store = db.store("x");
-        atomics(&store).await;
-        batches(&store).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn increment_reads_counters_written_by_stock_spin() {
-        // Spin's SQLite store keeps counters as 8-byte little-endian i64.
-        let db = Database::open_in_memory().await.unwrap();
-        let store = db.store("default");
-        store.set("spin", &41i64.to_le_bytes()).await.unwrap();
-        assert_eq!(store.increment("spin", 1).await.unwrap(), 42);
-        assert_eq!(store.get("spin").await.unwrap(), Some(b"42".to_vec()));
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn a_default_store_file_syncs_every_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kv.db");
-        for (durability, expected) in [(Durability::Full, 2), (Durability::Normal, 1)] {
-            let db = Database::open_file(&path, 1, durability).await.unwrap();
-            let level: i64 = lock(&db.writer)
-                .query_row("PRAGMA synchronous", [], |row| row.get(0))
-                .unwrap();
-            assert_eq!(level, expected, "{durability:?}");
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn memory_round_trip() {
-        let db = Database::open_in_memory().await.unwrap();
-        round_trip(&db.store("default")).await;
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn works_on_current_thread_runtime() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_file(&dir.path().join("kv.db"), 1, Durability::Normal)
-            .await
-            .unwrap();
-        round_trip(&db.store("x")).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn labels_are_isolated_in_one_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_file(&dir.path().join("kv.db"), 2, Durability::Normal)
-            .await
-            .unwrap();
-        let (a, b) = (db.store("a"), db.store("b"));
-        a.set("k", b"a").await.unwrap();
-        b.set("k", b"b").await.unwrap();
-        assert_eq!(a.get("k").await.unwrap(), Some(b"a".to_vec()));
-        assert_eq!(b.get("k").await.unwrap(), Some(b"b".to_vec()));
-        b.delete("k").await.unwrap();
-        assert_eq!(a.get("k").await.unwrap(), Some(b"a".to_vec()));
-        assert_eq!(b.get_keys().await.unwrap(), Vec::<String>::new());
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn file_uses_spin_schema_and_wal() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kv.db");
-        let db = Database::open_file(&path, 1, Durability::Normal)
-            .await
-            .unwrap();
-        db.store("mine").set("k", b"v").await.unwrap();
-        drop(db);
-
-        // Read it the way Spin does: plain connection, same table and columns.
-        let conn = Connection::open(&path).unwrap();
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(mode, "wal");
-        let row: (String, String, Vec<u8>) = conn
-            .query_row("SELECT store, key, value FROM spin_key_value", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .unwrap();
-        assert_eq!(row, ("mine".into(), "k".into(), b"v".to_vec()));
-
-        // A row written by "Spin" (plain INSERT into the same table) is visible.
-        conn.execute(
-            "INSERT INTO spin_key_value (store, key, value) VALUES ('default', 'spin-key', x'0102')",
-            [],
-        )
-        .unwrap();
-        drop(conn);
-        let db = Database::open_file(&path, 1, Durability::Normal)
-            .await
-            .unwrap();
-        assert_eq!(
-            db.store("default").get("spin-key").await.unwrap(),
-            Some(vec![1, 2])
-        );
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn opens_a_database_created_by_spin() {
-        // A file as stock Spin creates it: rollback journal, Spin's DDL.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sqlite_key_value.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(
-                "CREATE TABLE spin_key_value (store TEXT NOT NULL, key TEXT NOT NULL, \
-                 value BLOB NOT NULL, PRIMARY KEY (store, key));
-                 INSERT INTO spin_key_value VALUES ('default', 'hello', x'776f726c64');",
-            )
-            .unwrap();
-        }
-        let db = Database::open_file(&path, 2, Durability::Normal)
-            .await
-            .unwrap();
-        let store = db.store("default");
-        assert_eq!(store.get("hello").await.unwrap(), Some(b"world".to_vec()));
-        assert_eq!(store.get_keys().await.unwrap(), vec!["hello"]);
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn writes_are_visible_to_pooled_readers_immediately() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_file(&dir.path().join("kv.db"), 4, Durability::Normal)
-            .await
-            .unwrap();
-        let store = db.store("s");
-        for i in 0..200u32 {
-            store.set("k", &i.to_le_bytes()).await.unwrap();
-            assert_eq!(
-                store.get("k").await.unwrap(),
-                Some(i.to_le_bytes().to_vec())
-            );
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn concurrent_file_access() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_file(
-            &dir.path().join("kv.db"),
-            default_readers(),
-            Durability::Normal,
-        )
-        .await
-        .unwrap();
-        hammer(Arc::new(db.store("default")), 64, 200).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn concurrent_memory_access() {
-        let db = Database::open_in_memory().await.unwrap();
-        hammer(Arc::new(db.store("default")), 64, 200).await;
-    }
-}
+mod tests;

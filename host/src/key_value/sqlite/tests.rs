@@ -1,0 +1,252 @@
+//! The SQLite backend's tests: the conformance suite on a file (each
+//! durability) and in memory, Spin's file format, pooled readers, inline
+//! writes and checkpoints.
+
+use super::*;
+use crate::key_value::Checked;
+use crate::key_value::conformance::{atomics, batches, full_suite, hammer, round_trip};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn file_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_file(&dir.path().join("kv.db"), 2, Durability::Normal)
+        .await
+        .unwrap();
+    round_trip(&db.store("default")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn file_store_passes_the_conformance_suite() {
+    // Full: writes off the worker; Normal: writes inline (see `writes`).
+    for durability in [Durability::Full, Durability::Normal] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open_file(&dir.path().join("kv.db"), 2, durability)
+            .await
+            .unwrap();
+        full_suite(Arc::new(db.store("default"))).await;
+        full_suite(Arc::new(Checked(db.store("other label")))).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_written_inline_is_still_checkpointed_into_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.db");
+    let db = Database::open_file(&path, 1, Durability::Normal)
+        .await
+        .unwrap();
+    let store = db.store("cache");
+    let before = std::fs::metadata(&path).unwrap().len();
+    for i in 0..2 * writes::CHECKPOINT_EVERY {
+        store.set(&format!("key {i}"), &[7u8; 200]).await.unwrap();
+    }
+    // SQLite's own auto-checkpoint is off on this file: only the host's
+    // checkpoints (on the blocking pool) move pages into it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(&path).unwrap().len() < 100_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "database file still {} bytes (was {before}) after {} commits",
+            std::fs::metadata(&path).unwrap().len(),
+            2 * writes::CHECKPOINT_EVERY
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_inline_write_that_meets_another_connections_lock_waits_for_it_then_lands_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.db");
+    let db = Database::open_file(&path, 1, Durability::Normal)
+        .await
+        .unwrap();
+    let store = Arc::new(db.store("cache"));
+    store.set("n", b"1").await.unwrap();
+    // Another connection (as another process would) takes the write lock.
+    let other = Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let waiting = {
+        let store = store.clone();
+        tokio::spawn(async move { (store.set("k", b"v").await, store.increment("n", 1).await) })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the write did not wait for the lock"
+    );
+    other.execute_batch("COMMIT").unwrap();
+    let (set, incremented) = waiting.await.unwrap();
+    set.unwrap();
+    assert_eq!(incremented.unwrap(), 2);
+    assert_eq!(store.get("k").await.unwrap(), Some(b"v".to_vec()));
+    assert_eq!(store.get("n").await.unwrap(), Some(b"2".to_vec()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn memory_store_passes_the_conformance_suite() {
+    let db = Database::open_in_memory().await.unwrap();
+    full_suite(Arc::new(db.store("default"))).await;
+    full_suite(Arc::new(Checked(db.store("other label")))).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn atomics_work_on_a_current_thread_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_file(&dir.path().join("kv.db"), 1, Durability::Normal)
+        .await
+        .unwrap();
+    let store = db.store("x");
+    atomics(&store).await;
+    batches(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn increment_reads_counters_written_by_stock_spin() {
+    // Spin's SQLite store keeps counters as 8-byte little-endian i64.
+    let db = Database::open_in_memory().await.unwrap();
+    let store = db.store("default");
+    store.set("spin", &41i64.to_le_bytes()).await.unwrap();
+    assert_eq!(store.increment("spin", 1).await.unwrap(), 42);
+    assert_eq!(store.get("spin").await.unwrap(), Some(b"42".to_vec()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_default_store_file_syncs_every_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kv.db");
+    for (durability, expected) in [(Durability::Full, 2), (Durability::Normal, 1)] {
+        let db = Database::open_file(&path, 1, durability).await.unwrap();
+        let level: i64 = lock(&db.writer)
+            .query_row("PRAGMA synchronous", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(level, expected, "{durability:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn memory_round_trip() {
+    let db = Database::open_in_memory().await.unwrap();
+    round_trip(&db.store("default")).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn works_on_current_thread_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_file(&dir.path().join("kv.db"), 1, Durability::Normal)
+        .await
+        .unwrap();
+    round_trip(&db.store("x")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn labels_are_isolated_in_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_file(&dir.path().join("kv.db"), 2, Durability::Normal)
+        .await
+        .unwrap();
+    let (a, b) = (db.store("a"), db.store("b"));
+    a.set("k", b"a").await.unwrap();
+    b.set("k", b"b").await.unwrap();
+    assert_eq!(a.get("k").await.unwrap(), Some(b"a".to_vec()));
+    assert_eq!(b.get("k").await.unwrap(), Some(b"b".to_vec()));
+    b.delete("k").await.unwrap();
+    assert_eq!(a.get("k").await.unwrap(), Some(b"a".to_vec()));
+    assert_eq!(b.get_keys().await.unwrap(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn file_uses_spin_schema_and_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kv.db");
+    let db = Database::open_file(&path, 1, Durability::Normal)
+        .await
+        .unwrap();
+    db.store("mine").set("k", b"v").await.unwrap();
+    drop(db);
+
+    // Read it the way Spin does: plain connection, same table and columns.
+    let conn = Connection::open(&path).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let row: (String, String, Vec<u8>) = conn
+        .query_row("SELECT store, key, value FROM spin_key_value", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(row, ("mine".into(), "k".into(), b"v".to_vec()));
+
+    // A row written by "Spin" (plain INSERT into the same table) is visible.
+    conn.execute(
+        "INSERT INTO spin_key_value (store, key, value) VALUES ('default', 'spin-key', x'0102')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let db = Database::open_file(&path, 1, Durability::Normal)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store("default").get("spin-key").await.unwrap(),
+        Some(vec![1, 2])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn opens_a_database_created_by_spin() {
+    // A file as stock Spin creates it: rollback journal, Spin's DDL.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sqlite_key_value.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE spin_key_value (store TEXT NOT NULL, key TEXT NOT NULL, \
+             value BLOB NOT NULL, PRIMARY KEY (store, key));
+             INSERT INTO spin_key_value VALUES ('default', 'hello', x'776f726c64');",
+        )
+        .unwrap();
+    }
+    let db = Database::open_file(&path, 2, Durability::Normal)
+        .await
+        .unwrap();
+    let store = db.store("default");
+    assert_eq!(store.get("hello").await.unwrap(), Some(b"world".to_vec()));
+    assert_eq!(store.get_keys().await.unwrap(), vec!["hello"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_are_visible_to_pooled_readers_immediately() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_file(&dir.path().join("kv.db"), 4, Durability::Normal)
+        .await
+        .unwrap();
+    let store = db.store("s");
+    for i in 0..200u32 {
+        store.set("k", &i.to_le_bytes()).await.unwrap();
+        assert_eq!(
+            store.get("k").await.unwrap(),
+            Some(i.to_le_bytes().to_vec())
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_file_access() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_file(
+        &dir.path().join("kv.db"),
+        default_readers(),
+        Durability::Normal,
+    )
+    .await
+    .unwrap();
+    hammer(Arc::new(db.store("default")), 64, 200).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_memory_access() {
+    let db = Database::open_in_memory().await.unwrap();
+    hammer(Arc::new(db.store("default")), 64, 200).await;
+}
