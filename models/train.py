@@ -252,13 +252,19 @@ def model_metadata(ens: model.FittedEnsemble) -> dict:
     }
 
 
+def finite_or_none(x: float) -> float | None:
+    """A metric rounded to 6 places; None (JSON null) where it is undefined, e.g. the interval
+    coverage of a baseline that has no interval."""
+    return round(x, 6) if np.isfinite(x) else None
+
+
 def cv_metadata(ds: data.Dataset, cv: dict) -> dict:
     return {
         "schemes": evaluate.describe_schemes(ds.X),
         "selection_rule": evaluate.__doc__.split("Selection rule:")[1].strip(),
         "selected": evaluate.select(cv),
         "known_shortfalls": sorted("/".join(k) for k in evaluate.KNOWN_SHORTFALLS),
-        "results": {sch: {t: {m: {k: round(v[0], 6) for k, v in r.items()}
+        "results": {sch: {t: {m: {k: finite_or_none(v[0]) for k, v in r.items()}
                               for m, r in res.items()} for t, res in per_t.items()}
                     for sch, per_t in cv.items()},
     }
@@ -401,7 +407,8 @@ def main() -> int:
             (MODEL_DIR / "model.sha256").write_text(
                 "".join(f"{h}  {f}\n" for f, h in hashes.items()))
             meta = metadata(ds, ens, cv, hashes, built["diffs"])
-            (MODEL_DIR / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+            # allow_nan=False: strict JSON (a NaN would make it unreadable to most parsers)
+            (MODEL_DIR / "metadata.json").write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")
             log(f"wrote {MODEL_DIR.relative_to(HERE.parent)}/: {', '.join(MODEL_FILES)}, "
                 "model.sha256, metadata.json")
             for f, h in hashes.items():

@@ -77,10 +77,9 @@ enum MetadataDim {
 
 impl Signature {
     /// The `inputs` of a model's `metadata.json` (written by `models/train.py`
-    /// with Python's `json`, which writes `NaN` for the baselines' undefined
-    /// metrics: read as `null`, as JSON has no NaN).
+    /// as strict JSON: undefined metrics are `null`).
     pub fn from_metadata(json: &str) -> Result<Self, MetadataError> {
-        let metadata: Metadata = serde_json::from_str(&json.replace("NaN", "null"))?;
+        let metadata: Metadata = serde_json::from_str(json)?;
         let inputs = metadata
             .inputs
             .into_iter()
