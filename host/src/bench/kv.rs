@@ -2,7 +2,7 @@
 //! machine — concurrent tasks doing `get`s, then `set`s, of fixed-size values
 //! over a fixed set of keys, on a multi-thread runtime (reads through
 //! `block_in_place`) and on a current-thread one (`spawn_blocking`). What
-//! `host/src/key_value/sqlite.rs` quotes comes from here.
+//! `host/src/key_value/sqlite/mod.rs` quotes comes from here.
 
 use crate::key_value::Store;
 use crate::key_value::sqlite::{Database, Durability, default_readers};
