@@ -1,7 +1,8 @@
 //! `fbposts bench-kv`: throughput of the SQLite key-value backend on this
 //! machine — concurrent tasks doing `get`s, then `set`s, of fixed-size values
-//! over a fixed set of keys, on a multi-thread runtime (reads through
-//! `block_in_place`) and on a current-thread one (`spawn_blocking`). What
+//! over a fixed set of keys, on a multi-thread runtime and on a
+//! current-thread one, in a file with `synchronous = NORMAL` (writes run
+//! inline unless they would wait, see `key_value::sqlite::writes`). What
 //! `host/src/key_value/sqlite/mod.rs` quotes comes from here.
 
 use crate::key_value::Store;
@@ -41,11 +42,11 @@ pub fn run_kv(args: BenchKvArgs) -> Result<()> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let runtimes = [
         (
-            "multi-thread runtime (block_in_place)",
+            "multi-thread runtime",
             tokio::runtime::Builder::new_multi_thread(),
         ),
         (
-            "current-thread runtime (spawn_blocking)",
+            "current-thread runtime",
             tokio::runtime::Builder::new_current_thread(),
         ),
     ];
