@@ -144,7 +144,8 @@ fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(format!("SQLite: {e}"))
 }
 
-/// Runs blocking SQLite work (writes, which may wait on a checkpoint or the busy timeout) without stalling the async runtime: on a
+/// Runs blocking SQLite work (writes, which may wait on the disk or the busy
+/// timeout) without stalling the async runtime: on a
 /// multi-thread runtime via `block_in_place` (the worker hands its other
 /// tasks to another thread, no hop to another thread, as Spin does), else on
 /// the blocking pool via `spawn_blocking`.
@@ -307,20 +308,14 @@ impl Database {
         f(&self.reader()).map_err(backend)
     }
 
-    /// Runs `f` on the writer connection without stalling the runtime:
-    /// inline when [`writes`] allows it, else off the worker.
+    /// Runs `f` (one statement, autocommit) on the writer connection.
     async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        if let Some(result) = self.write_inline(&f) {
-            return result.map_err(backend);
-        }
-        let db = self.clone();
-        let result = run_blocking(move || f(&lock(&db.writer)).map_err(backend)).await?;
-        self.committed();
-        result
+        self.on_writer(false, move |conn| f(conn).map_err(backend))
+            .await
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer (the write
@@ -331,7 +326,7 @@ impl Database {
         T: Send + 'static,
         F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let work = move |conn: &Connection| {
+        self.on_writer(long, move |conn| {
             let tx = rusqlite::Transaction::new_unchecked(
                 conn,
                 rusqlite::TransactionBehavior::Immediate,
@@ -340,7 +335,18 @@ impl Database {
             let value = f(&tx)?;
             tx.commit().map_err(backend)?;
             Ok(value)
-        };
+        })
+        .await
+    }
+
+    /// Runs `work` on the writer without stalling the runtime: inline when
+    /// [`writes`] allows it (never for `long` work), else off the worker
+    /// (`long`: on the blocking pool).
+    async fn on_writer<T, F>(self: &Arc<Self>, long: bool, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
         if !long && let Some(result) = self.write_inline(&work) {
             return result;
         }
