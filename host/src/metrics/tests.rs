@@ -1,6 +1,7 @@
 //! Unit tests of the metrics capability: what each hook records, as read back
 //! from the exposition text.
 
+use super::instance::WASM_TIME_SAMPLE_EVERY;
 use super::*;
 use crate::key_value::sqlite::Database;
 use crate::manifest::{HttpRoute, HttpTrigger};
@@ -115,7 +116,7 @@ fn with_metrics_off_nothing_is_served_or_measured() {
     assert!(off.encode().is_none());
     let get = Request::get("/metrics").body(()).unwrap();
     assert!(off.requests().serve(&get).is_none());
-    assert!(!InstanceMeter::new(None).is_on());
+    assert!(!InstanceMeter::new(None).is_timed());
 }
 
 #[test]
@@ -283,6 +284,47 @@ fn time_in_wasm_counts_wasm_stretches_and_not_host_calls() {
             &[("component", "c")]
         ),
         Some(1.0)
+    );
+}
+
+#[test]
+fn one_store_in_eight_per_component_is_timed_and_only_timed_stores_are_recorded() {
+    let metrics = metrics();
+    let instances = &metrics.families.as_ref().unwrap().instances;
+    let analyze = Arc::new(instances.component("analyze"));
+    let predict = Arc::new(instances.component("predict"));
+    let stores = 2 * WASM_TIME_SAMPLE_EVERY + 1;
+    let mut timed = Vec::new();
+    for n in 0..stores {
+        let mut meter = InstanceMeter::new(Some(analyze.clone()));
+        if meter.is_timed() {
+            timed.push(n);
+        }
+        let mut peak = meter.memory_peak(StoreLimitsBuilder::new().build());
+        assert!(peak.memory_growing(0, 1 << 16, None).unwrap());
+        meter.on_call(CallHook::CallingWasm);
+        burn_cpu(Duration::from_micros(50));
+        meter.on_call(CallHook::ReturningFromWasm);
+    }
+    assert_eq!(
+        timed,
+        [0, WASM_TIME_SAMPLE_EVERY, 2 * WASM_TIME_SAMPLE_EVERY]
+    );
+    // Each component keeps its own count: predict's first store is timed.
+    assert!(InstanceMeter::new(Some(predict)).is_timed());
+    let text = exposition(&metrics);
+    let labels = [("component", "analyze")];
+    assert_eq!(
+        sample(&text, "fbposts_instance_wasm_time_seconds_count", &labels),
+        Some(3.0)
+    );
+    // Untimed stores record no zero: the smallest time is a real one.
+    let min = sample(&text, "fbposts_instance_wasm_time_min_seconds", &labels).unwrap();
+    assert!(min >= 50e-6, "{min}");
+    // Memory peaks are still recorded for every store.
+    assert_eq!(
+        sample(&text, "fbposts_instance_memory_peak_bytes_count", &labels),
+        Some(stores as f64)
     );
 }
 
