@@ -10,17 +10,17 @@
 //!   where a P3 guest suspends and may resume on another thread, so each
 //!   summed stretch ran without a break on one thread: it is the guest's CPU
 //!   time unless the OS preempted the thread mid-stretch. A stretch that
-//!   nonetheless ends on another thread is dropped.
-//!   Only one store in [`WASM_TIME_SAMPLE_EVERY`] of each component is timed
-//!   (the first, then every eighth): a call hook makes wasmtime take its slow
-//!   path on every transition (~160 per `/api/analyze` cache hit), and timing
-//!   every store cost ~4 % of a cache hit's CPU. The histogram and the gauges
-//!   are those of the sample; a store that is not timed records nothing, so
-//!   its zero never enters them. The thread's own CPU clock
-//!   (`CLOCK_THREAD_CPUTIME_ID`) would not count preemption, but it is a
-//!   system call (no vDSO), ~160 of them per `/api/analyze` cache hit; it
+//!   nonetheless ends on another thread is dropped. The thread's own CPU
+//!   clock (`CLOCK_THREAD_CPUTIME_ID`) would not count preemption, but it is
+//!   a system call (no vDSO), ~160 of them per `/api/analyze` cache hit; it
 //!   cost about twice the overhead of the monotonic clock (README,
 //!   Benchmarks), so the monotonic clock it is.
+//! - Which stores are timed: the first of each component, then one in
+//!   [`WASM_TIME_SAMPLE_EVERY`]. A call hook makes wasmtime take its slow
+//!   path on every host/guest transition, and timing every store cost ~4 %
+//!   of a cache hit's CPU. The histogram and the gauges are those of the
+//!   sample; a store that is not timed has no hook and records nothing, so
+//!   its zero never enters them.
 //! - Peak linear memory: [`MemoryPeak`] wraps the store's limiter and adds up
 //!   what each `memory_growing` grants (memories only grow), so its peak is
 //!   the sum of every linear memory of the instance (a composed component
@@ -80,7 +80,9 @@ impl InstanceFamilies {
         };
         registry.register_with_unit(
             "instance_wasm_time",
-            "Time per request spent executing the component's Wasm code, on a sample of one store in 8 per component: the monotonic clock summed over each stretch between entering and leaving Wasm, host calls (key-value, wasi-nn, I/O) and suspensions excluded; the guest's CPU time unless the OS preempted the thread mid-stretch",
+            format!(
+                "Time per request spent executing the component's Wasm code, on a sample of one store in {WASM_TIME_SAMPLE_EVERY} per component: the monotonic clock summed over each stretch between entering and leaving Wasm, host calls (key-value, wasi-nn, I/O) and suspensions excluded; the guest's CPU time unless the OS preempted the thread mid-stretch"
+            ),
             Unit::Seconds,
             families.wasm_time.clone(),
         );
