@@ -253,14 +253,11 @@ pub fn find(doc: &Doc<'_>) -> Vec<BaitMatch> {
         text: doc.span_text(m.start, m.end).to_string(),
         tokens: (m.start, m.end),
     };
-    let mut out: Vec<BaitMatch> = pattern::find_all(doc, PATTERNS)
+    let mut out: Vec<BaitMatch> = pattern::find_all(doc, &crate::patterns!(PATTERNS))
         .into_iter()
         .map(to_bait)
         .collect();
-    let items = pattern::find_all(
-        doc,
-        &VOTE_ITEMS.iter().map(|p| ((), *p)).collect::<Vec<_>>(),
-    );
+    let items = pattern::find_all(doc, &crate::patterns!(untagged VOTE_ITEMS));
     if items.len() >= 2 {
         let (s, e) = (items[0].start, items[items.len() - 1].end);
         if !out.iter().any(|b| b.kind == Vote) {

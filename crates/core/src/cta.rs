@@ -121,8 +121,7 @@ pub const PATTERNS: &[&str] = &[
 /// The calls to action in a post (as written), excluding phrases inside a
 /// bait match.
 pub fn find<'a>(doc: &Doc<'a>, bait: &[BaitMatch]) -> Vec<&'a str> {
-    let tagged: Vec<((), &'static str)> = PATTERNS.iter().map(|p| ((), *p)).collect();
-    pattern::find_all(doc, &tagged)
+    pattern::find_all(doc, &crate::patterns!(untagged PATTERNS))
         .into_iter()
         .filter(|m| {
             !bait

@@ -194,7 +194,7 @@ pub fn measure(doc: &Doc<'_>) -> Hook {
             )
         });
     if !curiosity {
-        curiosity = pattern::any_in(doc, CURIOSITY_PHRASES, s, e);
+        curiosity = pattern::any_in(doc, &crate::patterns!(untagged CURIOSITY_PHRASES), s, e);
     }
     let generic_opener = GENERIC.iter().any(|g| {
         let mut parts = g.split(' ');

@@ -10,6 +10,7 @@
 use crate::Language;
 use crate::fold::fold_char;
 use crate::text::Doc;
+use crate::words::WordSet;
 
 /// Spanish function words (folded, sorted).
 pub const STOP_ES: &[&str] = &[
@@ -38,17 +39,6 @@ pub const STOP_EN: &[&str] = &[
     "who", "why", "will", "with", "would", "you", "you're", "your",
 ];
 
-/// Membership in a byte-sorted word list: narrows to the words sharing the
-/// first byte (cheap byte comparisons) before comparing whole strings.
-pub fn sorted_contains(list: &[&str], word: &str) -> bool {
-    let Some(&b) = word.as_bytes().first() else {
-        return false;
-    };
-    let lo = list.partition_point(|k| k.as_bytes()[0] < b);
-    let hi = lo + list[lo..].partition_point(|k| k.as_bytes()[0] == b);
-    list[lo..hi].binary_search(&word).is_ok()
-}
-
 /// Longest function word, in bytes (a cheap pre-check).
 const MAX_STOPWORD_LEN: usize = 9;
 
@@ -57,11 +47,18 @@ pub fn is_stopword(lang: Language, word: &str) -> bool {
     if word.len() > MAX_STOPWORD_LEN {
         return false;
     }
-    let list = match lang {
-        Language::Es => STOP_ES,
-        Language::En => STOP_EN,
-    };
-    sorted_contains(list, word)
+    stopwords(lang).contains(word)
+}
+
+const STOP_ES_SET: WordSet = crate::word_set!(STOP_ES);
+const STOP_EN_SET: WordSet = crate::word_set!(STOP_EN);
+
+/// The function words of `lang` as a set (see [`crate::words`]).
+pub fn stopwords(lang: Language) -> WordSet {
+    match lang {
+        Language::Es => STOP_ES_SET,
+        Language::En => STOP_EN_SET,
+    }
 }
 
 /// Votes from function words found in only one of the two lists, plus

@@ -4,8 +4,10 @@
 //! Shared by every component (compiled natively for tests and to
 //! `wasm32-wasip2` inside the HTTP components). Each HTTP request runs in a
 //! fresh Wasm instance, so nothing here initialises lazily: lexicons and
-//! pattern lists are compile-time static data (see `build.rs`), and there is
-//! no `regex`.
+//! pattern lists are compile-time static data (see `build.rs`), word lists
+//! are packed into integer keys and pattern lists carry their prefilters
+//! by `const fn` ([`words`], [`pattern::PatternList`]), and there is no
+//! `regex`.
 //!
 //! Entry points: [`AnalyzeRequest::from_json`], [`analyze`],
 //! [`detect_language`]. The individual signals live in their own modules so
@@ -47,6 +49,7 @@ pub mod style;
 pub mod substance;
 pub mod text;
 pub mod tone;
+pub mod words;
 
 pub use features::Features;
 pub use request::{AnalyzeRequest, ApiError};

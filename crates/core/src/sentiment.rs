@@ -20,6 +20,7 @@
 use crate::Language;
 use crate::lexicon::{self, Lexicon};
 use crate::text::{Doc, TokKind, Token};
+use crate::words::{WordMap, WordSet};
 use serde::Serialize;
 
 const B_INCR: f32 = 0.293;
@@ -229,20 +230,23 @@ pub struct SentimentScores {
     pub neutral: f64,
 }
 
+const EN_BOOSTER_MAP: WordMap<f32> = crate::word_map!(EN_BOOSTERS);
+const ES_BOOSTER_MAP: WordMap<f32> = crate::word_map!(ES_BOOSTERS);
+const EN_NEGATE_SET: WordSet = crate::word_set!(EN_NEGATE);
+const ES_NEGATE_SET: WordSet = crate::word_set!(ES_NEGATE);
+
 fn booster(lang: Language, w: &str) -> Option<f32> {
-    let list = match lang {
-        Language::En => EN_BOOSTERS,
-        Language::Es => ES_BOOSTERS,
+    let map = match lang {
+        Language::En => EN_BOOSTER_MAP,
+        Language::Es => ES_BOOSTER_MAP,
     };
-    list.binary_search_by(|(k, _)| (*k).cmp(w))
-        .ok()
-        .map(|i| list[i].1)
+    map.get(w).copied()
 }
 
 fn is_negation(lang: Language, w: &str) -> bool {
     match lang {
-        Language::En => EN_NEGATE.binary_search(&w).is_ok() || w.ends_with("n't"),
-        Language::Es => ES_NEGATE.binary_search(&w).is_ok(),
+        Language::En => EN_NEGATE_SET.contains(w) || w.ends_with("n't"),
+        Language::Es => ES_NEGATE_SET.contains(w),
     }
 }
 

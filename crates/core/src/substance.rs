@@ -16,6 +16,8 @@
 
 use crate::pattern;
 use crate::text::{Doc, TokKind, Token};
+use crate::word_set;
+use crate::words::WordSet;
 use crate::{Language, round3};
 use serde::Serialize;
 
@@ -214,8 +216,8 @@ const ACTIONS_EN: &[&str] = &[
     "now open",
 ];
 
-fn has(list: &[&str], w: &str) -> bool {
-    crate::lang::sorted_contains(list, w)
+fn has(list: WordSet, w: &str) -> bool {
+    list.contains(w)
 }
 
 /// Is this word token a content word (3+ letters, not a function word)?
@@ -264,20 +266,20 @@ fn note(facts: &mut Vec<String>, kind: &str, text: &str) {
 pub fn measure(doc: &Doc<'_>, lang: Language, cta_count: usize, questions: usize) -> Substance {
     let (dates_list, relative, places_list, preps, offers_list, actions) = match lang {
         Language::Es => (
-            WEEKDAYS_MONTHS_ES,
-            RELATIVE_DAYS_ES,
-            PLACE_WORDS_ES,
-            PLACE_PREPS_ES,
-            OFFER_WORDS_ES,
-            ACTIONS_ES,
+            word_set!(WEEKDAYS_MONTHS_ES),
+            word_set!(RELATIVE_DAYS_ES),
+            word_set!(PLACE_WORDS_ES),
+            word_set!(PLACE_PREPS_ES),
+            word_set!(OFFER_WORDS_ES),
+            crate::patterns!(untagged ACTIONS_ES),
         ),
         Language::En => (
-            WEEKDAYS_MONTHS_EN,
-            RELATIVE_DAYS_EN,
-            PLACE_WORDS_EN,
-            PLACE_PREPS_EN,
-            OFFER_WORDS_EN,
-            ACTIONS_EN,
+            word_set!(WEEKDAYS_MONTHS_EN),
+            word_set!(RELATIVE_DAYS_EN),
+            word_set!(PLACE_WORDS_EN),
+            word_set!(PLACE_PREPS_EN),
+            word_set!(OFFER_WORDS_EN),
+            crate::patterns!(untagged ACTIONS_EN),
         ),
     };
     let caps_words = doc.tokens.iter().filter(|t| t.is_all_caps()).count();
@@ -318,7 +320,7 @@ pub fn measure(doc: &Doc<'_>, lang: Language, cta_count: usize, questions: usize
                 s.numbers += 1;
                 let clock = next.is_some_and(|n| {
                     (n.kind == TokKind::Punct && n.raw == ":")
-                        || (n.kind == TokKind::Word && has(CLOCK_WORDS, &n.norm))
+                        || (n.kind == TokKind::Word && has(word_set!(CLOCK_WORDS), &n.norm))
                 });
                 let money = next.is_some_and(|n| CURRENCY.contains(&n.raw))
                     || prev.is_some_and(|p| CURRENCY.contains(&p.raw));
@@ -382,7 +384,7 @@ pub fn measure(doc: &Doc<'_>, lang: Language, cta_count: usize, questions: usize
             _ => {}
         }
     }
-    let verbs = pattern::find_all(doc, &actions.iter().map(|p| ((), *p)).collect::<Vec<_>>());
+    let verbs = pattern::find_all(doc, &actions);
     for m in &verbs {
         note(&mut s.facts, "action", doc.span_text(m.start, m.end));
     }

@@ -113,19 +113,54 @@ pub struct Doc<'a> {
     prefix_bits: [u64; 16],
 }
 
-/// FNV-1a, reduced to a bit index of a 1024-bit filter.
-fn bit(bytes: &[u8]) -> (usize, u64) {
+/// FNV-1a of `bytes[start..end]`, reduced to a bit index of a 1024-bit
+/// filter. A `const fn` so that pattern lists can carry their filters'
+/// bits from compile time ([`WordFilter`]).
+const fn bit_index(bytes: &[u8], start: usize, end: usize) -> u16 {
     let mut h: u32 = 0x811c_9dc5;
-    for &b in bytes {
-        h ^= u32::from(b);
+    let mut i = start;
+    while i < end {
+        h ^= bytes[i] as u32;
         h = h.wrapping_mul(0x0100_0193);
+        i += 1;
     }
-    let i = (h ^ (h >> 16)) as usize & 1023;
-    (i / 64, 1u64 << (i % 64))
+    ((h ^ (h >> 16)) & 1023) as u16
+}
+
+fn bit(bytes: &[u8]) -> (usize, u64) {
+    split_bit(bit_index(bytes, 0, bytes.len()))
+}
+
+fn split_bit(i: u16) -> (usize, u64) {
+    (usize::from(i / 64), 1u64 << (i % 64))
 }
 
 fn prefix3(b: &[u8]) -> &[u8] {
     &b[..b.len().min(3)]
+}
+
+/// What [`Doc::positions`] checks before it searches: the filter bit of a
+/// word, or of a prefix's first 3 bytes. Computed once (at compile time
+/// for static pattern lists), tested with [`Doc::may_contain`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WordFilter {
+    Word(u16),
+    Prefix(u16),
+    /// A prefix shorter than 3 bytes: the filter cannot rule it out.
+    Unfiltered,
+}
+
+impl WordFilter {
+    /// The filter of `bytes[start..end]` as a whole word, or as a prefix.
+    pub const fn of(bytes: &[u8], start: usize, end: usize, prefix: bool) -> Self {
+        if !prefix {
+            Self::Word(bit_index(bytes, start, end))
+        } else if end - start < 3 {
+            Self::Unfiltered
+        } else {
+            Self::Prefix(bit_index(bytes, start, start + 3))
+        }
+    }
 }
 
 impl<'a> Doc<'a> {
@@ -182,16 +217,8 @@ impl<'a> Doc<'a> {
     /// Indices of word tokens whose folded form equals `word`, or starts with
     /// it when `prefix` is set. Unordered.
     pub fn positions(&self, word: &str, prefix: bool) -> impl Iterator<Item = usize> + '_ {
-        let maybe = if prefix {
-            word.len() < 3 || {
-                let (w, m) = bit(prefix3(word.as_bytes()));
-                self.prefix_bits[w] & m != 0
-            }
-        } else {
-            let (w, m) = bit(word.as_bytes());
-            self.word_bits[w] & m != 0
-        };
-        let index = if maybe {
+        let filter = WordFilter::of(word.as_bytes(), 0, word.len(), prefix);
+        let index = if self.may_contain(filter) {
             &self.index[..]
         } else {
             &self.index[..0]
@@ -205,6 +232,18 @@ impl<'a> Doc<'a> {
             rest.partition_point(|i| norm(i) == word)
         };
         rest[..n].iter().map(|&i| i as usize)
+    }
+
+    /// `false` when no word token can pass `filter` (a "yes" may be wrong;
+    /// [`Doc::positions`] settles it).
+    pub fn may_contain(&self, filter: WordFilter) -> bool {
+        let (bits, index) = match filter {
+            WordFilter::Word(i) => (&self.word_bits, i),
+            WordFilter::Prefix(i) => (&self.prefix_bits, i),
+            WordFilter::Unfiltered => return true,
+        };
+        let (w, m) = split_bit(index);
+        bits[w] & m != 0
     }
 
     /// Number of word tokens equal to an already folded `word`.
@@ -294,13 +333,12 @@ impl<'a> Tokenizer<'a> {
             self.pending_break = false;
         }
         self.sentence_has_tokens = true;
-        let (stop_es, stop_en) = if kind == TokKind::Word {
-            (
-                lang::is_stopword(Language::Es, &norm),
-                lang::is_stopword(Language::En, &norm),
-            )
-        } else {
-            (false, false)
+        let (stop_es, stop_en) = match crate::words::pack(&norm) {
+            Some(key) if kind == TokKind::Word => (
+                lang::stopwords(Language::Es).contains_key(key),
+                lang::stopwords(Language::En).contains_key(key),
+            ),
+            _ => (false, false),
         };
         self.tokens.push(Token {
             kind,

@@ -12,6 +12,7 @@ use crate::pattern;
 use crate::scoring::Signal;
 use crate::sentiment::SentimentScores;
 use crate::text::{Doc, TokKind};
+use crate::words::WordMap;
 use crate::{Language, Tone, round3};
 use Tone::{Friendly, Informative, Inspirational, Playful, Professional, Urgent};
 use serde::Serialize;
@@ -145,6 +146,8 @@ const CUES: &[(&str, Tone)] = &[
     ("yummy", Playful),
 ];
 
+const CUE_MAP: WordMap<Tone> = crate::word_map!(CUES);
+
 /// Cue prefixes per tone ("inspir" matches inspire, inspiring, inspira…).
 const CUE_PREFIXES: &[(&str, Tone)] = &[
     ("abrazo", Friendly),
@@ -236,11 +239,7 @@ fn cue_counts(doc: &Doc<'_>) -> [usize; 6] {
     let mut counts = [0usize; 6];
     for t in doc.of_kind(TokKind::Word) {
         let w = t.norm.as_ref();
-        let lo = CUES.partition_point(|(k, _)| *k < w);
-        for (k, tone) in &CUES[lo..] {
-            if *k != w {
-                break;
-            }
+        for tone in CUE_MAP.get_all(w) {
             counts[tone_index(*tone)] += 1;
         }
         let first = w.as_bytes().first();
@@ -307,7 +306,7 @@ pub fn scores(doc: &Doc<'_>, sentiment: &SentimentScores) -> ToneScores {
         + 0.5 * count_emoji(doc, PLAYFUL_EMOJI).min(4) as f64
         + flag(bangs > 0, 0.3);
     let urgent = 0.5 * cue(Tone::Urgent)
-        + 1.5 * pattern::count(doc, URGENT_PHRASES) as f64
+        + 1.5 * pattern::count(doc, &crate::patterns!(untagged URGENT_PHRASES)) as f64
         + 0.5 * count_emoji(doc, URGENT_EMOJI) as f64
         + flag(words > 0 && caps * 10 >= words * 3, 0.5);
     let inspirational = cue(Tone::Inspirational)
@@ -316,7 +315,7 @@ pub fn scores(doc: &Doc<'_>, sentiment: &SentimentScores) -> ToneScores {
     let professional =
         0.7 * cue(Tone::Professional) + flag(emoji == 0 && bangs == 0 && words >= 8, 0.8);
     let informative = 0.8 * cue(Tone::Informative)
-        + pattern::count(doc, INFORMATIVE_PHRASES) as f64
+        + pattern::count(doc, &crate::patterns!(untagged INFORMATIVE_PHRASES)) as f64
         + (0.3 * numbers as f64).min(1.2)
         + flag(links > 0, 0.3);
     let friendly = 0.8 * cue(Tone::Friendly)

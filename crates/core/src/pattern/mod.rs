@@ -22,8 +22,19 @@
 //! hashtags, links and line breaks are not. Patterns are static strings and
 //! candidates come from the document's sorted word index, so matching
 //! allocates only the result.
+//!
+//! A list is matched as a [`PatternList`], built at compile time by
+//! [`patterns!`](crate::patterns) (`list.rs`): besides the patterns it holds, for each
+//! one, the document-filter bits of its first part's words
+//! ([`FirstPart`]). Most patterns start with a word the post does not
+//! contain, and those are dismissed with one bit test each, without
+//! scanning or hashing the pattern on every call.
 
 use crate::text::{Doc, TokKind, Token};
+
+mod list;
+
+pub use list::{FirstPart, MAX_FILTERED_ALTERNATIVES, PatternList, first_parts, sources, untagged};
 
 /// One match of a tagged pattern: token range `start..end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,10 +127,12 @@ pub fn match_at(doc: &Doc<'_>, pattern: &str, i: usize) -> Option<usize> {
 }
 
 /// Candidate start positions for a pattern, from its first real part.
-fn candidates(doc: &Doc<'_>, pattern: &str, out: &mut Vec<usize>) {
+fn candidates(doc: &Doc<'_>, pattern: &str, first: &FirstPart, out: &mut Vec<usize>) {
     out.clear();
-    let first = pattern.split(' ').find(|p| *p != "^").unwrap_or("");
-    match first {
+    if !first.may_start_in(doc) {
+        return;
+    }
+    match first_part(pattern) {
         "*" | "~" => out.extend(
             doc.tokens
                 .iter()
@@ -149,23 +162,46 @@ fn candidates(doc: &Doc<'_>, pattern: &str, out: &mut Vec<usize>) {
                 .map(|(i, _)| i),
         ),
         lit => {
-            for alt in lit.split('|') {
+            let mut rest = lit;
+            loop {
+                let (alt, more) = split_once_byte(rest, b'|');
                 match alt.strip_suffix('*') {
                     Some(prefix) => out.extend(doc.positions(prefix, true)),
                     None => out.extend(doc.positions(alt, false)),
+                }
+                match more {
+                    Some(more) => rest = more,
+                    None => break,
                 }
             }
         }
     }
 }
 
+/// The pattern's first real part (after a leading `^`).
+fn first_part(pattern: &str) -> &str {
+    let rest = match pattern {
+        "^" => "",
+        _ => pattern.strip_prefix("^ ").unwrap_or(pattern),
+    };
+    split_once_byte(rest, b' ').0
+}
+
+/// `s` up to the first `byte` (ASCII) and what follows it, if any.
+fn split_once_byte(s: &str, byte: u8) -> (&str, Option<&str>) {
+    match s.bytes().position(|b| b == byte) {
+        Some(n) => (&s[..n], Some(&s[n + 1..])),
+        None => (s, None),
+    }
+}
+
 /// All matches of the tagged patterns, sorted by position; overlapping
 /// matches are resolved in favour of the earliest, then the longest.
-pub fn find_all<T: Copy>(doc: &Doc<'_>, patterns: &[(T, &'static str)]) -> Vec<Match<T>> {
+pub fn find_all<T: Copy>(doc: &Doc<'_>, patterns: &PatternList<'_, T>) -> Vec<Match<T>> {
     let mut found = Vec::new();
     let mut cands = Vec::new();
-    for &(tag, pattern) in patterns {
-        candidates(doc, pattern, &mut cands);
+    for (&tag, pattern, first) in patterns.iter() {
+        candidates(doc, pattern, first, &mut cands);
         for &i in &cands {
             if let Some(end) = match_at(doc, pattern, i) {
                 found.push(Match {
@@ -188,15 +224,15 @@ pub fn find_all<T: Copy>(doc: &Doc<'_>, patterns: &[(T, &'static str)]) -> Vec<M
 }
 
 /// Does any of the patterns match anywhere?
-pub fn any(doc: &Doc<'_>, patterns: &[&'static str]) -> bool {
+pub fn any<T>(doc: &Doc<'_>, patterns: &PatternList<'_, T>) -> bool {
     any_in(doc, patterns, 0, doc.tokens.len())
 }
 
 /// Does any of the patterns match entirely within tokens `start..end`?
-pub fn any_in(doc: &Doc<'_>, patterns: &[&'static str], start: usize, end: usize) -> bool {
+pub fn any_in<T>(doc: &Doc<'_>, patterns: &PatternList<'_, T>, start: usize, end: usize) -> bool {
     let mut cands = Vec::new();
-    patterns.iter().any(|p| {
-        candidates(doc, p, &mut cands);
+    patterns.iter().any(|(_, p, first)| {
+        candidates(doc, p, first, &mut cands);
         cands
             .iter()
             .any(|&i| (start..end).contains(&i) && match_at(doc, p, i).is_some_and(|e| e <= end))
@@ -204,12 +240,12 @@ pub fn any_in(doc: &Doc<'_>, patterns: &[&'static str], start: usize, end: usize
 }
 
 /// Number of (possibly overlapping) matches of the patterns.
-pub fn count(doc: &Doc<'_>, patterns: &[&'static str]) -> usize {
+pub fn count<T>(doc: &Doc<'_>, patterns: &PatternList<'_, T>) -> usize {
     let mut cands = Vec::new();
     patterns
         .iter()
-        .map(|p| {
-            candidates(doc, p, &mut cands);
+        .map(|(_, p, first)| {
+            candidates(doc, p, first, &mut cands);
             cands
                 .iter()
                 .filter(|&&i| match_at(doc, p, i).is_some())
@@ -219,55 +255,4 @@ pub fn count(doc: &Doc<'_>, patterns: &[&'static str]) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn matches(text: &str, pattern: &'static str) -> bool {
-        any(&Doc::new(text), &[pattern])
-    }
-
-    #[test]
-    fn fillers_sorted() {
-        assert!(FILLERS.windows(2).all(|w| w[0] < w[1]));
-    }
-
-    #[test]
-    fn literal_wildcards_and_soft_punctuation() {
-        assert!(matches("Comment \"YES\" if you agree", "comment ~ if"));
-        assert!(!matches(
-            "Comment below if you have questions",
-            "comment ~ if"
-        ));
-        assert!(matches("Comenta SÍ si estás de acuerdo", "comenta ~ si"));
-        assert!(matches("tag two friends", "tag ~ friend*"));
-        assert!(
-            !matches("tag your friends", "tag ~ friend*"),
-            "filler in the ~ slot"
-        );
-        assert!(!matches("tag. two friends", "tag ~ friend*"));
-        assert!(!matches("tag\ntwo friends", "tag ~ friend*"));
-        assert!(matches("😍 = yes", "<e> = ~"));
-        assert!(matches("1 like = 1 prayer", "<n> like ="));
-    }
-
-    #[test]
-    fn anchors() {
-        assert!(matches("Visita nuestra web", "^ visita"));
-        assert!(matches("Hola, visita nuestra web", "^ visita"));
-        assert!(!matches("Hicimos una visita", "^ visita"));
-        assert!(matches("Please share!", "please share $"));
-        assert!(!matches("Please share your story", "please share $"));
-    }
-
-    #[test]
-    fn overlapping_matches_keep_longest() {
-        let doc = Doc::new("like this post if you agree");
-        let m = find_all(
-            &doc,
-            &[(1, "like this post if"), (2, "like this"), (3, "post if")],
-        );
-        assert_eq!(m.len(), 1);
-        assert_eq!(m[0].tag, 1);
-        assert_eq!(doc.span_text(m[0].start, m[0].end), "like this post if");
-    }
-}
+mod tests;
