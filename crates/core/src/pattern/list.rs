@@ -81,8 +81,8 @@ const fn is_symbol(bytes: &[u8], start: usize, end: usize) -> bool {
     }
 }
 
-/// Tagged patterns with their [`FirstPart`]s; build static ones with
-/// [`patterns!`](crate::patterns) and ad hoc ones with [`PatternList::new`].
+/// Tagged patterns with their [`FirstPart`]s, built with
+/// [`patterns!`](crate::patterns) (tests also build ad hoc ones).
 #[derive(Debug, Clone, Copy)]
 pub struct PatternList<'a, T> {
     patterns: &'a [(T, &'static str)],
@@ -96,8 +96,9 @@ impl<'a, T> PatternList<'a, T> {
         Self { patterns, first }
     }
 
-    /// A list built at run time: `first` is filled with the first parts.
-    pub fn new(patterns: &'a [(T, &'static str)], first: &'a mut Vec<FirstPart>) -> Self {
+    /// A list built at run time (tests): `first` is filled with the first parts.
+    #[cfg(test)]
+    pub(crate) fn new(patterns: &'a [(T, &'static str)], first: &'a mut Vec<FirstPart>) -> Self {
         first.clear();
         first.extend(patterns.iter().map(|(_, p)| FirstPart::of(p)));
         Self { patterns, first }
