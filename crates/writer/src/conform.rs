@@ -4,7 +4,8 @@
 //!
 //! Rules: `brief.hashtags` well-formed hashtags (fewer only when the
 //! topic, keywords and details do not give that many; see `hashtags.rs`),
-//! together on the last line; every detail verbatim; no emoji when `emoji` is
+//! together on the last line; every detail verbatim (or as the other rules
+//! repair it: see `repair.rs`); no emoji when `emoji` is
 //! false, 1 to core's sweet spot (3 + 1 per 200 chars) when true; no word
 //! to avoid (whole words, case- and accent-insensitive, also not inside a
 //! hashtag); every word to use at least once; the client's CTA (text or
@@ -14,9 +15,11 @@
 
 use crate::bank::bank;
 use crate::brief::{Brief, Cta};
-use crate::details::{self, contains_detail};
+use crate::details;
 use crate::emoji;
 use crate::hashtags;
+pub use crate::repair::open_marks;
+use crate::repair::{holds_detail, lift_hashtags, remove_words, repaired};
 use crate::text::{self, contains_words, find_words, measure, sentences, tidy};
 use fbposts_core::Language;
 use unicode_segmentation::UnicodeSegmentation;
@@ -35,39 +38,7 @@ pub fn conform(brief: &Brief, text: &str) -> String {
 
     // 1. Hashtags out of the text: tag-only lines removed, inline tags
     //    become plain words.
-    let mut found: Vec<String> = Vec::new();
-    let mut lines: Vec<String> = Vec::new();
-    for line in normalized.lines() {
-        let tokens: Vec<&str> = line.split_whitespace().collect();
-        let is_tag = |t: &str| t.starts_with('#') && t.len() > 1;
-        if !tokens.is_empty() && tokens.iter().all(|t| is_tag(t)) {
-            found.extend(tokens.iter().map(|t| t.to_string()));
-            continue;
-        }
-        // Tags trailing a line are hashtags; tags inside a sentence become
-        // plain words.
-        let mut words: Vec<&str> = line.split(' ').collect();
-        while words
-            .last()
-            .is_some_and(|t| is_tag(t.trim_end_matches(['.', ','])))
-        {
-            let t = words.pop().unwrap_or_default();
-            found.insert(0, t.trim_end_matches(['.', ',']).to_string());
-        }
-        let mut out: Vec<String> = Vec::new();
-        for t in words {
-            if is_tag(t) {
-                let body: String = t[1..].chars().take_while(|c| c.is_alphanumeric()).collect();
-                let rest = &t[1 + body.len()..];
-                found.push(format!("#{body}"));
-                out.push(format!("{body}{rest}"));
-            } else {
-                out.push(t.to_string());
-            }
-        }
-        lines.push(out.join(" "));
-    }
-    let mut body = lines.join("\n");
+    let (mut body, found) = lift_hashtags(&normalized);
 
     // 2. Words to avoid.
     for w in brief.avoid_words() {
@@ -87,7 +58,13 @@ pub fn conform(brief: &Brief, text: &str) -> String {
     }
     body = tidy(&body);
 
-    // 5. The client's CTA and the brand's words.
+    // 5. The client's CTA, the details and the brand's words, each on a
+    //    line of its own, repaired as a second pass would repair them.
+    let text_end = body.len();
+    let add_line = |body: &mut String, line: &str| {
+        body.push('\n');
+        body.push_str(&repaired(brief, line));
+    };
     match &brief.cta {
         Some(Cta::Url(u)) if !body.contains(u.as_str()) => {
             let b = bank(lang);
@@ -96,20 +73,17 @@ pub fn conform(brief: &Brief, text: &str) -> String {
                 .iter()
                 .find(|(g, _)| *g == brief.goal)
                 .map_or(b.link_line, |(_, t)| t);
-            body.push('\n');
-            body.push_str(&tpl.replace("{url}", u));
+            add_line(&mut body, &tpl.replace("{url}", u));
         }
         Some(Cta::Text(t)) if !contains_words(&body, t) => {
-            body.push('\n');
-            body.push_str(&cta_sentence(t, lang));
+            add_line(&mut body, &cta_sentence(t, lang));
         }
         _ => {}
     }
     // Details the text lost or never had: a labelled line each.
     for d in details::classified(brief) {
-        if !contains_detail(&body, &d.text) {
-            body.push('\n');
-            body.push_str(&details::line(&d, lang));
+        if !holds_detail(brief, &body, &d.text) {
+            add_line(&mut body, &details::line(&d, lang));
         }
     }
     let missing: Vec<String> = brief
@@ -119,9 +93,10 @@ pub fn conform(brief: &Brief, text: &str) -> String {
         .cloned()
         .collect();
     if !missing.is_empty() {
-        body.push('\n');
-        body.push_str(&brand_line(brief, &missing));
+        add_line(&mut body, &brand_line(brief, &missing));
     }
+
+    let added = body[text_end..].to_string();
 
     // 6. Hashtags back, then the length.
     let tags = hashtags::choose(brief, &found);
@@ -132,23 +107,57 @@ pub fn conform(brief: &Brief, text: &str) -> String {
             tidy(&format!("{}\n\n{}", body.trim_end(), tags.join(" ")))
         }
     };
+    // The emoji budget depends on the length, so a cut text is thinned
+    // again (as a second pass would), until neither changes the body.
+    for _ in 0..MAX_SETTLING_ROUNDS {
+        let cut = within_length(&body, &added, brief, &assemble);
+        let settled = if brief.emoji {
+            thin_emoji(&cut, brief)
+        } else {
+            cut.clone()
+        };
+        let done = settled == cut;
+        body = settled;
+        if done {
+            break;
+        }
+    }
+    assemble(&within_length(&body, &added, brief, &assemble))
+}
+
+/// Rounds of cutting to length and thinning emoji before `conform` gives
+/// up settling (each round removes emoji, so two are the most seen).
+const MAX_SETTLING_ROUNDS: usize = 4;
+
+/// `body` shortened until `assemble(body)` fits the brief's length: whole
+/// sentences dropped first, then a cut at a word, of the text before the
+/// lines `conform` `added` when they are still its end (a cut that took
+/// them would make a second pass add them again).
+fn within_length(
+    body: &str,
+    added: &str,
+    brief: &Brief,
+    assemble: &dyn Fn(&str) -> String,
+) -> String {
     let (_, max) = brief.length_range();
-    let mut out = assemble(&body);
-    while measure(&out) > max {
+    let mut body = body.to_string();
+    while measure(&assemble(&body)) > max {
         match drop_one_sentence(&body, brief) {
-            Some(shorter) => {
-                body = shorter;
-                out = assemble(&body);
-            }
+            Some(shorter) => body = shorter,
             None => break,
         }
     }
-    if measure(&out) > max {
+    if measure(&assemble(&body)) > max {
         let tags_len = measure(&assemble("")) + 2;
-        body = cut_at_word(&body, max.saturating_sub(tags_len));
-        out = assemble(&body);
+        body = match body.strip_suffix(added).filter(|_| !added.is_empty()) {
+            Some(text) => {
+                let room = max.saturating_sub(tags_len + measure(added));
+                format!("{}{added}", cut_at_word(text, room))
+            }
+            None => cut_at_word(&body, max.saturating_sub(tags_len)),
+        };
     }
-    out
+    body
 }
 
 /// A CTA sentence from the client's text, with closing punctuation.
@@ -180,29 +189,6 @@ pub fn brand_line(brief: &Brief, words: &[String]) -> String {
             .replace("{words}", &joined),
         None => b.brand_lines.1.replace("{words}", &joined),
     }
-}
-
-/// `text` without whole-word occurrences of `word` (folded match),
-/// together with the conjunction or comma that tied it to a neighbour
-/// ("rico y barato" → "rico", "barato, rico" → "rico").
-fn remove_words(text: &str, word: &str) -> String {
-    const BEFORE: &[&str] = &[" y ", " e ", " o ", " and ", " or ", ", "];
-    const AFTER: &[&str] = &[" y ", " e ", " o ", " and ", " or ", ", "];
-    let mut out = text.to_string();
-    for (s, e) in find_words(text, word, true).into_iter().rev() {
-        let (mut s, mut e) = (s, e);
-        if let Some(c) = BEFORE.iter().find(|c| out[..s].ends_with(**c)) {
-            s -= c.trim_start().len();
-        } else if let Some(c) = AFTER.iter().find(|c| out[e..].starts_with(**c)) {
-            e += c.len() - 1;
-        }
-        out.replace_range(s..e, "");
-    }
-    let out = out
-        .replace(" ,", ",")
-        .replace(",.", ".")
-        .replace(", .", ".");
-    tidy(&out)
 }
 
 /// Keeps emoji within 1..=sweet spot: adds the tone's first emoji at the
@@ -237,46 +223,12 @@ fn thin_emoji(text: &str, brief: &Brief) -> String {
     tidy(&kept)
 }
 
-/// Adds the Spanish `¿`/`¡` a sentence is missing (at its start, after any
-/// leading emoji or quote).
-pub fn open_marks(text: &str) -> String {
-    let fix = |s: &str| -> String {
-        let mut s = s.to_string();
-        for (close, open) in [('?', '¿'), ('!', '¡')] {
-            let closes = s.matches(close).count();
-            let opens = s.matches(open).count();
-            if closes > opens {
-                let at = s
-                    .char_indices()
-                    .find(|(_, c)| c.is_alphanumeric() || *c == '¿' || *c == '¡')
-                    .map_or(0, |(i, _)| i);
-                // After an opening mark of the other kind, not before it.
-                s.insert(at, open);
-            }
-        }
-        s
-    };
-    text.lines()
-        .map(|line| {
-            if line.trim().is_empty() {
-                return String::new();
-            }
-            sentences(line)
-                .iter()
-                .map(|s| fix(s))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// Is this sentence protected from trimming?
 fn protected(s: &str, brief: &Brief, first: bool) -> bool {
     first
         || s.split_whitespace().any(text::is_link)
         || brief.use_words().iter().any(|w| contains_words(s, w))
-        || brief.details.iter().any(|d| contains_detail(s, d))
+        || brief.details.iter().any(|d| holds_detail(brief, s, d))
         || matches!(&brief.cta, Some(Cta::Text(t)) if contains_words(s, t))
         || is_cta(s)
         || s.ends_with('?')
@@ -408,9 +360,9 @@ pub fn check(brief: &Brief, text: &str) -> Vec<String> {
             v.push(format!("missing the brand word \"{w}\""));
         }
     }
-    // Details, verbatim.
+    // Details, verbatim or as conform repairs them.
     for d in &brief.details {
-        if !contains_detail(text, d) {
+        if !holds_detail(brief, text, d) {
             v.push(format!("missing the detail \"{d}\""));
         }
     }

@@ -24,6 +24,7 @@ pub mod details;
 pub mod emoji;
 pub mod hashtags;
 pub mod prompt;
+pub mod repair;
 pub mod rng;
 pub mod structure;
 pub mod text;
