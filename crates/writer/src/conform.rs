@@ -125,8 +125,9 @@ pub fn conform(brief: &Brief, text: &str) -> String {
     assemble(&within_length(&body, &added, brief, &assemble))
 }
 
-/// Rounds of cutting to length and thinning emoji before `conform` gives
-/// up settling (each round removes emoji, so two are the most seen).
+/// Rounds of cutting to length and thinning emoji before `conform` stops
+/// settling: a round only removes emoji, or adds the one a cut took, so
+/// the rounds end after one or two.
 const MAX_SETTLING_ROUNDS: usize = 4;
 
 /// `body` shortened until `assemble(body)` fits the brief's length: whole
