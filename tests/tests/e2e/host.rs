@@ -309,19 +309,81 @@ fn compiled_files(cache_dir: &Path) -> (Vec<String>, bool) {
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    let leftover = names.iter().any(|name| name.ends_with(".tmp"));
+    let leftover = names
+        .iter()
+        .any(|name| name.ends_with(".tmp") || name.ends_with(".lock"));
     names.retain(|name| name.ends_with(".cwasm"));
     (names, leftover)
+}
+
+/// Three of the test components (one of them composed with a dependency) in
+/// a manifest of their own: `tests/spin.toml` also composes tract into
+/// `inference-probe`, which a cache of its own would compile for a minute
+/// of CPU.
+fn small_manifest(dir: &Path) -> std::path::PathBuf {
+    let built = support::repo_root().join("target/wasm32-wasip2/wasm-release");
+    let source = |name: &str| built.join(format!("{name}.wasm")).display().to_string();
+    let manifest = dir.join("small.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            r#"spin_manifest_version = 2
+[application]
+name = "small"
+[variables]
+api_token = {{ default = "token" }}
+
+[[trigger.http]]
+route = "/misbehave/..."
+component = "misbehave"
+[component.misbehave]
+source = {misbehave:?}
+
+[[trigger.http]]
+route = "/kv/..."
+component = "kv-probe"
+[component.kv-probe]
+source = {kv_probe:?}
+key_value_stores = ["default", "cache"]
+
+[[trigger.http]]
+route = "/dep/..."
+component = "dep-host"
+[component.dep-host]
+source = {dep_host:?}
+[component.dep-host.variables]
+llm_api_key = "{{{{ api_token }}}}"
+[component.dep-host.dependencies]
+"fbposts-test:probe/probe@0.1.0" = {{ component = "dep-probe" }}
+[component.dep-probe]
+source = {dep_probe:?}
+"#,
+            misbehave = source("misbehave"),
+            kv_probe = source("kv_probe"),
+            dep_host = source("dep_host"),
+            dep_probe = source("dep_probe"),
+        ),
+    )
+    .unwrap();
+    manifest
 }
 
 #[test]
 fn a_first_start_compiles_in_a_child_and_the_next_maps_the_same_files() {
     let dir = tempfile::tempdir().unwrap();
     let config = sqlite_config(dir.path());
+    let manifest = small_manifest(dir.path());
     let cache_dir = dir.path().join("compiled");
-    let cache_arg = cache_dir.to_str().unwrap();
+    let start = || {
+        Server::start(Options {
+            manifest: manifest.to_str().unwrap(),
+            state_dir: dir.path(),
+            runtime_config: Some(&config),
+            extra_args: &["--cache-dir", cache_dir.to_str().unwrap()],
+        })
+    };
 
-    let first = test_app(dir.path(), &config, &["--cache-dir", cache_arg]);
+    let first = start();
     assert_eq!(get(&first, "/misbehave/ok").status, 200);
     let log = first.stop();
     assert!(
@@ -329,12 +391,50 @@ fn a_first_start_compiles_in_a_child_and_the_next_maps_the_same_files() {
         "every component was compiled by a child:\n{log}"
     );
     let (compiled, leftover) = compiled_files(&cache_dir);
-    assert!(compiled.len() >= 3, "{compiled:?}");
-    assert!(!leftover, "no temporary file is left");
+    assert_eq!(compiled.len(), 3, "{compiled:?}");
+    assert!(!leftover, "no temporary or lock file is left");
 
-    let second = test_app(dir.path(), &config, &["--cache-dir", cache_arg]);
+    let second = start();
     assert_eq!(get(&second, "/misbehave/ok").status, 200);
     assert_eq!(compiled_files(&cache_dir), (compiled, false));
+}
+
+#[test]
+fn hosts_starting_together_on_a_cold_cache_compile_each_component_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sqlite_config(dir.path());
+    let manifest = small_manifest(dir.path());
+    let cache_dir = dir.path().join("compiled");
+    let hosts: Vec<_> = (0..2)
+        .map(|i| {
+            let state = dir.path().join(format!("host-{i}"));
+            let (manifest, config, cache_dir) =
+                (manifest.clone(), config.clone(), cache_dir.clone());
+            std::thread::spawn(move || {
+                Server::start(Options {
+                    manifest: manifest.to_str().unwrap(),
+                    state_dir: &state,
+                    runtime_config: Some(&config),
+                    extra_args: &["--cache-dir", cache_dir.to_str().unwrap()],
+                })
+            })
+        })
+        .collect();
+    let hosts: Vec<Server> = hosts.into_iter().map(|h| h.join().unwrap()).collect();
+    for host in &hosts {
+        assert_eq!(get(host, "/misbehave/ok").status, 200);
+    }
+    let logs: Vec<String> = hosts.into_iter().map(Server::stop).collect();
+    let (compiled, leftover) = compiled_files(&cache_dir);
+    assert_eq!(compiled.len(), 3, "{compiled:?}");
+    assert!(!leftover, "no temporary or lock file is left");
+    // Each component was compiled by one host; the other mapped its file,
+    // found there at start or after waiting for the first to write it.
+    let compiles: usize = logs
+        .iter()
+        .map(|log| log.matches("component compiled").count())
+        .sum();
+    assert_eq!(compiles, compiled.len(), "{logs:?}");
 }
 
 // ---------------------------------------------------------------------------

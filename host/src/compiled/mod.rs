@@ -13,24 +13,22 @@
 //! - wasmtime maps linear-memory initial images straight from the same file
 //!   instead of copying them into a memfd.
 //!
-//! A component not yet in the cache is compiled by a child process (the
-//! same `fbposts` binary, `compile-component`, with the same engine limits)
-//! when the cache is built with [`CompiledCache::compiling_in_child`]: the
-//! compiler's working memory (tens of MiB of heap that the allocator keeps
-//! after it is freed) then never belongs to the serving process, whose first
-//! start is as small as every later one. If the child fails, the component
-//! is compiled in-process.
+//! A component not yet in the cache is compiled by a child process ([`child`])
+//! when the cache is built with [`CompiledCache::compiling_in_child`], so
+//! the compiler's working memory never belongs to the serving process. If
+//! the child fails, the component is compiled in-process.
 //!
 //! Files are written whole under a temporary name and renamed into place, so
-//! a reader never sees half a file, two processes starting at once at worst
-//! both compile, and a file already mapped stays valid when replaced or
-//! removed. A start-up refreshes the modification time of every file it
-//! uses; [`CompiledCache::prune`] removes the files no start-up has used for
-//! [`UNUSED_FOR`]. Without a directory (`--no-cache`) components are
-//! compiled in memory at every start.
+//! a reader never sees half a file and a file already mapped stays valid
+//! when replaced or removed. Processes starting at once compile each
+//! component once: the others wait for it ([`lock`]). A start-up
+//! refreshes the modification time of every file it uses;
+//! [`CompiledCache::prune`] removes the files no start-up has used for
+//! [`UNUSED_FOR`]. Without a directory (`--no-cache`) components
+//! are compiled in memory at every start.
 
 use crate::engine::EngineLimits;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -38,6 +36,16 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use wasmtime::Engine;
 use wasmtime::component::Component;
+
+mod child;
+mod lock;
+
+use child::compile_in_child;
+pub use child::{CHILD_COMMAND, compile_child};
+use lock::{CompileLock, LOCK};
+
+/// The compiled components' directory, in the cache directory.
+const DIR_NAME: &str = "components";
 
 /// A compiled component no start-up has used for this long is removed.
 pub const UNUSED_FOR: Duration = Duration::from_secs(14 * 24 * 60 * 60);
@@ -58,9 +66,6 @@ pub struct CompiledCache {
     child: Option<EngineLimits>,
 }
 
-/// The hidden subcommand a child compiles with (see [`compile_in_child`]).
-pub const CHILD_COMMAND: &str = "compile-component";
-
 impl CompiledCache {
     /// The cache in `dir` (created when first written); `None` compiles in
     /// memory every time.
@@ -70,7 +75,7 @@ impl CompiledCache {
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         Self {
-            dir: dir.map(|dir| dir.join("components")),
+            dir: dir.map(|dir| dir.join(DIR_NAME)),
             base: dir.map(Path::to_path_buf),
             engine_key: hasher.finish(),
             child: None,
@@ -85,35 +90,42 @@ impl CompiledCache {
     }
 
     /// The compiled form of `bytes`: mapped from the cache when there,
-    /// otherwise compiled, written to the cache and mapped from it.
+    /// otherwise compiled, written to the cache and mapped from it. While
+    /// one process compiles a component, another that needs the same one
+    /// waits for it ([`CompileLock`]) and maps its file.
     pub fn component(&self, engine: &Engine, bytes: &[u8]) -> Result<Component> {
         let Some(dir) = &self.dir else {
             return Ok(Component::new(engine, bytes)?);
         };
-        let path = dir.join(format!("{}.{EXTENSION}", self.key(bytes)));
-        if path.is_file() {
-            match map(engine, &path) {
-                Ok(component) => {
-                    refresh(&path);
-                    return Ok(component);
-                }
-                Err(err) => tracing::warn!(
-                    path = %path.display(),
-                    error = %err,
-                    "compiled component unusable; compiling again"
-                ),
-            }
+        let key = self.key(bytes);
+        let path = dir.join(format!("{key}.{EXTENSION}"));
+        if let Some(component) = mapped(engine, &path) {
+            return Ok(component);
         }
+        let _lock = CompileLock::acquire(dir, &key);
+        if let Some(component) = mapped(engine, &path) {
+            return Ok(component);
+        }
+        let started = std::time::Instant::now();
+        let compiled = || {
+            let ms = started.elapsed().as_millis() as u64;
+            tracing::info!(key = %key, ms, "component compiled");
+        };
         if let (Some(limits), Some(base)) = (&self.child, &self.base) {
             match compile_in_child(base, limits, dir, bytes) {
-                Ok(()) if path.is_file() => return map(engine, &path),
+                Ok(()) if path.is_file() => {
+                    compiled();
+                    return map(engine, &path);
+                }
                 Ok(()) => tracing::warn!("the compiling child wrote another key; compiling here"),
                 Err(err) => tracing::warn!(error = %err, "compiling here instead of in a child"),
             }
         }
-        let compiled = engine.precompile_component(bytes)?;
-        match write_whole(dir, &path, &compiled) {
-            Ok(()) => map(engine, &path),
+        match compile_to_file(engine, bytes, dir, &path) {
+            Ok(()) => {
+                compiled();
+                map(engine, &path)
+            }
             Err(err) => {
                 tracing::warn!(
                     dir = %dir.display(),
@@ -126,9 +138,8 @@ impl CompiledCache {
     }
 
     /// Removes the compiled components no start-up has used for
-    /// [`UNUSED_FOR`] (and temporary files as old, left by a crash while
-    /// writing); returns how many. Failures are skipped: pruning is
-    /// housekeeping.
+    /// [`UNUSED_FOR`] (and temporary and lock files as old, left by a crash
+    /// while compiling); returns how many. Failures are skipped: pruning is housekeeping.
     pub fn prune(&self) -> usize {
         let Some(dir) = &self.dir else {
             return 0;
@@ -141,7 +152,7 @@ impl CompiledCache {
             .flatten()
             .filter(|entry| {
                 let extension = entry.path().extension().map(|e| e.to_owned());
-                extension.is_some_and(|e| e == EXTENSION || e == TEMPORARY)
+                extension.is_some_and(|e| e == EXTENSION || e == TEMPORARY || e == LOCK)
             })
             .filter(|entry| {
                 let modified = entry.metadata().and_then(|m| m.modified());
@@ -159,6 +170,34 @@ impl CompiledCache {
     }
 }
 
+/// The component compiled in `path`, when the file is there and usable;
+/// a file that is not (damaged, from another wasmtime) is compiled again.
+fn mapped(engine: &Engine, path: &Path) -> Option<Component> {
+    if !path.is_file() {
+        return None;
+    }
+    match map(engine, path) {
+        Ok(component) => {
+            refresh(path);
+            Some(component)
+        }
+        Err(err) => {
+            tracing::warn!(
+                path = %path.display(),
+                error = %err,
+                "compiled component unusable; compiling again"
+            );
+            None
+        }
+    }
+}
+
+/// Compiles `bytes` with `engine` into `path`, written whole.
+fn compile_to_file(engine: &Engine, bytes: &[u8], dir: &Path, path: &Path) -> Result<()> {
+    let compiled = engine.precompile_component(bytes)?;
+    write_whole(dir, path, &compiled)
+}
+
 /// Maps a compiled component from `path`: the one unsafe call of the host
 /// (the workspace denies `unsafe_code`; this allows it for one call).
 #[allow(unsafe_code)]
@@ -168,41 +207,6 @@ fn map(engine: &Engine, path: &Path) -> Result<Component> {
     // version is a new name). wasmtime checks that the file was compiled by
     // a compatible engine before using it.
     Ok(unsafe { Component::deserialize_file(engine, path) }?)
-}
-
-/// Runs `fbposts compile-component` on `bytes` (handed over in a temporary
-/// file in `dir`) and waits for it.
-fn compile_in_child(base: &Path, limits: &EngineLimits, dir: &Path, bytes: &[u8]) -> Result<()> {
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let input = dir.join(format!("input.{}.{TEMPORARY}", std::process::id()));
-    fs::write(&input, bytes).with_context(|| format!("writing {}", input.display()))?;
-    let status = std::process::Command::new(std::env::current_exe()?)
-        .arg(CHILD_COMMAND)
-        .arg("--cache-dir")
-        .arg(base)
-        .arg("--max-memory-bytes")
-        .arg(limits.max_memory_bytes.to_string())
-        .arg("--max-instances")
-        .arg(limits.max_instances.to_string())
-        .arg(&input)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .status();
-    let _ = fs::remove_file(&input);
-    let status = status.context("starting the compiling child")?;
-    if !status.success() {
-        bail!("the compiling child exited with {status}");
-    }
-    Ok(())
-}
-
-/// What the child runs: compiles the component in `input` into the cache
-/// in `base`, with an engine built from `limits`.
-pub fn compile_child(base: &Path, limits: &EngineLimits, input: &Path) -> Result<()> {
-    let bytes = fs::read(input).with_context(|| format!("reading {}", input.display()))?;
-    let (engine, _) = crate::engine::build(limits)?;
-    CompiledCache::new(&engine, Some(base)).component(&engine, &bytes)?;
-    Ok(())
 }
 
 /// Sets the modification time of `path`, which pruning goes by.
@@ -345,6 +349,55 @@ mod tests {
             .unwrap();
         assert_eq!(cwasm_files(dir.path()), files, "mapped, not compiled again");
         assert_eq!(fs::read(&files[0]).unwrap(), before);
+    }
+
+    #[test]
+    fn a_process_that_needs_a_component_another_is_compiling_waits_and_maps_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine();
+        let cache = CompiledCache::new(&engine, Some(dir.path()));
+        let components = dir.path().join(DIR_NAME);
+        let key = cache.key(EMPTY);
+        let path = components.join(format!("{key}.{EXTENSION}"));
+
+        // The first process holds the lock while it compiles.
+        let held = CompileLock::acquire(&components, &key).expect("this file system locks");
+        let waiter = std::thread::spawn({
+            let engine = engine.clone();
+            let base = dir.path().to_path_buf();
+            move || {
+                CompiledCache::new(&engine, Some(&base))
+                    .component(&engine, EMPTY)
+                    .map(|_| ())
+            }
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        compile_to_file(&engine, EMPTY, &components, &path).unwrap();
+        let written = inode(&path);
+        assert!(
+            !waiter.is_finished(),
+            "the second waits while the lock is held"
+        );
+        drop(held);
+
+        waiter.join().unwrap().unwrap();
+        assert_eq!(
+            inode(&path),
+            written,
+            "mapped the first one's file, not compiled again"
+        );
+        let leftovers: Vec<_> = fs::read_dir(&components)
+            .unwrap()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|p| p.extension().is_some_and(|e| e == LOCK))
+            .collect();
+        assert_eq!(leftovers, Vec::<PathBuf>::new(), "no lock file is left");
+    }
+
+    fn inode(path: &Path) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(path).unwrap().ino()
     }
 
     #[test]
