@@ -5,7 +5,7 @@
 //! serving process, whose first start is as small as every later one. The
 //! parent holds the component's compile lock while it waits for the child.
 
-use super::{CompiledCache, DIR_NAME, EXTENSION, TEMPORARY, compile_to_file};
+use super::{CompiledCache, DIR_NAME, TEMPORARY, compile_to_file, compiled_path};
 use crate::engine::EngineLimits;
 use anyhow::{Context, Result, bail};
 use std::fs;
@@ -51,10 +51,7 @@ pub fn compile_child(base: &Path, limits: &EngineLimits, input: &Path) -> Result
     let bytes = fs::read(input).with_context(|| format!("reading {}", input.display()))?;
     let (engine, _) = crate::engine::build(limits)?;
     let dir = base.join(DIR_NAME);
-    let path = dir.join(format!(
-        "{}.{EXTENSION}",
-        CompiledCache::new(&engine, Some(base)).key(&bytes)
-    ));
+    let path = compiled_path(&dir, &CompiledCache::new(&engine, Some(base)).key(&bytes));
     // No lock: the parent holds it while it waits for this process.
     compile_to_file(&engine, &bytes, &dir, &path)
 }

@@ -41,7 +41,7 @@ impl CompileLock {
                     .write(true)
                     .open(&path)
             })
-            .inspect_err(|err| tracing::debug!(error = %err, "no compile lock; compiling unlocked"))
+            .map_err(unlocked)
             .ok()?;
         match file.try_lock() {
             Ok(()) => {}
@@ -51,20 +51,22 @@ impl CompileLock {
                     key,
                     "another process is compiling this component; waiting for it"
                 );
-                if let Err(err) = file.lock() {
-                    tracing::debug!(error = %err, "no compile lock; compiling unlocked");
-                    return None;
-                }
+                file.lock().map_err(unlocked).ok()?;
                 let ms = waiting.elapsed().as_millis() as u64;
                 tracing::info!(key, ms, "the other process is done");
             }
             Err(TryLockError::Error(err)) => {
-                tracing::debug!(error = %err, "no compile lock; compiling unlocked");
+                unlocked(err);
                 return None;
             }
         }
         Some(Self { file, path })
     }
+}
+
+/// Logs why this compilation goes unlocked.
+fn unlocked(err: std::io::Error) {
+    tracing::debug!(error = %err, "no compile lock; compiling unlocked");
 }
 
 impl Drop for CompileLock {

@@ -98,7 +98,7 @@ impl CompiledCache {
             return Ok(Component::new(engine, bytes)?);
         };
         let key = self.key(bytes);
-        let path = dir.join(format!("{key}.{EXTENSION}"));
+        let path = compiled_path(dir, &key);
         if let Some(component) = mapped(engine, &path) {
             return Ok(component);
         }
@@ -139,7 +139,8 @@ impl CompiledCache {
 
     /// Removes the compiled components no start-up has used for
     /// [`UNUSED_FOR`] (and temporary and lock files as old, left by a crash
-    /// while compiling); returns how many. Failures are skipped: pruning is housekeeping.
+    /// while compiling); returns how many. Failures are skipped: pruning is
+    /// housekeeping.
     pub fn prune(&self) -> usize {
         let Some(dir) = &self.dir else {
             return 0;
@@ -168,6 +169,11 @@ impl CompiledCache {
         sha.update(bytes);
         hex::encode(sha.finalize())
     }
+}
+
+/// Where the component of `key` is kept compiled, in the components' `dir`.
+fn compiled_path(dir: &Path, key: &str) -> PathBuf {
+    dir.join(format!("{key}.{EXTENSION}"))
 }
 
 /// The component compiled in `path`, when the file is there and usable;
@@ -358,7 +364,7 @@ mod tests {
         let cache = CompiledCache::new(&engine, Some(dir.path()));
         let components = dir.path().join(DIR_NAME);
         let key = cache.key(EMPTY);
-        let path = components.join(format!("{key}.{EXTENSION}"));
+        let path = compiled_path(&components, &key);
 
         // The first process holds the lock while it compiles.
         let held = CompileLock::acquire(&components, &key).expect("this file system locks");

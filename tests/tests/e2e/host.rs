@@ -368,20 +368,23 @@ source = {dep_probe:?}
     manifest
 }
 
+/// `small_manifest` served from the compiled-component cache `cache_dir`.
+fn start_small(manifest: &Path, state_dir: &Path, config: &Path, cache_dir: &Path) -> Server {
+    Server::start(Options {
+        manifest: manifest.to_str().unwrap(),
+        state_dir,
+        runtime_config: Some(config),
+        extra_args: &["--cache-dir", cache_dir.to_str().unwrap()],
+    })
+}
+
 #[test]
 fn a_first_start_compiles_in_a_child_and_the_next_maps_the_same_files() {
     let dir = tempfile::tempdir().unwrap();
     let config = sqlite_config(dir.path());
     let manifest = small_manifest(dir.path());
     let cache_dir = dir.path().join("compiled");
-    let start = || {
-        Server::start(Options {
-            manifest: manifest.to_str().unwrap(),
-            state_dir: dir.path(),
-            runtime_config: Some(&config),
-            extra_args: &["--cache-dir", cache_dir.to_str().unwrap()],
-        })
-    };
+    let start = || start_small(&manifest, dir.path(), &config, &cache_dir);
 
     let first = start();
     assert_eq!(get(&first, "/misbehave/ok").status, 200);
@@ -410,14 +413,7 @@ fn hosts_starting_together_on_a_cold_cache_compile_each_component_once() {
             let state = dir.path().join(format!("host-{i}"));
             let (manifest, config, cache_dir) =
                 (manifest.clone(), config.clone(), cache_dir.clone());
-            std::thread::spawn(move || {
-                Server::start(Options {
-                    manifest: manifest.to_str().unwrap(),
-                    state_dir: &state,
-                    runtime_config: Some(&config),
-                    extra_args: &["--cache-dir", cache_dir.to_str().unwrap()],
-                })
-            })
+            std::thread::spawn(move || start_small(&manifest, &state, &config, &cache_dir))
         })
         .collect();
     let hosts: Vec<Server> = hosts.into_iter().map(|h| h.join().unwrap()).collect();
