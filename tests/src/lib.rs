@@ -13,6 +13,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+/// How long `fbposts up` may take to print its address (see [`Server::start_with_env`]).
+const START_LIMIT: Duration = Duration::from_secs(600);
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -140,7 +143,11 @@ impl Server {
                 }
             }
         });
-        let base = match rx.recv_timeout(Duration::from_secs(180)) {
+        // A safety net, not a measure: a cold start of the portable app
+        // compiles tract into three components one after another, and on a
+        // loaded 2-core machine with the other tests running that took
+        // 63 + 67 s for two of them (over the 180 s this used to allow).
+        let base = match rx.recv_timeout(START_LIMIT) {
             Ok(base) => base,
             Err(_) => {
                 let _ = child.kill();
