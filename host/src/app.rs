@@ -15,13 +15,17 @@ use crate::host_state::{HostState, StoreTemplate};
 use crate::http::instance::{ComponentRuntime, RequestPolicy, ReuseOverrides, ReusePolicy};
 use crate::http::{HttpApp, RequestLimits};
 use crate::inference_swap::InferenceChoice;
-use crate::manifest::{AppManifest, ComponentDef, CronTrigger, HttpRoute, RedisTrigger};
+use crate::linked::{SeparateDependency, SeparateTemplate};
+use crate::manifest::{
+    AppManifest, ComponentDef, CronTrigger, DependencyDef, HttpRoute, RedisTrigger,
+};
 use crate::metrics::MetricsOptions;
 use crate::redis::trigger::{RedisHandler, Subscriber};
 use crate::routing::Router;
 use crate::runtime_config::{RuntimeConfig, StatePaths};
 use crate::wasi_nn::NnOptions;
 use anyhow::{Context, Result, bail};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -101,6 +105,7 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
         manifest: &manifest,
         capabilities: &capabilities,
         opts,
+        separately_compiled: RefCell::default(),
     };
     let runtimes = routed_components(&manifest)
         .map(|component| loader.load(component))
@@ -190,6 +195,15 @@ struct ReadyComponent {
     compiled: Component,
     stores: StoreTemplate,
     denials: Vec<crate::deny::Denial>,
+    /// Its dependencies instantiated beside it rather than composed in.
+    separate: Vec<SeparateDependency>,
+}
+
+/// A component's bytes with its composed dependencies, and the dependencies
+/// it instantiates separately.
+struct Assembled {
+    composition: compose::Composition,
+    separate: Vec<SeparateDependency>,
 }
 
 /// Where one `[[trigger.redis]]` entry listens, rendered.
@@ -207,6 +221,8 @@ struct ComponentLoader<'a> {
     manifest: &'a AppManifest,
     capabilities: &'a Capabilities,
     opts: &'a LoadOptions,
+    /// Separately instantiated dependencies, compiled once per source.
+    separately_compiled: RefCell<BTreeMap<PathBuf, Component>>,
 }
 
 impl ComponentLoader<'_> {
@@ -345,7 +361,10 @@ impl ComponentLoader<'_> {
     /// for it.
     fn prepare(&self, component: &ComponentDef) -> Result<ReadyComponent> {
         let started = Instant::now();
-        let composition = self.composed(component)?;
+        let Assembled {
+            composition,
+            separate,
+        } = self.assembled(component)?;
         let compiled = self
             .compiled
             .component(&self.engine, &composition.bytes)
@@ -367,6 +386,11 @@ impl ComponentLoader<'_> {
                 .fbposts
                 .memory_cap_bytes(self.opts.max_memory_bytes),
             capabilities: prepared,
+            dependencies: separate
+                .iter()
+                .map(|dependency| self.separate_template(component, dependency))
+                .collect::<Result<_>>()
+                .with_context(|| format!("component {:?}", component.id))?,
         };
         tracing::info!(
             component = %component.id,
@@ -378,20 +402,17 @@ impl ComponentLoader<'_> {
             compiled,
             stores,
             denials: composition.denials,
+            separate,
         })
     }
 
-    /// The component's bytes with its `dependencies` composed in, and the
-    /// capabilities they were denied.
-    fn composed(&self, component: &ComponentDef) -> Result<compose::Composition> {
+    /// The component's bytes with its composed `dependencies` in, the
+    /// capabilities they were denied, and the dependencies that ask to be
+    /// instantiated separately ([`crate::linked`]), compiled.
+    fn assembled(&self, component: &ComponentDef) -> Result<Assembled> {
         let bytes = read_component(&component.id, &component.source)?;
-        if component.dependencies.is_empty() {
-            return Ok(compose::Composition {
-                bytes,
-                denials: Vec::new(),
-            });
-        }
-        let mut dependencies = Vec::new();
+        let mut composed = Vec::new();
+        let mut separate = Vec::new();
         for (name, dependency) in &component.dependencies {
             let Some(path) = self.manifest.dependency_path(dependency) else {
                 bail!(
@@ -399,14 +420,84 @@ impl ComponentLoader<'_> {
                     component.id
                 );
             };
-            dependencies.push(compose::Dependency {
+            let export = dependency.export().map(str::to_string);
+            let inherit = dependency.inherit().clone();
+            if let Some(component_id) = self.instantiated_separately(dependency) {
+                tracing::info!(component = %component.id, dependency = %name, "dependency instantiated separately");
+                separate.push(SeparateDependency {
+                    name: name.clone(),
+                    component_id: component_id.to_string(),
+                    export,
+                    compiled: self.compiled_once(&component.id, path)?,
+                    inherit,
+                });
+                continue;
+            }
+            composed.push(compose::Dependency {
                 name: name.clone(),
-                export: dependency.export().map(str::to_string),
+                export,
                 bytes: read_component(&component.id, path)?,
-                inherit: dependency.inherit().clone(),
+                inherit,
             });
         }
-        compose::compose(&component.id, bytes, dependencies)
+        let composition = if composed.is_empty() {
+            compose::Composition {
+                bytes,
+                denials: Vec::new(),
+            }
+        } else {
+            compose::compose(&component.id, bytes, composed)?
+        };
+        Ok(Assembled {
+            composition,
+            separate,
+        })
+    }
+
+    /// What `component`'s stores make their instance of `dependency` from:
+    /// the component's own grants, prepared under the dependency's label.
+    fn separate_template(
+        &self,
+        component: &ComponentDef,
+        dependency: &SeparateDependency,
+    ) -> Result<SeparateTemplate> {
+        let pre = crate::linked::prepare(&self.linker, &self.engine, &component.id, dependency)?;
+        let mut as_dependency = component.clone();
+        as_dependency.id = crate::linked::label(&component.id, dependency);
+        let capabilities =
+            self.capabilities
+                .prepare(&as_dependency, &self.engine, &dependency.compiled)?;
+        Ok(SeparateTemplate { pre, capabilities })
+    }
+
+    /// The app component a dependency names, when it asks to be
+    /// instantiated separately.
+    fn instantiated_separately<'d>(&self, dependency: &'d DependencyDef) -> Option<&'d str> {
+        let DependencyDef::Component { component, .. } = dependency else {
+            return None;
+        };
+        self.manifest
+            .components
+            .get(component)
+            .is_some_and(|c| c.fbposts.instantiate_separately)
+            .then_some(component.as_str())
+    }
+
+    /// A separately instantiated dependency's source, compiled once for
+    /// every component that depends on it.
+    fn compiled_once(&self, component_id: &str, path: &Path) -> Result<Component> {
+        if let Some(compiled) = self.separately_compiled.borrow().get(path) {
+            return Ok(compiled.clone());
+        }
+        let bytes = read_component(component_id, path)?;
+        let compiled = self
+            .compiled
+            .component(&self.engine, &bytes)
+            .with_context(|| format!("component {component_id:?}: compiling {}", path.display()))?;
+        self.separately_compiled
+            .borrow_mut()
+            .insert(path.to_path_buf(), compiled.clone());
+        Ok(compiled)
     }
 
     /// The app's linker plus traps for the imports the component's
@@ -430,6 +521,10 @@ impl ComponentLoader<'_> {
                 component.id
             )
         })?;
+        for (slot, dependency) in ready.separate.iter().enumerate() {
+            crate::linked::forward(&mut linker, &self.engine, &ready.compiled, dependency, slot)
+                .with_context(|| format!("component {:?}", component.id))?;
+        }
         Ok(linker)
     }
 

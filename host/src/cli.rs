@@ -433,7 +433,7 @@ mod tests {
         let options = args.load_options().unwrap();
         assert_eq!(options.requests.admission.max_running, 3);
         assert_eq!(options.requests.admission.max_waiting, 12);
-        assert_eq!(options.max_instances, 22);
+        assert_eq!(options.max_instances, 25);
         let server = args.server_limits();
         assert_eq!(server.connections.max_total, 40);
         assert_eq!(server.connections.max_per_client, 10);

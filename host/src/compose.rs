@@ -12,7 +12,7 @@
 use crate::deny::{Denial, denial};
 use crate::manifest::InheritConfig;
 use anyhow::{Context, Result, bail};
-use wac_graph::types::Package;
+use wac_graph::types::{ItemKind, Package, Type, Types};
 use wac_graph::{CompositionGraph, EncodeOptions};
 
 /// One dependency to plug in: `name` as written in `spin.toml`, the component bytes.
@@ -118,6 +118,7 @@ pub fn compose(
             let Some(denied) = denial(index, &dependency.name, &import, &dependency.inherit) else {
                 continue;
             };
+            let kind = kind_of_its_own(graph.types_mut(), kind, &denied.import);
             let node = graph.import(&denied.import, kind).with_context(|| {
                 format!(
                     "component {component_id:?}: denying {import:?} to dependency {:?}",
@@ -163,6 +164,29 @@ pub fn compose(
         .encode(EncodeOptions::default())
         .with_context(|| format!("component {component_id:?}: encoding the composition"))?;
     Ok(Composition { bytes, denials })
+}
+
+/// The type of a denied import: for an interface that defines no resources,
+/// a copy named after the denied import. wac encodes imports of the same
+/// interface once, so under its own id the denied environment (or
+/// variables, or outbound client) of a dependency would collapse into the
+/// component's own import of it and reach the real capability. An interface
+/// with resources keeps its id, so the interfaces that use its resources
+/// still fit; it grants nothing by itself.
+fn kind_of_its_own(types: &mut Types, kind: ItemKind, denied_import: &str) -> ItemKind {
+    let ItemKind::Instance(id) = kind else {
+        return kind;
+    };
+    let has_resources = types[id]
+        .exports
+        .values()
+        .any(|export| matches!(export, ItemKind::Type(Type::Resource(_))));
+    if has_resources {
+        return kind;
+    }
+    let mut own = types[id].clone();
+    own.id = Some(denied_import.to_string());
+    ItemKind::Instance(types.add_interface(own))
 }
 
 #[cfg(test)]

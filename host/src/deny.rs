@@ -15,6 +15,8 @@
 //! leaves, a denied variable is never read and no wasi-nn model is loaded
 //! for it. The component itself keeps its own grants.
 //!
+//! A denied environment is not a trap but an empty environment ([`empty`]).
+//!
 //! Each denied interface is renamed with its whole package (`wasi:http/*`,
 //! `wasi:nn/*`, …), so the resources one of its interfaces uses from another
 //! are stubbed consistently.
@@ -22,8 +24,8 @@
 use crate::manifest::InheritConfig;
 use anyhow::{Context, Result};
 use wasmtime::Engine;
-use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, Linker, ResourceType};
+use wasmtime::component::types::{ComponentFunc, ComponentItem};
+use wasmtime::component::{Component, Linker, ResourceType, Type, Val};
 
 /// The namespace of the import names denied imports get.
 pub const DENIED_NAMESPACE: &str = "fbposts-denied";
@@ -103,6 +105,16 @@ pub fn denial(
     })
 }
 
+/// The denial of `import` to a dependency instantiated on its own
+/// ([`crate::linked`]): the import keeps its name, and its stubs shadow the
+/// real capability in that dependency's own linker.
+pub fn denial_in_place(dependency: &str, import: &str, inherit: &InheritConfig) -> Option<Denial> {
+    denial(0, dependency, import, inherit).map(|denied| Denial {
+        import: import.to_string(),
+        ..denied
+    })
+}
+
 /// `ns:pkg/iface@1.2.3` of dependency `index` →
 /// `fbposts-denied:d<index>-ns-pkg/iface@1.2.3` (a valid, unique import name).
 pub fn denied_name(index: usize, import: &str) -> String {
@@ -170,6 +182,20 @@ fn refused(message: &str) -> wasmtime::Error {
     wasmtime::format_err!("{message}")
 }
 
+/// A denied environment is an empty one (no variables, no arguments, no
+/// working directory), not a trap: language runtimes read it on their own
+/// (tract reads its `TRACT_*` knobs), and what must not leak is the values.
+fn empty(ty: &ComponentFunc, results: &mut [Val], message: &str) -> wasmtime::Result<()> {
+    for (result, ty) in results.iter_mut().zip(ty.results()) {
+        *result = match ty {
+            Type::List(_) => Val::List(Vec::new()),
+            Type::Option(_) => Val::Option(None),
+            _ => return Err(refused(message)),
+        };
+    }
+    Ok(())
+}
+
 /// One export of a denied instance: a trapping function, or (the first
 /// time a resource appears) a resource type of its own.
 fn stub<T: 'static>(
@@ -187,6 +213,10 @@ fn stub<T: 'static>(
     );
     let mut stubs = linker.instance(instance).map_err(anyhow::Error::from)?;
     let defined = match item {
+        ComponentItem::ComponentFunc(_) if denial.capability == "environment" => stubs
+            .func_new(export, move |_, ty, _, results| {
+                empty(&ty, results, &message)
+            }),
         ComponentItem::ComponentFunc(func) if func.async_() => {
             stubs.func_new_concurrent(export, move |_, _, _, _| {
                 let message = message.clone();
@@ -270,6 +300,20 @@ mod tests {
                 "wasi:clocks/monotonic-clock@0.3.0",
                 &InheritConfig::Nothing
             ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_separately_instantiated_dependency_is_denied_under_the_import_s_own_name() {
+        let import = "wasi:nn/graph@0.2.0-rc-2024-10-28";
+        let denied =
+            denial_in_place("fbposts:ml/inference", import, &InheritConfig::Nothing).unwrap();
+        assert_eq!(denied.import, import);
+        assert_eq!(denied.capability, "wasi_nn");
+        let granted = InheritConfig::Only(vec!["wasi_nn".to_string()]);
+        assert_eq!(
+            denial_in_place("fbposts:ml/inference", import, &granted),
             None
         );
     }

@@ -9,6 +9,7 @@
 //! WASI context, nothing else.
 
 use crate::capability::{CapabilityStates, PreparedCapabilities};
+use crate::linked::{SeparateInstance, SeparateTemplate, SharedSeparateInstance};
 use crate::metrics::MemoryPeak;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
@@ -25,6 +26,10 @@ pub struct HostState {
     http: WasiHttpCtx,
     limits: MemoryPeak<StoreLimits>,
     pub(crate) capabilities: CapabilityStates,
+    /// The component's separately instantiated dependencies, each in a
+    /// store of its own ([`crate::linked`]), in the order of
+    /// [`StoreTemplate::dependencies`].
+    pub(crate) separate_instances: Vec<SharedSeparateInstance>,
 }
 
 impl WasiView for HostState {
@@ -55,11 +60,20 @@ pub struct StoreTemplate {
     /// Linear memory cap of one instance, in bytes.
     pub max_memory_bytes: usize,
     pub capabilities: PreparedCapabilities,
+    /// The dependencies instantiated in each store beside the component
+    /// ([`crate::linked`]); empty for a composed or standalone component.
+    pub dependencies: Vec<SeparateTemplate>,
 }
 
 impl StoreTemplate {
     /// A fresh store for one request (or one reused instance).
     pub fn new_store(&self) -> Store<HostState> {
+        self.store_with(&self.capabilities)
+    }
+
+    /// A fresh store with these prepared capabilities (the component's, or
+    /// those prepared for one of its separate dependencies).
+    fn store_with(&self, capabilities: &PreparedCapabilities) -> Store<HostState> {
         let mut wasi = WasiCtxBuilder::new();
         // Guest output goes to the host's log stream: the host's stdout
         // carries only its own lines (scripts read `Serving http://…`).
@@ -67,7 +81,7 @@ impl StoreTemplate {
         for (key, value) in &self.environment {
             wasi.env(key, value);
         }
-        let capabilities = self.capabilities.instance();
+        let capabilities = capabilities.instance();
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.max_memory_bytes)
             .instances(MAX_INSTANCES_PER_STORE)
@@ -78,6 +92,7 @@ impl StoreTemplate {
             http: WasiHttpCtx::new(),
             limits: capabilities.metrics.memory_peak(limits),
             capabilities,
+            separate_instances: Vec::with_capacity(self.dependencies.len()),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
@@ -87,5 +102,19 @@ impl StoreTemplate {
         store.epoch_deadline_async_yield_and_update(1);
         store.set_epoch_deadline(1);
         store
+    }
+
+    /// A fresh store for the component, holding its separate dependencies,
+    /// each instantiated in a fresh store of its own made from this same
+    /// template (the same limits and grants).
+    pub async fn new_store_with_dependencies(&self) -> wasmtime::Result<Store<HostState>> {
+        let mut store = self.new_store();
+        for dependency in &self.dependencies {
+            let mut own = self.store_with(&dependency.capabilities);
+            let instance = dependency.pre.instantiate_async(&mut own).await?;
+            let separate = SeparateInstance::new(own, instance);
+            store.data_mut().separate_instances.push(separate);
+        }
+        Ok(store)
     }
 }

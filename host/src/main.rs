@@ -21,6 +21,7 @@ mod host_state;
 mod http;
 mod inference_swap;
 mod key_value;
+mod linked;
 mod manifest;
 mod metrics;
 mod outbound_http;

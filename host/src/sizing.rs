@@ -10,8 +10,9 @@
 //!   the memory at their linear-memory cap;
 //! - requests waiting for a slot: 4 per running slot (they keep their
 //!   deadline, so a longer queue only adds latency);
-//! - pooling-allocator instances: 2 per running request plus 16 (instances
-//!   being torn down, reused P3 instances, dependencies);
+//! - pooling-allocator instances: 3 per running request plus 16 (a request
+//!   of a component with a separately instantiated dependency holds two;
+//!   instances being torn down, reused P3 instances);
 //! - open connections: 2,048 per core, at most half the open-file limit and
 //!   as many bodies of the maximal size as fit in a quarter of the memory;
 //!   per client address a quarter of that.
@@ -152,7 +153,7 @@ impl Defaults {
             max_concurrent_requests: running,
             max_waiting_requests: running.saturating_mul(4),
             max_instances: running
-                .saturating_mul(2)
+                .saturating_mul(3)
                 .saturating_add(16)
                 .min(u32::MAX as usize) as u32,
             ..self
@@ -190,7 +191,7 @@ mod tests {
             Defaults {
                 max_concurrent_requests: 16,
                 max_waiting_requests: 64,
-                max_instances: 48,
+                max_instances: 64,
                 max_connections: 4096,
                 max_connections_per_client: 1024,
             }
@@ -235,7 +236,7 @@ mod tests {
         };
         let defaults = Defaults::for_machine(machine, 256 * MIB, MIB).with_running(2);
         assert_eq!(defaults.max_waiting_requests, 8);
-        assert_eq!(defaults.max_instances, 20);
+        assert_eq!(defaults.max_instances, 22);
         let defaults = defaults.with_connections(2);
         assert_eq!(defaults.max_connections_per_client, 2);
     }

@@ -107,7 +107,7 @@ impl CronJob {
     }
 
     async fn call(&self, timestamp: u64) -> Result<()> {
-        let mut store = self.stores.new_store();
+        let mut store = self.stores.new_store_with_dependencies().await?;
         let instance = self
             .pre
             .instance_pre()

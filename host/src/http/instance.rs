@@ -100,7 +100,7 @@ impl HandlerState for ComponentRuntime {
     async fn instantiate(
         &self,
     ) -> wasmtime::Result<Instance<HostState, Self::WorkerExpiration, Self::WorkerState>> {
-        let mut store = self.stores.new_store();
+        let mut store = self.stores.new_store_with_dependencies().await?;
         let proxy = self.pre.instantiate_async(&mut store).await?;
         Ok(Instance {
             store,

@@ -11,8 +11,12 @@
 //! predicts ahead, into the cache. `max_memory_mb` caps each of the
 //! component's linear memories below the host's `--max-memory-mb` (it can
 //! only lower it), so a step sized from its measured peaks cannot take the
-//! memory the host grants the largest one. Unknown keys are errors, like
-//! everywhere in the manifest.
+//! memory the host grants the largest one. `instantiate_separately = true`,
+//! on a component other components depend on (`{ component = "id" }`), has
+//! the host compile it once and instantiate it beside each dependent, in the
+//! dependent's store, instead of composing a copy into every dependent
+//! ([`crate::linked`]); Spin composes it, with the same behaviour. Unknown
+//! keys are errors, like everywhere in the manifest.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -40,6 +44,10 @@ pub struct FbpostsTool {
     /// Cap of each of the component's linear memories, in MiB; absent: the
     /// host's cap. The lower of the two applies.
     pub max_memory_mb: Option<NonZeroUsize>,
+    /// As a dependency, compiled once and instantiated on its own next to
+    /// each dependent rather than composed into each one.
+    #[serde(default)]
+    pub instantiate_separately: bool,
 }
 
 impl FbpostsTool {
@@ -140,6 +148,18 @@ mod tests {
         assert_eq!(tool.memory_cap_bytes(16 << 20), 16 << 20);
         let uncapped = component_with("").unwrap().components["a"].fbposts;
         assert_eq!(uncapped.memory_cap_bytes(64 << 20), 64 << 20);
+    }
+
+    #[test]
+    fn a_dependency_asks_to_be_instantiated_separately() {
+        let m =
+            component_with("[component.a.tool.fbposts]\ninstantiate_separately = true\n").unwrap();
+        assert!(m.components["a"].fbposts.instantiate_separately);
+        assert!(
+            !component_with("").unwrap().components["a"]
+                .fbposts
+                .instantiate_separately
+        );
     }
 
     #[test]

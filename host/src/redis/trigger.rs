@@ -104,7 +104,7 @@ impl RedisHandler {
     }
 
     async fn call(&self, payload: Vec<u8>) -> Result<()> {
-        let mut store = self.stores.new_store();
+        let mut store = self.stores.new_store_with_dependencies().await?;
         let guest = self.pre.instantiate_async(&mut store).await?;
         let result = store
             .run_concurrent(async move |accessor| {

@@ -3,8 +3,10 @@
 //! composed into unless its `inherit_configuration` grants them. The test
 //! dependency (`tests/test-components/dep-probe`) tries each through
 //! `dep-host`; denied, the call traps (500) with a log line naming the
-//! dependency, the interface and the key to add, and nothing is reached;
-//! granted (`inherit_configuration = true`), each works.
+//! dependency, the interface and the key to add, and nothing is reached (the
+//! environment is empty instead); granted (`inherit_configuration = true`),
+//! each works. The same holds when the dependency is instantiated separately
+//! (`instantiate_separately`, `host/src/linked.rs`) instead of composed.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -50,6 +52,18 @@ fn try_capability(server: &Server, route: &str, capability: &str, url: &str) -> 
 
 #[test]
 fn a_dependency_gets_none_of_its_components_capabilities_unless_it_inherits_them() {
+    denied_unless_inherited("dep", "dep-granted", "dep-host");
+}
+
+#[test]
+fn a_separately_instantiated_dependency_gets_none_of_them_unless_it_inherits_them() {
+    denied_unless_inherited("dep-separate", "dep-separate-granted", "dep-host-separate");
+}
+
+/// `denied` routes to a component whose dependency inherits nothing,
+/// `granted` to one whose dependency inherits everything; `component` is the
+/// id of the first, which the denials' log lines name.
+fn denied_unless_inherited(denied: &str, granted: &str, component: &str) {
     let (url, connections) = counting_upstream();
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(Options {
@@ -68,28 +82,34 @@ fn a_dependency_gets_none_of_its_components_capabilities_unless_it_inherits_them
         ("outbound", "wasi:http/", "allowed_outbound_hosts"),
     ];
     for (capability, interface, key) in denials {
-        let denied = try_capability(&server, "dep", capability, &url);
-        assert_eq!(denied.status, 500, "{capability}: {}", denied.text);
-        assert_eq!(denied.body["error"]["code"], "component_failed");
+        let refused = try_capability(&server, denied, capability, &url);
+        assert_eq!(refused.status, 500, "{capability}: {}", refused.text);
+        assert_eq!(refused.body["error"]["code"], "component_failed");
         let log = server.log();
         let line = log
             .lines()
-            .find(|l| l.contains("may not use") && l.contains(interface))
-            .unwrap_or_else(|| panic!("no denial of {interface} logged:\n{log}"));
-        assert!(
-            line.contains("dep-host") && line.contains("fbposts-test:probe/probe@0.1.0"),
-            "{line}"
-        );
+            .find(|l| {
+                l.contains("may not use")
+                    && l.contains(interface)
+                    && l.contains(&format!("\"{component}\""))
+            })
+            .unwrap_or_else(|| panic!("no denial of {interface} to {component} logged:\n{log}"));
+        assert!(line.contains("fbposts-test:probe/probe@0.1.0"), "{line}");
         assert!(line.contains(key), "{line}");
     }
+    // A denied environment is an empty one: the variable is not there.
+    let environment = try_capability(&server, denied, "environment", &url);
+    assert_eq!(environment.status, 200, "{}", environment.text);
+    assert_eq!(environment.text, "error: environment variable not found");
     assert_eq!(
         connections.load(Ordering::SeqCst),
         0,
         "a denied request left"
     );
+    let log = server.log();
     assert!(
-        !server.log().contains("default-token"),
-        "the secret llm_api_key never reaches the log"
+        !log.contains("default-token") && !log.contains("s3cret-value"),
+        "the secret llm_api_key and PROBE_SECRET never reach the log"
     );
 
     // Granted: the same dependency uses each one.
@@ -97,10 +117,11 @@ fn a_dependency_gets_none_of_its_components_capabilities_unless_it_inherits_them
         ("store", "ok: opened the default store"),
         ("variable", "ok: read 13 characters"),
         ("outbound", "ok: HTTP 200"),
+        ("environment", "ok: read 12 characters"),
     ] {
-        let granted = try_capability(&server, "dep-granted", capability, &url);
-        assert_eq!(granted.status, 200, "{capability}: {}", granted.text);
-        assert_eq!(granted.text, said);
+        let answer = try_capability(&server, granted, capability, &url);
+        assert_eq!(answer.status, 200, "{capability}: {}", answer.text);
+        assert_eq!(answer.text, said);
     }
     assert_eq!(connections.load(Ordering::SeqCst), 1);
 }

@@ -1,8 +1,10 @@
 //! `fbposts:ml/inference` as a contract: one suite run on every
 //! implementation, in Wasm, through the real host. The test component
 //! `inference-probe` puts the interface on the wire; a manifest written per
-//! test composes it once with `inference-portable` (tract, pure Wasm) and
-//! once with `inference-wasi-nn` (the host's wasi-nn, on ONNX Runtime or on
+//! test pairs it once with `inference-portable` (tract, pure Wasm;
+//! instantiated separately, as the app does, so the calls, tensors and error
+//! variants cross the host's forwarding, `host/src/linked.rs`) and once with
+//! `inference-wasi-nn` composed in (the host's wasi-nn, on ONNX Runtime or on
 //! OpenVINO), each behind its own route. Every implementation must match the
 //! ONNX Runtime fixture, keep its quantiles ordered, answer a row the same
 //! whatever else is in its batch, and answer bad calls with the contract's
@@ -44,7 +46,7 @@ const WASI_NN_OPENVINO: Implementation = Implementation {
 };
 const EVERY_IMPLEMENTATION: [Implementation; 3] = [PORTABLE, WASI_NN_ONNX, WASI_NN_OPENVINO];
 
-/// The probe composed with each implementation. `models/` and `.venv/` sit
+/// The probe paired with each implementation. `models/` and `.venv/` sit
 /// beside the manifest: the host's wasi-nn loads models by name from the one
 /// and finds the ONNX Runtime and OpenVINO libraries in the other.
 fn manifest(dir: &Path) -> String {
@@ -84,6 +86,8 @@ source = "{probe}"
 
 [component.inference-portable]
 source = "{portable}"
+[component.inference-portable.tool.fbposts]
+instantiate_separately = true
 
 [component.inference-wasi-nn]
 source = "{wasi_nn}"

@@ -1,8 +1,10 @@
 //! Test-only dependency (`fbposts-test:probe/probe`): composed into
 //! `dep-host`, it tries one capability of the component it is composed into
 //! — open the `default` store, read the `llm_api_key` variable (a secret, as
-//! in the app's `generate`), GET a URL — and says what happened. Without `inherit_configuration` the host must deny
-//! each one (the call traps); with it, each works.
+//! in the app's `generate`), GET a URL, read the `PROBE_SECRET` environment
+//! variable — and says what happened. Without `inherit_configuration` the
+//! host must deny each one (the call traps; the environment is empty); with
+//! it, each works.
 
 /// Generated bindings; exporting needs the `unsafe` ABI glue wit-bindgen emits.
 #[allow(unsafe_code)]
@@ -32,6 +34,10 @@ impl Guest for Probe {
                 Err(err) => format!("error: {err:?}"),
             },
             "outbound" => outbound(&url).await,
+            "environment" => match std::env::var("PROBE_SECRET") {
+                Ok(value) => format!("ok: read {} characters", value.len()),
+                Err(err) => format!("error: {err}"),
+            },
             other => format!("error: unknown capability {other:?}"),
         }
     }
