@@ -7,11 +7,20 @@
 //! one store each. `max_requests = 1` gives every request its own store, as
 //! Spin does; a larger `max_requests` lets a P3 instance serve several requests
 //! (as `wasmtime serve` does) without changing anything else.
+//!
+//! A request that overruns its deadline is answered 503 at once, but its guest
+//! task goes on running in the instance (wasmtime cannot cancel it yet). The
+//! worker then stops taking requests and, once none it accepted is still in
+//! flight, ends the instance at once rather than granting its leftover work
+//! another deadline: a guest that spins (or its separately instantiated
+//! dependency) stops when its last request is answered or failed.
 
 use crate::host_state::{HostState, StoreTemplate};
 use crate::manifest::FbpostsTool;
 use std::num::NonZeroUsize;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use wasmtime::component::GuestTaskId;
@@ -102,6 +111,7 @@ impl HandlerState for ComponentRuntime {
     ) -> wasmtime::Result<Instance<HostState, Self::WorkerExpiration, Self::WorkerState>> {
         let mut store = self.stores.new_store_with_dependencies().await?;
         let proxy = self.pre.instantiate_async(&mut store).await?;
+        let overran = Arc::new(AtomicBool::new(false));
         Ok(Instance {
             store,
             proxy,
@@ -110,19 +120,24 @@ impl HandlerState for ComponentRuntime {
                 idle: Duration::from_secs(10),
                 busy: self.policy.timeout,
                 sleep: Box::pin(tokio::time::sleep(Duration::from_secs(86_400))),
+                overran: overran.clone(),
             },
             state: Worker {
                 reuse: self.policy.reuse,
+                overran,
             },
         })
     }
 }
 
-/// Ends a worker that has been idle or busy for too long.
+/// Ends a worker that has been idle or busy for too long, or that has
+/// nothing left in flight after one of its requests overran its deadline.
 pub struct Deadline {
     idle: Duration,
     busy: Duration,
     sleep: Pin<Box<tokio::time::Sleep>>,
+    /// Set by a request's own deadline when it fires (see [`Worker`]).
+    overran: Arc<AtomicBool>,
 }
 
 impl WorkerExpiration for Deadline {
@@ -132,6 +147,9 @@ impl WorkerExpiration for Deadline {
         status: WorkerStatus,
         start: Instant,
     ) -> Poll<()> {
+        if status == WorkerStatus::PostReturn && self.overran.load(Ordering::Relaxed) {
+            return Poll::Ready(());
+        }
         let limit = match status {
             WorkerStatus::Idle => self.idle,
             WorkerStatus::Requests | WorkerStatus::PostReturn => self.busy,
@@ -150,6 +168,9 @@ impl WorkerExpiration for Deadline {
 /// Per-instance request accounting.
 pub struct Worker {
     reuse: ReusePolicy,
+    /// Shared with the instance's [`Deadline`]: a request of this instance
+    /// overran its deadline.
+    overran: Arc<AtomicBool>,
 }
 
 impl WorkerState for Worker {
@@ -175,7 +196,11 @@ impl WorkerState for Worker {
         deadline: tokio::time::Instant,
         _task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + 'static + Send + Sync>> {
-        Box::pin(tokio::time::sleep_until(deadline))
+        let overran = self.overran.clone();
+        Box::pin(async move {
+            tokio::time::sleep_until(deadline).await;
+            overran.store(true, Ordering::Relaxed);
+        })
     }
 
     fn drop(&self, store: Store<HostState>, result: wasmtime::Result<()>) {
@@ -196,6 +221,45 @@ mod tests {
             instance_concurrency: NonZeroUsize::new(concurrency),
             ..FbpostsTool::default()
         }
+    }
+
+    fn deadline(overran: bool) -> Deadline {
+        Deadline {
+            idle: Duration::from_secs(10),
+            busy: Duration::from_secs(30),
+            sleep: Box::pin(tokio::time::sleep(Duration::from_secs(86_400))),
+            overran: Arc::new(AtomicBool::new(overran)),
+        }
+    }
+
+    fn poll(deadline: &mut Deadline, status: WorkerStatus) -> Poll<()> {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        Pin::new(deadline).poll(&mut cx, status, Instant::now())
+    }
+
+    #[tokio::test]
+    async fn an_instance_whose_request_overran_ends_once_nothing_is_in_flight() {
+        let mut overran = deadline(true);
+        assert!(poll(&mut overran, WorkerStatus::PostReturn).is_ready());
+    }
+
+    #[tokio::test]
+    async fn an_instance_whose_request_overran_lets_its_other_requests_finish() {
+        let mut overran = deadline(true);
+        assert!(poll(&mut overran, WorkerStatus::Requests).is_pending());
+    }
+
+    #[tokio::test]
+    async fn an_instance_that_answered_in_time_keeps_its_post_return_work_until_the_deadline() {
+        let mut answered = deadline(false);
+        assert!(poll(&mut answered, WorkerStatus::PostReturn).is_pending());
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let long_ago = Instant::now() - Duration::from_secs(31);
+        assert!(
+            Pin::new(&mut answered)
+                .poll(&mut cx, WorkerStatus::PostReturn, long_ago)
+                .is_ready()
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 use support::{Options, Server, client, reply, sqlite_config};
 
 /// A loopback server that counts the connections it accepts and answers 200.
@@ -58,6 +59,62 @@ fn a_dependency_gets_none_of_its_components_capabilities_unless_it_inherits_them
 #[test]
 fn a_separately_instantiated_dependency_gets_none_of_them_unless_it_inherits_them() {
     denied_unless_inherited("dep-separate", "dep-separate-granted", "dep-host-separate");
+}
+
+#[test]
+fn a_separate_dependency_that_never_returns_fails_its_request_at_the_deadline_and_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(Options {
+        manifest: "tests/spin.toml",
+        state_dir: dir.path(),
+        runtime_config: Some(&sqlite_config(dir.path())),
+        extra_args: &["--request-timeout", "2"],
+    });
+    let started = Instant::now();
+    let looped = try_capability(&server, "dep-separate", "loop", "");
+    assert_eq!(looped.status, 503, "{}", looped.text);
+    assert_eq!(looped.body["error"]["code"], "timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "deadline enforced, took {:?}",
+        started.elapsed()
+    );
+    // The dependency's own store does not keep spinning after its dependent
+    // was dropped: the host is idle again (a spinning loop would add about a
+    // second of CPU time per second).
+    std::thread::sleep(Duration::from_millis(500));
+    let before = cpu_seconds(server.pid());
+    std::thread::sleep(Duration::from_secs(3));
+    let spent = cpu_seconds(server.pid()) - before;
+    assert!(
+        spent < 0.3,
+        "the host spent {spent:.2} s of CPU in 3 s idle"
+    );
+    let answer = try_capability(&server, "dep-separate", "environment", "");
+    assert_eq!(answer.status, 200, "{}", answer.text);
+}
+
+/// User + system CPU time of process `pid`, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / clock_ticks_per_second()
+}
+
+/// `getconf CLK_TCK`: the unit of /proc's CPU times.
+fn clock_ticks_per_second() -> f64 {
+    let out = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 /// `denied` routes to a component whose dependency inherits nothing,

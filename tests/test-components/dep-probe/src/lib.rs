@@ -2,9 +2,9 @@
 //! `dep-host`, it tries one capability of the component it is composed into
 //! — open the `default` store, read the `llm_api_key` variable (a secret, as
 //! in the app's `generate`), GET a URL, read the `PROBE_SECRET` environment
-//! variable — and says what happened. Without `inherit_configuration` the
-//! host must deny each one (the call traps; the environment is empty); with
-//! it, each works.
+//! variable — and says what happened (`loop` spins forever instead, for the
+//! deadline test). Without `inherit_configuration` the host must deny each
+//! one (the call traps; the environment is empty); with it, each works.
 
 /// Generated bindings; exporting needs the `unsafe` ABI glue wit-bindgen emits.
 #[allow(unsafe_code)]
@@ -38,8 +38,17 @@ impl Guest for Probe {
                 Ok(value) => format!("ok: read {} characters", value.len()),
                 Err(err) => format!("error: {err}"),
             },
+            "loop" => spin_forever(),
             other => format!("error: unknown capability {other:?}"),
         }
+    }
+}
+
+/// Never returns: the host's deadline must stop it.
+fn spin_forever() -> ! {
+    let mut turns: u64 = 0;
+    loop {
+        turns = std::hint::black_box(turns.wrapping_add(1));
     }
 }
 
