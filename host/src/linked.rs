@@ -1,7 +1,7 @@
 //! Dependencies instantiated separately: a dependency component whose
 //! `[component.X.tool.fbposts]` says `instantiate_separately = true` is
-//! compiled once for the whole app and instantiated in each dependent's
-//! store, beside the dependent, instead of being composed into every
+//! compiled once for the whole app and instantiated in a store of its own
+//! beside each dependent's, instead of being composed into every
 //! dependent ([`crate::compose`]). The portable inference component embeds
 //! tract; composed, it was compiled, cached and mapped once per dependent
 //! (predict, generate, feedback), separately it is compiled once.
@@ -15,11 +15,13 @@
 //!   instance. Calls from one dependent store take turns (the concurrent
 //!   requests of a reused P3 instance queue for the dependency as they do in
 //!   a composition, whose nested dependency is synchronous). When the
-//!   dependent is dropped mid-call (its deadline passed), the dependency's
-//!   call is dropped at its next epoch tick.
+//!   dependent is dropped mid-call (its request overran its deadline and
+//!   [`crate::http::instance`] ended it), the dependency's call is dropped
+//!   at its next epoch tick.
 //! - The dependency's own imports come from the app's linker, except the
 //!   capabilities it does not inherit: those are stubbed, under their own
-//!   names, as traps ([`crate::deny::denial_in_place`]), as in a composition.
+//!   names, as in a composition ([`crate::deny::denial_in_place`]: traps,
+//!   and an empty environment).
 //! - Only functions and plain types cross: an interface with resources
 //!   cannot be forwarded value by value, and loading it fails, naming it.
 //! - Stock Spin ignores the key and composes the dependency: the answers are
