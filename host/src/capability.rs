@@ -14,7 +14,7 @@
 //!    store gets [`instance`](Capability::instance) of that, which must be
 //!    cheap (clone an `Arc`, not parse or allocate).
 //!
-//! [`capabilities!`] turns the list at the bottom of this file into
+//! `capabilities!` (below) turns the list at the bottom of this file into
 //! [`Capabilities`] (every capability, configured), [`PreparedCapabilities`]
 //! (one component's) and [`CapabilityStates`] (one store's, a field of
 //! [`HostState`]), and gives each capability typed access to its own state in

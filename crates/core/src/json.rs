@@ -30,7 +30,7 @@ pub fn describe(v: &Value) -> String {
     }
 }
 
-/// `invalid_field`: "field 'x' must be <expected> (got <value>)".
+/// `invalid_field`: `"field 'x' must be <expected> (got <value>)"`.
 pub fn invalid(field: &str, expected: &str, value: &Value) -> ApiError {
     ApiError::new(
         422,
@@ -42,7 +42,7 @@ pub fn invalid(field: &str, expected: &str, value: &Value) -> ApiError {
     )
 }
 
-/// `missing_field`: "field 'x' is required (<what>)".
+/// `missing_field`: `"field 'x' is required (<what>)"`.
 pub fn missing(field: &str, what: &str) -> ApiError {
     ApiError::new(
         422,

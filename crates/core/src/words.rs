@@ -11,7 +11,7 @@
 //! A longer query cannot be in a list (lists are checked at compile time to
 //! hold only packable words) and is answered "no" without a search.
 //!
-//! Build a set with [`word_set!`] and a map with [`word_map!`] from a
+//! Build a set with [`word_set!`](crate::word_set!) and a map with [`word_map!`](crate::word_map!) from a
 //! `const` list; both fail to compile if the list is not sorted or holds a
 //! word that does not pack.
 
@@ -54,7 +54,7 @@ pub const fn pack_sorted<const N: usize>(words: &[&str], strict: bool) -> [u128;
     keys
 }
 
-/// A set of words (see the module doc); build it with [`word_set!`].
+/// A set of words (see the module doc); build it with [`word_set!`](crate::word_set!).
 #[derive(Debug, Clone, Copy)]
 pub struct WordSet {
     keys: &'static [u128],
@@ -76,7 +76,7 @@ impl WordSet {
 }
 
 /// Words with a value each, a word possibly listed more than once; build it
-/// with [`word_map!`].
+/// with [`word_map!`](crate::word_map!).
 #[derive(Debug, Clone, Copy)]
 pub struct WordMap<V: 'static> {
     keys: &'static [u128],

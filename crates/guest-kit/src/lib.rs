@@ -3,10 +3,10 @@
 //! responses and `{ "error": { "code", "message" } }` errors, and the response
 //! cache kept in the `cache` key-value store; the learning state in the
 //! `default` store ([`state`], [`arms`]); expiry of cached responses,
-//! candidates and feedback records ([`expiry`], [`expiring`]); and the imports of the steps composed in
-//! through WIT: with the `inference` feature the engagement model behind
-//! `fbposts:ml/inference` ([`inference`]), with `analysis` and `forecast`
-//! the pipeline steps of `fbposts:pipeline` ([`analysis`], [`forecast`]);
+//! candidates and feedback records ([`expiry`], [`expiring`]); and the imports
+//! of the steps composed in through WIT: with the `inference` feature the engagement model behind
+//! `fbposts:ml/inference` (module `inference`), with `analysis` and `forecast`
+//! the pipeline steps of `fbposts:pipeline` (modules `analysis`, `forecast`);
 //! the events the steps publish through Redis, with their outbox
 //! ([`events`]), and the aggregates the `analytics` consumer keeps ([`analytics`]).
 

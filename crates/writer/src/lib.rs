@@ -6,7 +6,7 @@
 //! [`STRUCTURES`], the arms of the structure bandit), the prompts for an LLM
 //! generator ([`PROMPT_VARIANTS`], [`llm_messages`]) and the post-processing
 //! and validation every generated text must pass, whoever wrote it
-//! ([`conform`], [`check`]). A brief's `details` (the facts the post is
+//! ([`conform()`], [`check()`]). A brief's `details` (the facts the post is
 //! about) are carried verbatim into every draft; without them the drafts
 //! are generic and [`generic_notice`] says so.
 //!

@@ -1,7 +1,7 @@
 //! Prompt variants for an LLM generator (the arms of the prompt bandit) and
 //! [`llm_messages`], which spells out every constraint of the brief and
 //! asks for a JSON array of posts. Whatever the model returns still goes
-//! through [`crate::conform`] and [`crate::check`].
+//! through [`crate::conform()`] and [`crate::check()`].
 
 use crate::brief::{Brief, Cta, Goal};
 use crate::compose::write_drafts;

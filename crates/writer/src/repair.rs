@@ -6,8 +6,8 @@
 //! not from the text, so they have not been through its repairs; a second
 //! pass would repair them (a `#tag` lifted, an opening `¡` added, a word to
 //! avoid removed), no longer find the detail and append it again. So the
-//! appended lines are repaired when they are added ([`repaired`]), and a
-//! detail counts as present in its repaired form too ([`holds_detail`]).
+//! appended lines are repaired when they are added (`repaired`), and a
+//! detail counts as present in its repaired form too (`holds_detail`).
 
 use crate::brief::Brief;
 use crate::details::contains_detail;
