@@ -12,9 +12,9 @@
 # then: rustfmt; one build of every native target and one build of every Wasm
 # component (scripts/wasm.sh), both with clippy as the compiler of the
 # workspace's own crates (scripts/clippy-env.sh: lints and code in one pass,
-# -D warnings); the model gate; `cargo test` (unit + end-to-end) in the `ci`
-# profile (release at opt-level 1, Cargo.toml) with the same environment, so
-# it compiles nothing.
+# -D warnings); the model gate; `cargo test` in the `ci` profile (release at
+# opt-level 1, Cargo.toml) with the same environment, so it compiles nothing:
+# the unit tests and the end-to-end suite side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -119,8 +119,32 @@ wait "$browser_setup" || browser_status=$?
 sed 's/^/[chromium] /' "$browser_log"
 [ "$browser_status" = 0 ] || exit "$browser_status"
 
-step "tests: unit and end-to-end"
-limit 45 env FBPOSTS_E2E_PREBUILT=1 cargo test --profile ci "${native[@]}"
+step "tests: unit and end-to-end, side by side"
+# Cargo holds the build directory's lock while it compiles, not while the
+# tests run, and everything is compiled by now: the unit tests (libraries,
+# binaries, the other integration tests, doc tests) run in a second cargo
+# process beside the end-to-end suite and fill the time its tests spend
+# waiting on sockets and timers. Both keep the package selection above, so
+# both see the build's feature resolution and compile nothing.
+other_tests=()
+while read -r name; do other_tests+=(--test "$name"); done < <(
+  cargo metadata --no-deps --format-version 1 | python3 -c '
+import json, sys
+wasm = set(sys.argv[1].split()) - {"analysis"}
+names = {t["name"] for p in json.load(sys.stdin)["packages"] if p["name"] not in wasm
+         for t in p["targets"] if "test" in t["kind"] and t["name"] != "e2e"}
+print("\n".join(sorted(names)))' "$(scripts/wasm.sh --list)")
+unit_log=$(mktemp)
+( limit 30 cargo test --profile ci "${native[@]}" --lib --bins "${other_tests[@]}" \
+  && limit 10 cargo test --profile ci "${native[@]}" --doc ) >"$unit_log" 2>&1 &
+unit_tests=$!
+e2e_status=0
+limit 45 env FBPOSTS_E2E_PREBUILT=1 cargo test --profile ci "${native[@]}" --test e2e || e2e_status=$?
+unit_status=0
+wait "$unit_tests" || unit_status=$?
+sed 's/^/[unit] /' "$unit_log"
+[ "$unit_status" = 0 ] || exit "$unit_status"
+[ "$e2e_status" = 0 ] || exit "$e2e_status"
 
 step "done"
 echo "CPU time of this run (user, system), then of its child processes:"
