@@ -62,11 +62,11 @@
 mod writes;
 
 use super::{Store, StoreError};
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::runtime::{Handle, RuntimeFlavor};
 use writes::WritePolicy;
 
@@ -144,6 +144,51 @@ fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(format!("SQLite: {e}"))
 }
 
+/// Sets up the writer connection of a file: WAL, the durability, who
+/// checkpoints, Spin's table. Returns how its writes run.
+fn prepare_writer(
+    writer: &Connection,
+    path: &Path,
+    sync: Durability,
+) -> rusqlite::Result<WritePolicy> {
+    writer.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String =
+        retry_while_busy(|| writer.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(path = %path.display(), mode, "SQLite did not switch to WAL mode");
+    }
+    writer.pragma_update(None, "synchronous", sync.pragma())?;
+    let writes = WritePolicy::for_file(sync);
+    if writes.takes_over_checkpoints() {
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+    }
+    retry_while_busy(|| writer.execute(CREATE_TABLE, []))?;
+    Ok(writes)
+}
+
+/// Runs `step` again while SQLite answers busy, for at most [`BUSY_TIMEOUT`].
+/// SQLite answers busy at once, without calling the busy handler, where
+/// waiting could deadlock: two connections switching a new file to WAL, or
+/// one upgrading its read of the schema to a write (`CREATE TABLE IF NOT
+/// EXISTS`) while another writes. Hosts starting together on one file (two
+/// `fbposts up`, or one beside `spin up`) meet exactly that.
+fn retry_while_busy<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match step() {
+            Err(rusqlite::Error::SqliteFailure(error, _))
+                if matches!(
+                    error.code,
+                    ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked
+                ) && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
 /// Runs blocking SQLite work (writes, which may wait on the disk or the busy
 /// timeout) without stalling the async runtime: on a
 /// multi-thread runtime via `block_in_place` (the worker hands its other
@@ -214,23 +259,7 @@ impl Database {
             source,
         };
         let writer = Connection::open(&path).map_err(sqlite_err)?;
-        writer.busy_timeout(BUSY_TIMEOUT).map_err(sqlite_err)?;
-        let mode: String = writer
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .map_err(sqlite_err)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            tracing::warn!(path = %path.display(), mode, "SQLite did not switch to WAL mode");
-        }
-        writer
-            .pragma_update(None, "synchronous", sync.pragma())
-            .map_err(sqlite_err)?;
-        let writes = WritePolicy::for_file(sync);
-        if writes.takes_over_checkpoints() {
-            writer
-                .pragma_update(None, "wal_autocheckpoint", 0)
-                .map_err(sqlite_err)?;
-        }
-        writer.execute(CREATE_TABLE, []).map_err(sqlite_err)?;
+        let writes = prepare_writer(&writer, &path, sync).map_err(sqlite_err)?;
 
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_NO_MUTEX

@@ -1,6 +1,6 @@
 //! The SQLite backend's tests: the conformance suite on a file (each
 //! durability) and in memory, Spin's file format, pooled readers, inline
-//! writes and checkpoints.
+//! writes and checkpoints, connections opening one new file at once.
 
 use super::*;
 use crate::key_value::Checked;
@@ -249,4 +249,29 @@ async fn concurrent_file_access() {
 async fn concurrent_memory_access() {
     let db = Database::open_in_memory().await.unwrap();
     hammer(Arc::new(db.store("default")), 64, 200).await;
+}
+
+/// Hosts that start together on one file (two `fbposts up`, or one beside
+/// `spin up`) all open it: SQLite answers "busy" at once, without calling
+/// the busy handler, when two connections race to switch a new file to WAL
+/// or to create the table, and the open retries those until the busy timeout.
+#[test]
+fn connections_opening_one_new_file_at_once_all_succeed() {
+    for _ in 0..40 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kv.db");
+        let start = Arc::new(std::sync::Barrier::new(4));
+        let openers: Vec<_> = (0..4)
+            .map(|_| {
+                let (path, start) = (path.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    Database::open_file_blocking(path, 1, Durability::Full).map(|_| ())
+                })
+            })
+            .collect();
+        for opener in openers {
+            opener.join().unwrap().unwrap();
+        }
+    }
 }
