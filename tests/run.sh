@@ -130,10 +130,10 @@ other_tests=()
 while read -r name; do other_tests+=(--test "$name"); done < <(
   cargo metadata --no-deps --format-version 1 | python3 -c '
 import json, sys
-wasm = set(sys.argv[1].split()) - {"analysis"}
-names = {t["name"] for p in json.load(sys.stdin)["packages"] if p["name"] not in wasm
+excluded = set(sys.argv[1:])
+names = {t["name"] for p in json.load(sys.stdin)["packages"] if p["name"] not in excluded
          for t in p["targets"] if "test" in t["kind"] and t["name"] != "e2e"}
-print("\n".join(sorted(names)))' "$(scripts/wasm.sh --list)")
+print("\n".join(sorted(names)))' $(printf '%s\n' "${native[@]}" | grep -v '^--'))
 unit_log=$(mktemp)
 ( limit 30 cargo test --profile ci "${native[@]}" --lib --bins "${other_tests[@]}" \
   && limit 10 cargo test --profile ci "${native[@]}" --doc ) >"$unit_log" 2>&1 &
