@@ -23,8 +23,10 @@
 //! - a replay starts only when no foreground request is running (it waits
 //!   up to [`IDLE_WAIT`] for that, then refrains);
 //! - learning and replays together spend at most `cpu_share` of one core
-//!   ([`budget`]): an observation that arrives while the budget is spent is
-//!   dropped unread;
+//!   ([`budget`]): learning is charged the worker thread's CPU time, a
+//!   replay the time it ran on the serving runtime (neither counts the time
+//!   the low-priority worker waited for a core); an observation that
+//!   arrives while the budget is spent is dropped unread;
 //! - a prediction replayed in the last [`RECENT_TTL`], or equal to the
 //!   request just answered, is not replayed again.
 
@@ -244,10 +246,11 @@ impl Worker {
             self.counts.dropped.fetch_add(1, Ordering::Relaxed);
             return true;
         }
-        let started = Instant::now();
+        let started = thread_cpu_time();
         let authority = seen.authority.clone();
         let predictions = self.learn(seen);
-        self.budget.spend(started.elapsed(), Instant::now());
+        let cost = thread_cpu_time().saturating_sub(started);
+        self.budget.spend(cost, Instant::now());
         for prediction in predictions {
             let Some(app) = app.upgrade() else {
                 return false;
@@ -289,17 +292,18 @@ impl Worker {
             return;
         }
         tokio::time::sleep(self.budget.wait(Instant::now())).await;
-        let started = Instant::now();
         let authority = authority.to_string();
         let replayed = self.serving.spawn(async move {
             let request = Replayed {
                 prediction: &prediction,
                 authority: &authority,
             };
-            app.replay(request).await
+            let started = Instant::now();
+            let answered = app.replay(request).await;
+            (answered, started.elapsed())
         });
-        let answered = replayed.await.unwrap_or(false);
-        self.budget.spend(started.elapsed(), Instant::now());
+        let (answered, cost) = replayed.await.unwrap_or((false, Duration::ZERO));
+        self.budget.spend(cost, Instant::now());
         self.recent.insert(key, ());
         let outcome = if answered {
             &self.counts.computed
@@ -308,6 +312,14 @@ impl Worker {
         };
         outcome.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// CPU time this thread has used: what learning is charged, so a worker
+/// preempted by the foreground (it runs at `nice 19`) is not charged for the
+/// time it waited.
+fn thread_cpu_time() -> Duration {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(now.tv_sec.max(0) as u64, now.tv_nsec.max(0) as u32)
 }
 
 fn request_key(component: &str, body: &serde_json::Value) -> String {
