@@ -361,7 +361,8 @@ mod tests {
         let mut m = PageModel::default();
         for i in 0..60u8 {
             let paid = i % 3 == 0;
-            let x = PageFeatures::new(paid, 1 + i % 7, (i * 5) % 24);
+            let hour = u8::try_from(u32::from(i) * 5 % 24).unwrap();
+            let x = PageFeatures::new(paid, 1 + i % 7, hour);
             let truth = if paid { 4.0f64.ln() } else { 2.5f64.ln() };
             m.observe(&x, truth + noise.sample(&mut rng));
         }
