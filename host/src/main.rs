@@ -40,51 +40,40 @@ use cli::{Cli, Command, UpArgs};
 use std::sync::Arc;
 use tracing_subscriber::filter::LevelFilter;
 
-/// The target of the one log line per request ([`http`]).
-const REQUEST_LOG_TARGET: &str = "fbposts::request";
+/// `FBPOSTS_LOG`'s filter when it is unset or does not parse.
+const DEFAULT_LOG_FILTER: &str = "info,wasmtime_cranelift=warn,cranelift=warn";
 
-/// Logs on stderr, filtered by `FBPOSTS_LOG`. The one line per request
-/// (target `fbposts::request`) is buffered and written with the others of
-/// the last 50 ms by a thread of its own ([`request_log`]), so a request
-/// does not pay for a `write`. Every other line is written at once, in order
-/// (start-up, warnings, denials).
-fn init_logs() -> request_log::FlushAtExit {
-    use tracing_subscriber::filter::Targets;
+/// Logs on stderr, filtered by `FBPOSTS_LOG`. The one line per request is
+/// the access log ([`request_log`]): formatted without `tracing`, buffered
+/// and written with the others of the last 50 ms by a thread of its own, so
+/// a request pays neither for `tracing`'s formatter nor for a `write`; the
+/// filter decides once, here, whether it is on. Every other line is written
+/// at once, in order (start-up, warnings, denials).
+fn init_logs() -> Option<request_log::FlushAtExit> {
     use tracing_subscriber::prelude::*;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FBPOSTS_LOG")
-        .unwrap_or_else(|_| "info,wasmtime_cranelift=warn,cranelift=warn".into());
+    let directives = std::env::var("FBPOSTS_LOG")
+        .ok()
+        .filter(|directives| tracing_subscriber::EnvFilter::try_new(directives).is_ok())
+        .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string());
+    let access_log =
+        request_log::enabled_by(&directives).then(|| request_log::start(std::io::stderr()));
+    let filter = tracing_subscriber::EnvFilter::new(&directives);
     let log_max =
         tracing_subscriber::Layer::<tracing_subscriber::Registry>::max_level_hint(&filter)
             .unwrap_or(LevelFilter::TRACE);
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let (queued, flush_at_exit) = request_log::batched(std::io::stderr());
-    // Target filters, not closures: they decide once per call site, so an
-    // event the filters turn off costs one comparison on the hot path, and
-    // the level bridged from the `log` crate stays as low as `FBPOSTS_LOG`.
-    let per_request = Targets::new().with_target(REQUEST_LOG_TARGET, LevelFilter::TRACE);
-    let all_but_requests = Targets::new()
-        .with_default(LevelFilter::TRACE)
-        .with_target(REQUEST_LOG_TARGET, LevelFilter::OFF);
     tracing_subscriber::registry()
         .with(filter)
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
-                .with_ansi(ansi)
-                .with_filter(all_but_requests),
-        )
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(queued)
-                .with_ansi(ansi)
-                .with_filter(per_request),
+                .with_ansi(ansi),
         )
         .init();
     // `init` bridges the `log` crate at every level; wasmtime's `log::trace!`
-    // calls on each guest call would then all reach the filters above.
-    // The per-layer filters hint at every level, so the level is `FBPOSTS_LOG`'s.
+    // calls on each guest call would then all reach the filter above.
     log::set_max_level(tracing_log::AsLog::as_log(&log_max));
-    flush_at_exit
+    access_log
 }
 
 fn main() -> Result<()> {

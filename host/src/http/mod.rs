@@ -2,9 +2,9 @@
 //! (adding Spin's `spin-*` headers), reads its body on the host within
 //! bounds, admits it to a running slot, runs it through that component's
 //! [`instance::ComponentRuntime`] before its deadline, turns host-side
-//! failures into JSON errors and logs one line per request (and counts it
-//! in the metrics, whose path it answers before routing). The listener
-//! and its connection limits are in [`server`].
+//! failures into JSON errors and logs one line per request (the access
+//! log, [`request_log`]) and counts it in the metrics, whose path it answers
+//! before routing. The listener and its connection limits are in [`server`].
 //!
 //! One request's path, each step answering on its own when it refuses:
 //! route (`404`) → authority (`400 invalid_host`, [`guest_uri`]) → body
@@ -27,6 +27,7 @@ pub use server::{ServerLimits, serve};
 
 use crate::metrics::RequestMetrics;
 use crate::precache::{self, Precache, Replay, Replayed};
+use crate::request_log::{self, RequestLine};
 use crate::routing::{RouteMatch, Router, spin_headers};
 use admission::{Admission, AdmissionLimits};
 use body::BodyLimits;
@@ -251,15 +252,14 @@ impl HttpApp {
     ) {
         let elapsed = started.elapsed();
         self.metrics.observe(route, component, status, elapsed);
-        tracing::info!(
-            target: "fbposts::request",
-            %method,
+        request_log::record(&RequestLine {
+            method,
             path,
             route,
             component,
-            status = status.as_u16(),
-            duration_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3,
-        );
+            status,
+            elapsed,
+        });
     }
 
     /// Waits for a running slot and runs the guest, both before `deadline`.
