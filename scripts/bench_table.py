@@ -28,9 +28,11 @@ run compare. Prints a Markdown table and the ratios; --json FILE keeps the
 raw figures.
 
     scripts/bench_table.py [--seconds 5] [--json bench.json] [--only trivial|app]
+                           [--server PATH]
 
-Needs the release host and the example peer:
-    cargo build --release -p fbposts --bin fbposts --example native_peer
+Needs the release host and the example peer, built as scripts/up.sh builds
+the host (with its profile-guided optimisation):
+    . scripts/release-env.sh && cargo build --release -p fbposts --bin fbposts --example native_peer
 and the components (`scripts/wasm.sh`, which builds the trivial one too).
 """
 
@@ -50,6 +52,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "target" / "release"
+# The `fbposts` that serves (the load generator is always RELEASE's):
+# --server replaces it, e.g. with scripts/pgo.sh's instrumented build.
+SERVER = RELEASE / "fbposts"
 TRIVIAL_WASM = ROOT / "target" / "wasm32-wasip2" / "wasm-release" / "misbehave.wasm"
 SERVER_CPU, LOAD_CPU = "0", "1"
 # Pinned to one core, `fbposts up` sizes itself to 8 running requests and
@@ -252,7 +257,7 @@ def trivial_servers(wasmtime: str | None, spin: str | None, workdir: Path) -> li
         servers.append(Server("spin up", command, port, trivial))
     for name, path in [("fbposts up (fresh instance)", "/misbehave/ok"), ("fbposts up (reuse)", "/reused/ok")]:
         port = free_port()
-        command = [str(RELEASE / "fbposts"), "up", "-f", test_manifest,
+        command = [str(SERVER), "up", "-f", test_manifest,
                    "--listen", f"127.0.0.1:{port}", "--no-metrics", *FBPOSTS_QUEUE]  # fmt: skip
         servers.append(Server(name, command, port, [Route("trivial component", path)]))
     return servers
@@ -271,7 +276,7 @@ def app_server(workdir: Path) -> Server:
         Route("/api/predict hit", "/api/predict", PREDICT_BODY),
         Route("/api/predict miss", "/api/predict", PREDICT_BODY, "page_likes"),
     ]
-    command = [str(RELEASE / "fbposts"), "up", "-f", str(ROOT / "spin.toml"),
+    command = [str(SERVER), "up", "-f", str(ROOT / "spin.toml"),
                "--listen", f"127.0.0.1:{port}", "--inference", "auto",
                "--runtime-config-file", str(workdir / "runtime-config.toml"),
                "--state-dir", str(workdir / ".spin"), *FBPOSTS_QUEUE]  # fmt: skip
@@ -333,8 +338,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--only", choices=["trivial", "app"])
+    parser.add_argument("--server", type=Path, help="the fbposts binary that serves (default: the release build)")
     args = parser.parse_args()
-    for needed in [RELEASE / "fbposts", RELEASE / "examples" / "native_peer", TRIVIAL_WASM]:
+    global SERVER
+    SERVER = (args.server or SERVER).resolve()
+    for needed in [RELEASE / "fbposts", SERVER, RELEASE / "examples" / "native_peer", TRIVIAL_WASM]:
         if not needed.exists():
             sys.exit(f"missing {needed}: see this script's docstring for the build commands")
     wasmtime = os.environ.get("WASMTIME") or shutil.which("wasmtime")

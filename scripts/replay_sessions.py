@@ -17,7 +17,7 @@ counters from `/metrics`.
 
     scripts/replay_sessions.py [--users 8] [--think-ms 40] [--seed 7]
 
-Needs the release host (`cargo build --release -p fbposts`) and the
+Needs the release host (`. scripts/release-env.sh && cargo build --release -p fbposts`) and the
 components (`scripts/wasm.sh`).
 """
 
@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not (RELEASE / "fbposts").exists():
-        sys.exit("missing target/release/fbposts: cargo build --release -p fbposts")
+        sys.exit("missing target/release/fbposts: . scripts/release-env.sh && cargo build --release -p fbposts")
     results = []
     with tempfile.TemporaryDirectory(prefix="replay-") as workdir:
         for workload in WORKLOADS:

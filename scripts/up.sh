@@ -9,4 +9,6 @@ rustup target add wasm32-wasip2 >/dev/null
 # .venv with models/requirements.txt: ONNX Runtime's and OpenVINO's wheels,
 # which the host loads at run time (nothing is downloaded by the build).
 models/setup.sh
+# The host is optimised with the committed profile (host/pgo/) when it fits.
+. scripts/release-env.sh
 exec cargo run --release -p fbposts -- up --build --inference wasi-nn "$@"
