@@ -55,8 +55,9 @@ fn init_logs() -> Option<request_log::FlushAtExit> {
         .ok()
         .filter(|directives| tracing_subscriber::EnvFilter::try_new(directives).is_ok())
         .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string());
-    let access_log =
-        request_log::enabled_by(&directives).then(|| request_log::start(std::io::stderr()));
+    let access_log = request_log::enabled_by(&directives)
+        .then(|| request_log::start(std::io::stderr()))
+        .flatten();
     let filter = tracing_subscriber::EnvFilter::new(&directives);
     let log_max =
         tracing_subscriber::Layer::<tracing_subscriber::Registry>::max_level_hint(&filter)
