@@ -171,9 +171,8 @@ pub struct Publisher {
 impl Publisher {
     /// The publisher, or `None` when events are off (no address).
     pub async fn from_variables() -> Option<Self> {
-        let address = spin_sdk::variables::get(ADDRESS_VARIABLE)
+        let address = crate::instance::variable(ADDRESS_VARIABLE)
             .await
-            .ok()
             .map(|a| a.trim().to_string())
             .filter(|a| !a.is_empty())?;
         match StateStore::open().await {

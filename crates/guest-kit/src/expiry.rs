@@ -419,9 +419,10 @@ pub fn parse_lifetime(name: &str, value: Option<&str>) -> Option<u64> {
     }
 }
 
-/// The lifetime (seconds) set by the Spin variable `name`, else `default`.
-pub async fn lifetime_from_variable(name: &str, default: u64) -> u64 {
-    let value = spin_sdk::variables::get(name).await.ok();
+/// The lifetime (seconds) set by the Spin variable `name` (read once per
+/// instance), else `default`.
+pub async fn lifetime_from_variable(name: &'static str, default: u64) -> u64 {
+    let value = crate::instance::variable(name).await;
     parse_lifetime(name, value.as_deref()).unwrap_or(default)
 }
 

@@ -21,6 +21,7 @@ pub mod expiry;
 pub mod forecast;
 #[cfg(feature = "inference")]
 pub mod inference;
+pub mod instance;
 pub mod live;
 pub mod page_index;
 #[cfg(any(feature = "inference", feature = "forecast"))]
@@ -33,6 +34,7 @@ use fbposts_core::ApiError;
 use http_body_util::{BodyExt, Full, Limited};
 use spin_sdk::http::{Method, Request, StatusCode};
 use spin_sdk::key_value::Store;
+use std::rc::Rc;
 
 /// Largest request body accepted: a maximal post (63,206 chars, up to 4 bytes
 /// each) plus room for the other fields.
@@ -190,16 +192,17 @@ impl CacheStatus {
 /// sealed with their expiry, listed in the store's expiry index, read as
 /// misses once expired and deleted by the scheduled pruner.
 pub struct ResponseCache {
-    store: Option<Store>,
+    store: Option<Rc<Store>>,
     namespace: &'static str,
     /// An upper bound on the lifetime of entries put from now on.
     max_lifetime_secs: u64,
 }
 
 impl ResponseCache {
-    /// Opens the `cache` store; `namespace` keeps routes apart (e.g. "analyze").
+    /// The `cache` store (opened once per instance, [`instance::store`]);
+    /// `namespace` keeps routes apart (e.g. "analyze").
     pub async fn open(namespace: &'static str) -> Self {
-        let store = match Store::open("cache").await {
+        let store = match instance::store("cache").await {
             Ok(store) => Some(store),
             Err(err) => {
                 eprintln!("{namespace}: response cache unavailable: {err:?}");

@@ -36,6 +36,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use spin_sdk::key_value::Store;
+use std::rc::Rc;
 
 /// Bindings for `wasi:keyvalue` (wit-bindgen through spin-sdk's re-export).
 pub(crate) mod bindings {
@@ -62,7 +63,7 @@ const APPLIED_FIELD: &str = "applied_events";
 
 /// The learning state store.
 pub struct StateStore {
-    store: Store,
+    store: Rc<Store>,
     pub(crate) bucket: wasi_store::Bucket,
 }
 
@@ -95,9 +96,9 @@ fn event_marker(event: &str) -> String {
 }
 
 impl StateStore {
-    /// Opens the `default` store.
+    /// Opens the `default` store (once per instance, [`crate::instance::store`]).
     pub async fn open() -> Result<Self, ApiError> {
-        let store = Store::open("default")
+        let store = crate::instance::store("default")
             .await
             .map_err(|e| unavailable("open", e))?;
         let bucket = wasi_store::open("default").map_err(|e| unavailable("open bucket", e))?;
