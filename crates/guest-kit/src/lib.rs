@@ -9,6 +9,8 @@
 //! the pipeline steps of `fbposts:pipeline` (modules `analysis`, `forecast`);
 //! the events the steps publish through Redis, with their outbox
 //! ([`events`]), and the aggregates the `analytics` consumer keeps ([`analytics`]).
+//! The stores and variables are opened and read once per instance
+//! ([`instance`]), not once per request.
 
 #[cfg(feature = "analysis")]
 pub mod analysis;
