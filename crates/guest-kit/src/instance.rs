@@ -14,6 +14,7 @@
 //! calls at once).
 
 use spin_sdk::key_value::{Error, Store};
+use spin_sdk::variables::Error as VariableError;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -34,14 +35,22 @@ pub async fn store(label: &'static str) -> Result<Rc<Store>, Error> {
 }
 
 /// The Spin variable `name` (`None` when it cannot be read), read at its
-/// first use by this instance.
+/// first use by this instance. A value, or an undefined or invalid name, is
+/// remembered; a provider's failure is not: the next request asks again.
 pub async fn variable(name: &'static str) -> Option<String> {
     if let Some(read) = remembered(&VARIABLES, name) {
         return read;
     }
-    let read = spin_sdk::variables::get(name).await.ok();
-    remember(&VARIABLES, name, read.clone());
-    read
+    let read = spin_sdk::variables::get(name).await;
+    let settled = !matches!(
+        read,
+        Err(VariableError::Provider(_) | VariableError::Other(_))
+    );
+    let value = read.ok();
+    if settled {
+        remember(&VARIABLES, name, value.clone());
+    }
+    value
 }
 
 type Remembered<T> = RefCell<Vec<(&'static str, T)>>;
