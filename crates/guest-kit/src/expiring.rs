@@ -60,9 +60,10 @@ pub fn feedback_record_expiry(
 /// A store opened through `wasi:keyvalue`.
 pub type Bucket = wasi_store::Bucket;
 
-/// Opens the store `label` through `wasi:keyvalue`.
-pub fn open_bucket(label: &str) -> Result<Bucket, String> {
-    wasi_store::open(label).map_err(message)
+/// The store `label` through `wasi:keyvalue`, opened once per instance
+/// ([`crate::instance::bucket`]).
+pub fn open_bucket(label: &'static str) -> Result<std::rc::Rc<Bucket>, String> {
+    crate::instance::bucket(label).map_err(message)
 }
 
 /// A `wasi:keyvalue` bucket as the store of an [`ExpiryIndex`].

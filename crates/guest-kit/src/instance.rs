@@ -1,5 +1,6 @@
 //! What one component instance keeps across the requests it serves: the
-//! key-value stores it has opened and the Spin variables it has read.
+//! key-value stores it has opened (through `spin:key-value` and through
+//! `wasi:keyvalue`) and the Spin variables it has read.
 //!
 //! A reused instance (`[component.X.tool.fbposts] instance_reuse`) serves
 //! many requests, and each host call costs a few microseconds of the
@@ -13,6 +14,7 @@
 //! instance share these through `Rc` (a store handle may be used by several
 //! calls at once).
 
+use crate::state::bindings::store::{self as wasi_store, Bucket};
 use spin_sdk::key_value::{Error, Store};
 use spin_sdk::variables::Error as VariableError;
 use std::cell::RefCell;
@@ -20,6 +22,7 @@ use std::rc::Rc;
 
 thread_local! {
     static STORES: RefCell<Vec<(&'static str, Rc<Store>)>> = const { RefCell::new(Vec::new()) };
+    static BUCKETS: RefCell<Vec<(&'static str, Rc<Bucket>)>> = const { RefCell::new(Vec::new()) };
     static VARIABLES: RefCell<Vec<(&'static str, Option<String>)>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -31,6 +34,17 @@ pub async fn store(label: &'static str) -> Result<Rc<Store>, Error> {
     }
     let opened = Rc::new(Store::open(label).await?);
     remember(&STORES, label, opened.clone());
+    Ok(opened)
+}
+
+/// The `wasi:keyvalue` bucket `label`, opened at its first use by this
+/// instance. A failed open is not remembered.
+pub fn bucket(label: &'static str) -> Result<Rc<Bucket>, wasi_store::Error> {
+    if let Some(open) = remembered(&BUCKETS, label) {
+        return Ok(open);
+    }
+    let opened = Rc::new(wasi_store::open(label)?);
+    remember(&BUCKETS, label, opened.clone());
     Ok(opened)
 }
 

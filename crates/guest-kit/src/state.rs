@@ -64,7 +64,7 @@ const APPLIED_FIELD: &str = "applied_events";
 /// The learning state store.
 pub struct StateStore {
     store: Rc<Store>,
-    pub(crate) bucket: wasi_store::Bucket,
+    pub(crate) bucket: Rc<wasi_store::Bucket>,
 }
 
 pub(crate) fn unavailable(what: &str, err: impl std::fmt::Debug) -> ApiError {
@@ -101,7 +101,8 @@ impl StateStore {
         let store = crate::instance::store("default")
             .await
             .map_err(|e| unavailable("open", e))?;
-        let bucket = wasi_store::open("default").map_err(|e| unavailable("open bucket", e))?;
+        let bucket =
+            crate::instance::bucket("default").map_err(|e| unavailable("open bucket", e))?;
         Ok(StateStore { store, bucket })
     }
 
