@@ -50,15 +50,14 @@ use fbposts_guest_kit::events::{EventKind, Publisher};
 use fbposts_guest_kit::expiring;
 use fbposts_guest_kit::expiry::{self, now_secs};
 use fbposts_guest_kit::inference::WitEngine;
+use fbposts_guest_kit::post::PostRequest;
 use fbposts_guest_kit::state::StateStore;
-use fbposts_guest_kit::{JsonResponse, error_response, json_bytes, read_json_post};
+use fbposts_guest_kit::{JsonResponse, error_response, json_bytes};
 use fbposts_learning::records::FAMILY_GENERATOR;
 use fbposts_learning::{
     CandidateRecord, Credit, MIN_PAGE_OBSERVATIONS, PageModel, engagement_reward,
 };
 use serde::{Deserialize, Serialize};
-use spin_sdk::http::Request;
-use spin_sdk::http_service;
 use spin_sdk::wasip3::clocks::monotonic_clock;
 
 /// A claim older than this (seconds) belongs to a request that died (the
@@ -105,8 +104,9 @@ struct PageModelState {
     ready: bool,
 }
 
-#[http_service]
-async fn handle(req: Request) -> JsonResponse {
+fbposts_guest_kit::json_post_service!(handle);
+
+async fn handle(req: PostRequest) -> JsonResponse {
     match run(req).await {
         Ok(outcome) => match serde_json::to_vec(&outcome) {
             Ok(body) => json_bytes(200, Bytes::from(body), &[]),
@@ -119,8 +119,8 @@ async fn handle(req: Request) -> JsonResponse {
 /// Key of the counter of events applied (shown by the learning loop).
 pub const APPLIED_EVENTS_COUNT: &str = "stats/feedback-events";
 
-async fn run(req: Request) -> Result<Outcome, ApiError> {
-    let body = read_json_post(req).await?;
+async fn run(req: PostRequest) -> Result<Outcome, ApiError> {
+    let body = req.read_json().await?;
     let event = FeedbackRequest::from_json(&body)?;
     let lifetime = expiry::lifetime_from_variable(
         expiring::FEEDBACK_LIFETIME,

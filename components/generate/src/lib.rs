@@ -40,10 +40,11 @@ use fbposts_engagement::{PostingWindow, PredictRequest, PredictResponse, respond
 use fbposts_guest_kit::arms::ArmId;
 use fbposts_guest_kit::events::{EventKind, Publisher, new_event_id};
 use fbposts_guest_kit::pages::load_page_models;
+use fbposts_guest_kit::post::PostRequest;
 use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::{
     CacheStatus, JsonResponse, ResponseCache, analysis, error_response, expiring, expiry, forecast,
-    json_bytes, read_json_post,
+    json_bytes,
 };
 use fbposts_learning::records::FAMILY_GENERATOR;
 use fbposts_learning::{
@@ -57,8 +58,6 @@ use fbposts_writer::{Brief, GenericNotice, WRITER_VERSION, check, conform, gener
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use spin_sdk::http::Request;
-use spin_sdk::http_service;
 
 /// Reward units one USD of estimated cost is worth (0.01 USD → −0.1).
 const COST_WEIGHT: f64 = 10.0;
@@ -111,8 +110,9 @@ struct GenerateResponse {
     writer_version: &'static str,
 }
 
-#[http_service]
-async fn handle(req: Request) -> JsonResponse {
+fbposts_guest_kit::json_post_service!(handle);
+
+async fn handle(req: PostRequest) -> JsonResponse {
     match run(req).await {
         Ok((body, status)) => {
             if let Some(publisher) = Publisher::from_variables().await {
@@ -141,8 +141,8 @@ fn generated_event_data(body: &[u8]) -> serde_json::Value {
     serde_json::json!({ "variants": variants })
 }
 
-async fn run(req: Request) -> Result<(Bytes, CacheStatus), ApiError> {
-    let body = read_json_post(req).await?;
+async fn run(req: PostRequest) -> Result<(Bytes, CacheStatus), ApiError> {
+    let body = req.read_json().await?;
     let brief = Brief::from_json(&body)?;
     let preference = generator_preference(&body)?;
     let posting_window = PostingWindow::from_field(&fbposts_core::json::object(&body)?)?;

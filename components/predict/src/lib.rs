@@ -19,18 +19,18 @@
 
 use fbposts_core::ApiError;
 use fbposts_engagement::{PageModels, PredictRequest, PredictResponse, Quality, respond};
-use fbposts_guest_kit::events::{EventKind, Publisher, computed_ahead, new_event_id};
+use fbposts_guest_kit::events::{EventKind, Publisher, new_event_id};
 use fbposts_guest_kit::pages::load_page_models;
+use fbposts_guest_kit::post::PostRequest;
 use fbposts_guest_kit::{
-    JsonResponse, analysis, cached_json, error_response, forecast, json_bytes, read_json_post,
+    JsonResponse, analysis, cached_json, error_response, forecast, json_bytes,
 };
-use spin_sdk::http::Request;
-use spin_sdk::http_service;
 
-#[http_service]
-async fn handle(req: Request) -> JsonResponse {
-    let publish = !computed_ahead(&req);
-    let body = match read_json_post(req).await {
+fbposts_guest_kit::json_post_service!(handle);
+
+async fn handle(req: PostRequest) -> JsonResponse {
+    let publish = !req.computed_ahead();
+    let body = match req.read_json().await {
         Ok(body) => body,
         Err(err) => return error_response(&err),
     };

@@ -28,7 +28,7 @@
 //!
 //! A request the fbposts host replays to fill the cache before anyone asks
 //! (its pre-caching) carries [`COMPUTED_AHEAD_HEADER`]; nobody was answered,
-//! so the steps publish no event for it ([`computed_ahead`]). The host
+//! so the steps publish no event for it ([`crate::post::PostRequest::computed_ahead`]). The host
 //! removes the header from every request that comes from a client.
 
 use crate::state::StateStore;
@@ -132,11 +132,6 @@ pub enum Delivery {
 /// under `consumer`'s name and is `None` (redelivering it would not help).
 /// The header the fbposts host sets on the requests its pre-caching replays.
 pub const COMPUTED_AHEAD_HEADER: &str = "fbposts-precache";
-
-/// Whether `req` was replayed by the host's pre-caching (no client asked).
-pub fn computed_ahead(req: &spin_sdk::http::Request) -> bool {
-    req.headers().contains_key(COMPUTED_AHEAD_HEADER)
-}
 
 pub fn event_from_message(consumer: &str, message: &[u8]) -> Option<Event> {
     serde_json::from_slice(message)

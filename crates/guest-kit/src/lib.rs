@@ -10,7 +10,9 @@
 //! the events the steps publish through Redis, with their outbox
 //! ([`events`]), and the aggregates the `analytics` consumer keeps ([`analytics`]).
 //! The stores and variables are opened and read once per instance
-//! ([`instance`]), not once per request.
+//! ([`instance`]), not once per request. The JSON `POST` routes are
+//! exported with [`json_post_service!`] ([`post`]), which asks `wasi:http`
+//! for only what they read.
 
 #[cfg(feature = "analysis")]
 pub mod analysis;
@@ -28,12 +30,13 @@ pub mod live;
 pub mod page_index;
 #[cfg(any(feature = "inference", feature = "forecast"))]
 pub mod pages;
+pub mod post;
 pub mod state;
 pub mod suggestions;
 
 use bytes::Bytes;
 use fbposts_core::ApiError;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use spin_sdk::http::{Method, Request, StatusCode};
 use spin_sdk::key_value::Store;
 use std::rc::Rc;
@@ -50,59 +53,12 @@ pub type JsonResponse = http::Response<Full<Bytes>>;
 /// type is refused: those are what a web page can send cross-site without a
 /// CORS preflight, so requiring `application/json` keeps other sites from
 /// posting to a local server.
-pub fn is_json_media_type(content_type: Option<&http::HeaderValue>) -> bool {
-    let Some(value) = content_type.and_then(|v| v.to_str().ok()) else {
+pub fn is_json_media_type(content_type: Option<&[u8]>) -> bool {
+    let Some(value) = content_type.and_then(|v| std::str::from_utf8(v).ok()) else {
         return false;
     };
     let essence = value.split(';').next().unwrap_or_default().trim();
     essence.eq_ignore_ascii_case("application/json")
-}
-
-/// Reads the body of a `POST` with content type `application/json`.
-pub async fn read_json_post(req: Request) -> Result<Bytes, ApiError> {
-    if req.method() != Method::POST {
-        return Err(ApiError {
-            status: 405,
-            code: "method_not_allowed",
-            message: format!(
-                "{} is not allowed here; use POST with a JSON body",
-                req.method()
-            ),
-        });
-    }
-    let content_type = req.headers().get(http::header::CONTENT_TYPE);
-    if !is_json_media_type(content_type) {
-        let shown = content_type.map_or("none".to_string(), |value| {
-            format!("{:?}", String::from_utf8_lossy(value.as_bytes()))
-        });
-        return Err(ApiError {
-            status: 415,
-            code: "unsupported_media_type",
-            message: format!("content-type {shown} is not supported; send application/json"),
-        });
-    }
-    match Limited::new(req.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-    {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err)
-            if err
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(ApiError {
-                status: 413,
-                code: "body_too_large",
-                message: format!("the request body exceeds {MAX_BODY_BYTES} bytes"),
-            })
-        }
-        Err(err) => Err(ApiError {
-            status: 400,
-            code: "unreadable_body",
-            message: format!("could not read the request body: {err}"),
-        }),
-    }
 }
 
 /// A JSON response with `status` and extra headers. The body is one piece
@@ -313,10 +269,9 @@ pub async fn cached_json<T: serde::Serialize>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
 
     fn json_type(value: &str) -> bool {
-        is_json_media_type(Some(&HeaderValue::from_str(value).unwrap()))
+        is_json_media_type(Some(value.as_bytes()))
     }
 
     #[test]
