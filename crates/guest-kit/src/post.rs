@@ -110,20 +110,11 @@ pub fn check_head(method: &Method, content_type: Option<&[u8]>) -> Result<(), Ap
     Ok(())
 }
 
-/// A method's name as a request line spells it.
-pub fn method_name(method: &Method) -> &str {
-    match method {
-        Method::Get => "GET",
-        Method::Head => "HEAD",
-        Method::Post => "POST",
-        Method::Put => "PUT",
-        Method::Delete => "DELETE",
-        Method::Connect => "CONNECT",
-        Method::Options => "OPTIONS",
-        Method::Trace => "TRACE",
-        Method::Patch => "PATCH",
-        Method::Other(other) => other,
-    }
+/// A method's name as a request line spells it (through the `http`
+/// crate's `Method`, which spin-sdk's bindings convert to).
+pub fn method_name(method: &Method) -> String {
+    http::Method::try_from(method.clone())
+        .map_or_else(|_| "an invalid method".to_string(), |m| m.to_string())
 }
 
 /// A body read a chunk at a time that refuses to grow past its limit:
