@@ -53,13 +53,13 @@ fn now_secs() -> u64 {
 }
 
 /// The LLM configuration, or None when no endpoint is configured (or the
-/// configuration is invalid, which is logged without values).
+/// configuration is invalid, which is logged without values). Its
+/// variables are read once per instance ([`fbposts_guest_kit::instance`]).
 pub async fn config() -> Option<LlmConfig> {
     let mut values = Vec::new();
     for name in VARIABLES {
-        let value = spin_sdk::variables::get(name)
+        let value = fbposts_guest_kit::instance::variable(name)
             .await
-            .ok()
             .filter(|v| !v.trim().is_empty());
         values.push((name, value));
     }

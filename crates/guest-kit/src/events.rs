@@ -186,8 +186,8 @@ impl Publisher {
     /// subscriber got it); on delivery, also what an earlier publish left
     /// pending.
     pub async fn publish(&self, kind: EventKind, id: String, data: serde_json::Value) -> Delivery {
-        let channel = match spin_sdk::variables::get(kind.channel_variable()).await {
-            Ok(channel) if !channel.trim().is_empty() => channel.trim().to_string(),
+        let channel = match crate::instance::variable(kind.channel_variable()).await {
+            Some(channel) if !channel.trim().is_empty() => channel.trim().to_string(),
             _ => {
                 eprintln!(
                     "events: {} is not set; {} not published",
