@@ -71,6 +71,9 @@ pub struct LoadedApp {
     pub redis_subscribers: Vec<Subscriber>,
     pub manifest: AppManifest,
     pub allocator: Allocator,
+    /// The key-value stores, whose write-behind buffers the caller writes
+    /// at shutdown.
+    pub stores: crate::key_value::StoreManager,
     _ticker: EpochTicker,
 }
 
@@ -132,6 +135,7 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadedApp> {
         redis_subscribers,
         manifest,
         allocator,
+        stores: capabilities.key_value.stores(),
         _ticker: ticker,
     })
 }

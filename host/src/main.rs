@@ -151,7 +151,9 @@ async fn up(args: UpArgs) -> Result<()> {
     }
     let app = Arc::new(loaded.http);
     app.start_precache();
-    http::serve(app, listener, server_limits, shutdown_signal()).await
+    let served = http::serve(app, listener, server_limits, shutdown_signal()).await;
+    loaded.stores.flush_buffered().await;
+    served
 }
 
 async fn shutdown_signal() {

@@ -23,6 +23,9 @@
 //! url = "redis://localhost:6379"
 //! # fbposts only (stock Spin ignores it): an in-process first tier
 //! fbposts_l1 = { max_bytes = 67108864, ttl_seconds = 300 }
+//! # fbposts only: writes batched, at most 50 ms or 512 entries behind
+//! # (`crate::key_value::write_behind`; not allowed on `default`)
+//! fbposts_write_behind = { max_delay_ms = 50, max_entries = 512 }
 //! ```
 //!
 //! # Semantics (mirroring Spin 3.x)
@@ -47,6 +50,7 @@
 //! * No environment-variable expansion is performed on values.
 
 pub use crate::key_value::tiered::L1Config;
+pub use crate::key_value::write_behind::WriteBehindConfig;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -68,6 +72,8 @@ pub struct KeyValueConfig {
     pub stores: BTreeMap<String, StoreConfig>,
     /// Labels served through an in-process first tier (`fbposts_l1`).
     pub l1: BTreeMap<String, L1Config>,
+    /// Labels whose writes are buffered (`fbposts_write_behind`).
+    pub write_behind: BTreeMap<String, WriteBehindConfig>,
 }
 
 /// One `[key_value_store.<label>]` table.
@@ -131,6 +137,14 @@ pub enum ConfigError {
         path.display()
     )]
     UnsupportedTopLevel { path: PathBuf, key: String },
+    /// `fbposts_write_behind` on the durable `default` label.
+    #[error(
+        "invalid runtime config file {}: `fbposts_write_behind` is not allowed on the \
+         `default` store, which holds durable state (feedback, experiments) and writes \
+         every change through; use it on a cache label",
+        path.display()
+    )]
+    WriteBehindOnDefault { path: PathBuf },
     /// Components use labels that no store is configured for.
     #[error("{}", undefined_labels_message(labels))]
     UndefinedStores { labels: Vec<String> },
@@ -177,12 +191,67 @@ enum RawStore {
     Spin {
         path: Option<PathBuf>,
         fbposts_l1: Option<RawL1>,
+        fbposts_write_behind: Option<RawWriteBehind>,
     },
     #[serde(rename = "redis")]
     Redis {
         url: String,
         fbposts_l1: Option<RawL1>,
+        fbposts_write_behind: Option<RawWriteBehind>,
     },
+}
+
+/// The fbposts-only keys of a store table.
+struct RawTiers {
+    fbposts_l1: Option<RawL1>,
+    fbposts_write_behind: Option<RawWriteBehind>,
+}
+
+/// `fbposts_write_behind = { max_delay_ms = …, max_entries = … }`: the
+/// label's writes are buffered (`crate::key_value::write_behind`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWriteBehind {
+    max_delay_ms: std::num::NonZeroU64,
+    max_entries: std::num::NonZeroUsize,
+}
+
+impl RawStore {
+    fn split(self) -> (StoreConfig, RawTiers) {
+        match self {
+            RawStore::Spin {
+                path,
+                fbposts_l1,
+                fbposts_write_behind,
+            } => (
+                StoreConfig::Spin { path },
+                RawTiers {
+                    fbposts_l1,
+                    fbposts_write_behind,
+                },
+            ),
+            RawStore::Redis {
+                url,
+                fbposts_l1,
+                fbposts_write_behind,
+            } => (
+                StoreConfig::Redis { url },
+                RawTiers {
+                    fbposts_l1,
+                    fbposts_write_behind,
+                },
+            ),
+        }
+    }
+}
+
+impl From<RawWriteBehind> for WriteBehindConfig {
+    fn from(raw: RawWriteBehind) -> Self {
+        WriteBehindConfig {
+            max_delay: std::time::Duration::from_millis(raw.max_delay_ms.get()),
+            max_entries: raw.max_entries.get(),
+        }
+    }
 }
 
 /// `fbposts_l1 = { max_bytes = …, ttl_seconds = … }` in a store table: an
@@ -233,12 +302,17 @@ impl RuntimeConfig {
         let raw: RawFile = toml::from_str(toml_text).map_err(parse_error)?;
         let mut config = KeyValueConfig::default();
         for (label, store) in raw.key_value_store {
-            let (store, l1) = match store {
-                RawStore::Spin { path, fbposts_l1 } => (StoreConfig::Spin { path }, fbposts_l1),
-                RawStore::Redis { url, fbposts_l1 } => (StoreConfig::Redis { url }, fbposts_l1),
-            };
-            if let Some(l1) = l1 {
+            let (store, tiers) = store.split();
+            if let Some(l1) = tiers.fbposts_l1 {
                 config.l1.insert(label.clone(), l1.into());
+            }
+            if let Some(buffer) = tiers.fbposts_write_behind {
+                if label == crate::key_value::DEFAULT_LABEL {
+                    return Err(ConfigError::WriteBehindOnDefault {
+                        path: origin.to_path_buf(),
+                    });
+                }
+                config.write_behind.insert(label.clone(), buffer.into());
             }
             config.stores.insert(label, store);
         }
@@ -344,6 +418,43 @@ mod tests {
         let msg = err("[key_value_store.cache]\ntype = \"spin\"\n\
              fbposts_l1 = { max_bytes = 10, ttl = 30 }\n");
         assert!(msg.contains("ttl"), "{msg}");
+    }
+
+    #[test]
+    fn a_write_behind_buffer_is_read_per_label() {
+        let cfg = parse(
+            "[key_value_store.cache]\ntype = \"spin\"\npath = \"cache.db\"\n\
+             fbposts_write_behind = { max_delay_ms = 50, max_entries = 512 }\n\
+             [key_value_store.other]\ntype = \"spin\"\n",
+        )
+        .unwrap();
+        let buffers = &cfg.key_value.write_behind;
+        assert_eq!(buffers.len(), 1, "only the label that asks buffers");
+        assert_eq!(
+            buffers["cache"].max_delay,
+            std::time::Duration::from_millis(50)
+        );
+        assert_eq!(buffers["cache"].max_entries, 512);
+    }
+
+    #[test]
+    fn a_write_behind_buffer_on_the_durable_default_store_is_rejected() {
+        let msg = err("[key_value_store.default]\ntype = \"spin\"\n\
+             fbposts_write_behind = { max_delay_ms = 50, max_entries = 512 }\n");
+        assert!(msg.contains("not allowed on the `default` store"), "{msg}");
+        assert!(msg.contains("/cfg/runtime-config.toml"), "{msg}");
+    }
+
+    #[test]
+    fn a_write_behind_buffer_with_a_zero_or_unknown_bound_is_rejected() {
+        let msg = err(
+            "[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://x\"\n\
+             fbposts_write_behind = { max_delay_ms = 0, max_entries = 512 }\n",
+        );
+        assert!(msg.contains("expected a nonzero"), "{msg}");
+        let msg = err("[key_value_store.cache]\ntype = \"spin\"\n\
+             fbposts_write_behind = { delay = 5, max_entries = 512 }\n");
+        assert!(msg.contains("delay"), "{msg}");
     }
 
     #[test]

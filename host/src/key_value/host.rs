@@ -123,6 +123,14 @@ pub struct Grants {
     meter: KvMeter,
 }
 
+impl KeyValue {
+    /// The opened stores (the caller flushes their write-behind buffers at
+    /// shutdown).
+    pub fn stores(&self) -> StoreManager {
+        self.manager.clone()
+    }
+}
+
 impl Capability for KeyValue {
     type Prepared = Grants;
     type InstanceState = KeyValueHost;
@@ -156,7 +164,10 @@ impl Capability for KeyValue {
     fn prepare(&self, ctx: &ComponentContext<'_>) -> anyhow::Result<Grants> {
         ctx.capability::<Metrics>()
             .key_value_tiers()
-            .set(self.manager.tier_counts());
+            .set(crate::metrics::Tiers {
+                lookups: self.manager.tier_counts(),
+                buffers: self.manager.write_behind_counts(),
+            });
         Ok(Grants {
             granted: Arc::new(ctx.component.key_value_stores.iter().cloned().collect()),
             manager: self.manager.clone(),

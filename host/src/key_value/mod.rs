@@ -37,6 +37,7 @@ pub mod sqlite;
 pub mod stall;
 pub mod tiered;
 pub mod wasi;
+pub mod write_behind;
 
 use crate::runtime_config::{ConfigError, KeyValueConfig, StatePaths, StoreConfig};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -221,6 +222,8 @@ struct Entry {
     backend: &'static str,
     /// The in-process first tier in front of `store`, when configured.
     tier: Option<Arc<tiered::Tiered>>,
+    /// The write-behind buffer `store` is, when configured.
+    write_behind: Option<Arc<write_behind::WriteBehind>>,
 }
 
 /// All configured stores by label; built once at start-up, shared (it is a
@@ -348,18 +351,19 @@ impl StoreManager {
                     (Arc::new(Checked(backend)), summary)
                 }
             };
+            let write_behind = config
+                .write_behind
+                .get(&label)
+                .map(|buffer| write_behind::WriteBehind::start(store.clone(), *buffer));
+            let store: Arc<dyn Store> = match &write_behind {
+                Some(buffer) => buffer.clone(),
+                None => store,
+            };
             let tier = config
                 .l1
                 .get(&label)
                 .map(|l1| tiered::Tiered::new(store.clone(), *l1));
-            let summary = match config.l1.get(&label) {
-                Some(l1) => format!(
-                    "{summary}, behind an in-process tier of {} bytes, TTL {} s",
-                    l1.max_bytes,
-                    l1.ttl.as_secs()
-                ),
-                None => summary,
-            };
+            let summary = describe_tiers(summary, config, &label);
             stores.insert(
                 label,
                 Entry {
@@ -367,6 +371,7 @@ impl StoreManager {
                     summary,
                     backend,
                     tier,
+                    write_behind,
                 },
             );
         }
@@ -392,6 +397,35 @@ impl StoreManager {
             .collect()
     }
 
+    /// The write-behind counters of every label that buffers its writes.
+    pub fn write_behind_counts(&self) -> Vec<(String, Arc<write_behind::WriteBehindCounts>)> {
+        self.stores
+            .iter()
+            .filter_map(|(label, entry)| {
+                Some((label.clone(), entry.write_behind.as_ref()?.counts()))
+            })
+            .collect()
+    }
+
+    /// Writes every write-behind buffer to its backend (at shutdown); a
+    /// backend that refuses is logged with the number of writes lost.
+    pub async fn flush_buffered(&self) {
+        for (label, entry) in self.stores.iter() {
+            let Some(buffer) = &entry.write_behind else {
+                continue;
+            };
+            match buffer.flush().await {
+                Ok(()) => tracing::debug!(label, "key-value write-behind buffer written"),
+                Err(err) => tracing::error!(
+                    label,
+                    error = %err,
+                    lost = buffer.buffered(),
+                    "key-value write-behind: could not write the buffer at shutdown"
+                ),
+            }
+        }
+    }
+
     /// The backend of `label`'s store: `sqlite` or `redis`.
     pub fn backend(&self, label: &str) -> Option<&'static str> {
         self.stores.get(label).map(|entry| entry.backend)
@@ -401,6 +435,26 @@ impl StoreManager {
     /// or "Redis at redis://localhost:6379".
     pub fn summary(&self, label: &str) -> Option<String> {
         self.stores.get(label).map(|entry| entry.summary.clone())
+    }
+}
+
+/// `summary` plus the write-behind buffer and the first tier, if configured.
+fn describe_tiers(summary: String, config: &KeyValueConfig, label: &str) -> String {
+    let summary = match config.write_behind.get(label) {
+        Some(buffer) => format!(
+            "{summary}, its writes buffered for at most {} ms or {} entries",
+            buffer.max_delay.as_millis(),
+            buffer.max_entries
+        ),
+        None => summary,
+    };
+    match config.l1.get(label) {
+        Some(l1) => format!(
+            "{summary}, behind an in-process tier of {} bytes, TTL {} s",
+            l1.max_bytes,
+            l1.ttl.as_secs()
+        ),
+        None => summary,
     }
 }
 

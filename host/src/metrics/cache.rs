@@ -3,11 +3,16 @@
 //! backend answered (then promoted), how many missed both, and how many
 //! waited for another request's computation of the same key (single-flight).
 //!
+//! Also, for each label that buffers its writes
+//! (`crate::key_value::write_behind`), the batches written, the entries they
+//! held and the batches the backend refused.
+//!
 //! The tiers count in plain atomics on their hot path; this collector reads
 //! them at each scrape. The key-value capability hands it the tiers at
 //! `prepare` ([`TierSource::set`]), once the stores are open.
 
 use crate::key_value::tiered::TierCounts;
+use crate::key_value::write_behind::WriteBehindCounts;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::Counter;
@@ -16,15 +21,20 @@ use prometheus_client::registry::Registry;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
-type Tiers = Vec<(String, Arc<TierCounts>)>;
+/// The counters of every tiered label and of every write-behind buffer.
+#[derive(Debug, Default)]
+pub struct Tiers {
+    pub lookups: Vec<(String, Arc<TierCounts>)>,
+    pub buffers: Vec<(String, Arc<WriteBehindCounts>)>,
+}
 
 /// Where the tiers' counters come from; set once, read at each scrape.
 #[derive(Debug, Clone, Default)]
 pub struct TierSource(Arc<OnceLock<Tiers>>);
 
 impl TierSource {
-    /// The tiers of every tiered label (later calls are ignored: the stores
-    /// are opened once).
+    /// The counters of the opened stores (later calls are ignored: the
+    /// stores are opened once).
     pub fn set(&self, tiers: Tiers) {
         let _ = self.0.set(tiers);
     }
@@ -59,7 +69,7 @@ impl Collector for TierCollector {
         };
         let lookups = Family::<TierLabels, Counter>::default();
         let waits = Family::<LabelOnly, Counter>::default();
-        for (label, counts) in tiers {
+        for (label, counts) in &tiers.lookups {
             for (tier, count) in [
                 ("l1", &counts.l1_hits),
                 ("backend", &counts.backend_hits),
@@ -90,6 +100,41 @@ impl Collector for TierCollector {
             "Key-value gets that missed while another request computed the same key, and waited for its set",
             None,
             waits.metric_type(),
-        )?)
+        )?)?;
+        encode_buffers(&tiers.buffers, &mut encoder)
     }
+}
+
+/// `fbposts_kv_write_behind_{batches,entries,failures}` by label.
+fn encode_buffers(
+    buffers: &[(String, Arc<WriteBehindCounts>)],
+    encoder: &mut DescriptorEncoder,
+) -> Result<(), std::fmt::Error> {
+    let families = [
+        (
+            "kv_write_behind_batches",
+            "Write-behind batches committed to the backend, by label",
+        ),
+        (
+            "kv_write_behind_entries",
+            "Entries written by those batches, by label",
+        ),
+        (
+            "kv_write_behind_failures",
+            "Write-behind batches the backend refused (kept and retried), by label",
+        ),
+    ];
+    for (index, (name, help)) in families.into_iter().enumerate() {
+        let family = Family::<LabelOnly, Counter>::default();
+        for (label, counts) in buffers {
+            let count = [&counts.batches, &counts.entries, &counts.failures][index];
+            family
+                .get_or_create(&LabelOnly {
+                    label: label.clone(),
+                })
+                .inc_by(count.load(Ordering::Relaxed));
+        }
+        family.encode(encoder.encode_descriptor(name, help, None, family.metric_type())?)?;
+    }
+    Ok(())
 }

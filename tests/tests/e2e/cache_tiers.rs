@@ -105,3 +105,79 @@ fn sixty_four_identical_concurrent_misses_compute_once() {
         "a later hit is served by L1:\n{after}"
     );
 }
+
+/// SQLite stores under `dir`; the `cache` label's writes held in a
+/// write-behind buffer that only a full buffer (10,000 entries) or the
+/// shutdown writes.
+fn held_config(dir: &Path) -> PathBuf {
+    let path = dir.join("runtime-config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[key_value_store.default]\ntype = \"spin\"\npath = {:?}\n\n\
+             [key_value_store.cache]\ntype = \"spin\"\npath = {:?}\n\
+             fbposts_write_behind = {{ max_delay_ms = 3600000, max_entries = 10000 }}\n",
+            dir.join("default.db"),
+            dir.join("cache.db"),
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn cache_writes_held_behind_reach_sqlite_at_a_graceful_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = held_config(dir.path());
+    let options = || Options {
+        manifest: "spin.toml",
+        state_dir: dir.path(),
+        runtime_config: Some(&config),
+        extra_args: &["--inference", "portable", "--no-precache"],
+    };
+    let body = json!({ "text": "Write-behind check: this answer waits in memory until the server stops. #Durable" });
+    let server = Server::start(options());
+    let first = reply(
+        client()
+            .post(server.url("/api/analyze"))
+            .json(&body)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.cache.as_deref(), Some("miss"));
+    let again = reply(
+        client()
+            .post(server.url("/api/analyze"))
+            .json(&body)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        again.cache.as_deref(),
+        Some("hit"),
+        "answered from the buffer"
+    );
+    let metrics = get(&server, "/metrics").text;
+    assert!(
+        metrics.contains("fbposts_kv_write_behind_batches_total{label=\"cache\"} 0"),
+        "exported, and nothing written yet:\n{metrics}"
+    );
+    server.stop();
+
+    let restarted = Server::start(options());
+    let after = reply(
+        client()
+            .post(restarted.url("/api/analyze"))
+            .json(&body)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(after.status, 200, "{}", after.text);
+    assert_eq!(
+        after.cache.as_deref(),
+        Some("hit"),
+        "the buffered answer was written to SQLite at shutdown"
+    );
+    assert_eq!(after.body["score"], first.body["score"]);
+}
