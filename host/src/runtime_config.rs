@@ -23,6 +23,8 @@
 //! url = "redis://localhost:6379"
 //! # fbposts only (stock Spin ignores it): an in-process first tier
 //! fbposts_l1 = { max_bytes = 67108864, ttl_seconds = 300 }
+//! # fbposts only (a `type = "spin"` store): a shared Redis tier in front
+//! # fbposts_l2 = { url = "redis://localhost:6379", ttl_seconds = 3600 }
 //! # fbposts only: writes batched, at most 50 ms or 512 entries behind
 //! # (`crate::key_value::write_behind`; not allowed on `default`)
 //! fbposts_write_behind = { max_delay_ms = 50, max_entries = 512 }
@@ -49,6 +51,7 @@
 //! * Any other `type` is an error that lists the supported types.
 //! * No environment-variable expansion is performed on values.
 
+pub use crate::key_value::shared_tier::L2Config;
 pub use crate::key_value::tiered::L1Config;
 pub use crate::key_value::write_behind::WriteBehindConfig;
 use serde::Deserialize;
@@ -74,6 +77,8 @@ pub struct KeyValueConfig {
     pub l1: BTreeMap<String, L1Config>,
     /// Labels whose writes are buffered (`fbposts_write_behind`).
     pub write_behind: BTreeMap<String, WriteBehindConfig>,
+    /// SQLite labels behind a shared Redis tier (`fbposts_l2`).
+    pub l2: BTreeMap<String, L2Config>,
 }
 
 /// One `[key_value_store.<label>]` table.
@@ -191,6 +196,7 @@ enum RawStore {
     Spin {
         path: Option<PathBuf>,
         fbposts_l1: Option<RawL1>,
+        fbposts_l2: Option<RawL2>,
         fbposts_write_behind: Option<RawWriteBehind>,
     },
     #[serde(rename = "redis")]
@@ -204,7 +210,18 @@ enum RawStore {
 /// The fbposts-only keys of a store table.
 struct RawTiers {
     fbposts_l1: Option<RawL1>,
+    fbposts_l2: Option<RawL2>,
     fbposts_write_behind: Option<RawWriteBehind>,
+}
+
+/// `fbposts_l2 = { url = "redis://…", ttl_seconds = … }` in a `type =
+/// "spin"` table: a shared Redis tier in front of the label's SQLite
+/// (`crate::key_value::shared_tier`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawL2 {
+    url: String,
+    ttl_seconds: std::num::NonZeroU64,
 }
 
 /// `fbposts_write_behind = { max_delay_ms = …, max_entries = … }`: the
@@ -222,11 +239,13 @@ impl RawStore {
             RawStore::Spin {
                 path,
                 fbposts_l1,
+                fbposts_l2,
                 fbposts_write_behind,
             } => (
                 StoreConfig::Spin { path },
                 RawTiers {
                     fbposts_l1,
+                    fbposts_l2,
                     fbposts_write_behind,
                 },
             ),
@@ -238,6 +257,7 @@ impl RawStore {
                 StoreConfig::Redis { url },
                 RawTiers {
                     fbposts_l1,
+                    fbposts_l2: None,
                     fbposts_write_behind,
                 },
             ),
@@ -305,6 +325,15 @@ impl RuntimeConfig {
             let (store, tiers) = store.split();
             if let Some(l1) = tiers.fbposts_l1 {
                 config.l1.insert(label.clone(), l1.into());
+            }
+            if let Some(l2) = tiers.fbposts_l2 {
+                config.l2.insert(
+                    label.clone(),
+                    L2Config {
+                        url: l2.url,
+                        ttl: std::time::Duration::from_secs(l2.ttl_seconds.get()),
+                    },
+                );
             }
             if let Some(buffer) = tiers.fbposts_write_behind {
                 if label == crate::key_value::DEFAULT_LABEL {
@@ -435,6 +464,25 @@ mod tests {
             std::time::Duration::from_millis(50)
         );
         assert_eq!(buffers["cache"].max_entries, 512);
+    }
+
+    #[test]
+    fn a_shared_redis_tier_is_read_for_sqlite_labels_only() {
+        let cfg = parse(
+            "[key_value_store.cache]\ntype = \"spin\"\npath = \"cache.db\"\n\
+             fbposts_l2 = { url = \"redis://cache.internal:6379\", ttl_seconds = 3600 }\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.key_value.l2["cache"].url, "redis://cache.internal:6379");
+        assert_eq!(
+            cfg.key_value.l2["cache"].ttl,
+            std::time::Duration::from_secs(3600)
+        );
+        let msg = err(
+            "[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://x\"\n\
+             fbposts_l2 = { url = \"redis://y\", ttl_seconds = 60 }\n",
+        );
+        assert!(msg.contains("fbposts_l2"), "{msg}");
     }
 
     #[test]

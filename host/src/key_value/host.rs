@@ -167,6 +167,7 @@ impl Capability for KeyValue {
             .set(crate::metrics::Tiers {
                 lookups: self.manager.tier_counts(),
                 buffers: self.manager.write_behind_counts(),
+                shared: self.manager.l2_counts(),
             });
         Ok(Grants {
             granted: Arc::new(ctx.component.key_value_stores.iter().cloned().collect()),

@@ -33,6 +33,7 @@
 
 pub mod host;
 pub mod redis;
+pub mod shared_tier;
 pub mod sqlite;
 pub mod stall;
 pub mod tiered;
@@ -222,8 +223,10 @@ struct Entry {
     backend: &'static str,
     /// The in-process first tier in front of `store`, when configured.
     tier: Option<Arc<tiered::Tiered>>,
-    /// The write-behind buffer `store` is, when configured.
+    /// The write-behind buffer in front of the label's own backend, when configured.
     write_behind: Option<Arc<write_behind::WriteBehind>>,
+    /// The shared Redis tier in front of that, when configured.
+    shared: Option<Arc<shared_tier::SharedTier>>,
 }
 
 /// All configured stores by label; built once at start-up, shared (it is a
@@ -338,16 +341,7 @@ impl StoreManager {
                 }
                 Location::Redis(url) => {
                     let summary = redis::describe_url(&url);
-                    let backend = match redis_servers.get(&url) {
-                        Some(backend) => backend.clone(),
-                        None => {
-                            let backend = redis::RedisStore::connect(&url)
-                                .await
-                                .map_err(|e| open_error(&label, &summary, e))?;
-                            redis_servers.insert(url, backend.clone());
-                            backend
-                        }
-                    };
+                    let backend = connect_redis(&mut redis_servers, &url, &label).await?;
                     (Arc::new(Checked(backend)), summary)
                 }
             };
@@ -357,6 +351,22 @@ impl StoreManager {
                 .map(|buffer| write_behind::WriteBehind::start(store.clone(), *buffer));
             let store: Arc<dyn Store> = match &write_behind {
                 Some(buffer) => buffer.clone(),
+                None => store,
+            };
+            let shared = match config.l2.get(&label) {
+                Some(l2) => {
+                    let redis = connect_redis(&mut redis_servers, &l2.url, &label).await?;
+                    Some(Arc::new(shared_tier::SharedTier::new(
+                        &label,
+                        redis,
+                        l2.ttl,
+                        store.clone(),
+                    )))
+                }
+                None => None,
+            };
+            let store: Arc<dyn Store> = match &shared {
+                Some(tier) => tier.clone(),
                 None => store,
             };
             let tier = config
@@ -372,6 +382,7 @@ impl StoreManager {
                     backend,
                     tier,
                     write_behind,
+                    shared,
                 },
             );
         }
@@ -407,6 +418,14 @@ impl StoreManager {
             .collect()
     }
 
+    /// The shared-tier counters of every label behind one.
+    pub fn l2_counts(&self) -> Vec<(String, Arc<shared_tier::L2Counts>)> {
+        self.stores
+            .iter()
+            .filter_map(|(label, entry)| Some((label.clone(), entry.shared.as_ref()?.counts())))
+            .collect()
+    }
+
     /// Writes every write-behind buffer to its backend (at shutdown); a
     /// backend that refuses is logged with the number of writes lost.
     pub async fn flush_buffered(&self) {
@@ -438,13 +457,37 @@ impl StoreManager {
     }
 }
 
-/// `summary` plus the write-behind buffer and the first tier, if configured.
+/// The connection to the Redis at `url`, shared by every label that names it.
+async fn connect_redis(
+    servers: &mut HashMap<String, redis::RedisStore>,
+    url: &str,
+    label: &str,
+) -> Result<redis::RedisStore, ConfigError> {
+    if let Some(server) = servers.get(url) {
+        return Ok(server.clone());
+    }
+    let server = redis::RedisStore::connect(url)
+        .await
+        .map_err(|e| open_error(label, &redis::describe_url(url), e))?;
+    servers.insert(url.to_string(), server.clone());
+    Ok(server)
+}
+
+/// `summary` plus the write-behind buffer and the tiers, if configured.
 fn describe_tiers(summary: String, config: &KeyValueConfig, label: &str) -> String {
     let summary = match config.write_behind.get(label) {
         Some(buffer) => format!(
             "{summary}, its writes buffered for at most {} ms or {} entries",
             buffer.max_delay.as_millis(),
             buffer.max_entries
+        ),
+        None => summary,
+    };
+    let summary = match config.l2.get(label) {
+        Some(l2) => format!(
+            "{summary}, behind a shared tier ({}, TTL {} s)",
+            redis::describe_url(&l2.url),
+            l2.ttl.as_secs()
         ),
         None => summary,
     };

@@ -5,12 +5,15 @@
 //!
 //! Also, for each label that buffers its writes
 //! (`crate::key_value::write_behind`), the batches written, the entries they
-//! held and the batches the backend refused.
+//! held and the batches the backend refused; for each label behind a shared
+//! Redis tier (`crate::key_value::shared_tier`), its hits, misses and the
+//! Redis errors it went on without.
 //!
 //! The tiers count in plain atomics on their hot path; this collector reads
 //! them at each scrape. The key-value capability hands it the tiers at
 //! `prepare` ([`TierSource::set`]), once the stores are open.
 
+use crate::key_value::shared_tier::L2Counts;
 use crate::key_value::tiered::TierCounts;
 use crate::key_value::write_behind::WriteBehindCounts;
 use prometheus_client::collector::Collector;
@@ -21,11 +24,12 @@ use prometheus_client::registry::Registry;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
-/// The counters of every tiered label and of every write-behind buffer.
+/// The counters of every tiered label, write-behind buffer and shared tier.
 #[derive(Debug, Default)]
 pub struct Tiers {
     pub lookups: Vec<(String, Arc<TierCounts>)>,
     pub buffers: Vec<(String, Arc<WriteBehindCounts>)>,
+    pub shared: Vec<(String, Arc<L2Counts>)>,
 }
 
 /// Where the tiers' counters come from; set once, read at each scrape.
@@ -101,8 +105,52 @@ impl Collector for TierCollector {
             None,
             waits.metric_type(),
         )?)?;
-        encode_buffers(&tiers.buffers, &mut encoder)
+        encode_buffers(&tiers.buffers, &mut encoder)?;
+        encode_shared(&tiers.shared, &mut encoder)
     }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    label: String,
+    /// `hit` or `miss`.
+    outcome: &'static str,
+}
+
+/// `fbposts_kv_l2_lookups{label,outcome}` and `fbposts_kv_l2_errors{label}`.
+fn encode_shared(
+    shared: &[(String, Arc<L2Counts>)],
+    encoder: &mut DescriptorEncoder,
+) -> Result<(), std::fmt::Error> {
+    let lookups = Family::<OutcomeLabels, Counter>::default();
+    let errors = Family::<LabelOnly, Counter>::default();
+    for (label, counts) in shared {
+        for (outcome, count) in [("hit", &counts.hits), ("miss", &counts.misses)] {
+            lookups
+                .get_or_create(&OutcomeLabels {
+                    label: label.clone(),
+                    outcome,
+                })
+                .inc_by(count.load(Ordering::Relaxed));
+        }
+        errors
+            .get_or_create(&LabelOnly {
+                label: label.clone(),
+            })
+            .inc_by(counts.errors.load(Ordering::Relaxed));
+    }
+    lookups.encode(encoder.encode_descriptor(
+        "kv_l2_lookups",
+        "Lookups of labels behind a shared Redis tier, by label and whether Redis had the key",
+        None,
+        lookups.metric_type(),
+    )?)?;
+    errors.encode(encoder.encode_descriptor(
+        "kv_l2_errors",
+        "Redis commands of a shared tier that failed; the call went on without Redis",
+        None,
+        errors.metric_type(),
+    )?)
 }
 
 /// `fbposts_kv_write_behind_{batches,entries,failures}` by label.

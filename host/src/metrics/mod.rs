@@ -20,6 +20,7 @@
 //! | `fbposts_kv_operations` (counter), `fbposts_kv_operation_duration_seconds` | label, backend, op (+ outcome) | `spin:key-value` `open` wraps the store ([`kv::MeteredStore`]) |
 //! | `fbposts_kv_tier_lookups` (counter), `fbposts_kv_single_flight_waits` (counter) | label (+ tier: l1, backend, miss) | the tiered store's atomics, read at scrape ([`cache`]) |
 //! | `fbposts_kv_write_behind_batches`, `_entries`, `_failures` (counters) | label | the write-behind buffers' atomics, read at scrape ([`cache`]) |
+//! | `fbposts_kv_l2_lookups` (counter), `fbposts_kv_l2_errors` (counter) | label (+ outcome: hit, miss) | the shared Redis tier's atomics, read at scrape ([`cache`]) |
 //! | `fbposts_precache_requests` (counter) | outcome | pre-caching's atomics, read at scrape ([`precache`]) |
 //! | `fbposts_nn_inference_duration_seconds`, `fbposts_nn_batch_size`, `fbposts_nn_inference_failures` | model, backend | each wasi-nn graph is wrapped at `prepare` ([`NnMeter::wrap`]) |
 //! | `fbposts_events_published` (counter) | channel, outcome | outbound `spin:redis` `publish` / `execute("PUBLISH")` ([`EventsMeter`]) |

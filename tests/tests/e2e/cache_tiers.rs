@@ -1,11 +1,13 @@
 //! The in-process cache tier (`fbposts_l1` in a runtime-config store table)
 //! through the real app: 64 identical concurrent `/api/analyze` misses
 //! compute once (single-flight), and later hits are answered by L1, as the
-//! per-tier counters in `/metrics` show.
+//! per-tier counters in `/metrics` show; writes held in a write-behind
+//! buffer reach SQLite at shutdown; two hosts with their own SQLite share
+//! answers through a Redis second tier.
 
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use support::{Options, Server, client, get, reply};
+use support::{Options, Redis, Server, client, get, reply};
 
 /// SQLite stores under `dir`, the `cache` label behind an L1.
 fn tiered_config(dir: &Path) -> PathBuf {
@@ -180,4 +182,79 @@ fn cache_writes_held_behind_reach_sqlite_at_a_graceful_shutdown() {
         "the buffered answer was written to SQLite at shutdown"
     );
     assert_eq!(after.body["score"], first.body["score"]);
+}
+
+/// This host's own SQLite stores under `dir`, the `cache` label behind an
+/// L1 and the shared Redis tier at `redis`.
+fn shared_config(dir: &Path, redis: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("runtime-config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[key_value_store.default]\ntype = \"spin\"\npath = {:?}\n\n\
+             [key_value_store.cache]\ntype = \"spin\"\npath = {:?}\n\
+             fbposts_l1 = {{ max_bytes = 8388608, ttl_seconds = 60 }}\n\
+             fbposts_l2 = {{ url = {redis:?}, ttl_seconds = 600 }}\n",
+            dir.join("default.db"),
+            dir.join("cache.db"),
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn an_answer_one_host_computed_is_a_hit_on_another_sharing_the_redis_tier() {
+    let redis = Redis::start();
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let configs: Vec<PathBuf> = dirs
+        .iter()
+        .map(|dir| shared_config(dir.path(), &redis.url))
+        .collect();
+    let hosts: Vec<Server> = dirs
+        .iter()
+        .zip(&configs)
+        .map(|(dir, config)| {
+            Server::start(Options {
+                manifest: "spin.toml",
+                state_dir: dir.path(),
+                runtime_config: Some(config),
+                extra_args: &["--inference", "portable", "--no-precache"],
+            })
+        })
+        .collect();
+    let body = json!({ "text": "Shared tier check: computed on one host, served by the other. #TwoHosts" });
+    let ask = |host: &Server| {
+        reply(
+            client()
+                .post(host.url("/api/analyze"))
+                .json(&body)
+                .send()
+                .unwrap(),
+        )
+    };
+
+    let first = ask(&hosts[0]);
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.cache.as_deref(), Some("miss"));
+    let second = ask(&hosts[1]);
+    assert_eq!(second.status, 200, "{}", second.text);
+    assert_eq!(second.cache.as_deref(), Some("hit"), "from the shared tier");
+    assert_eq!(second.body["score"], first.body["score"]);
+
+    let metrics = get(&hosts[1], "/metrics").text;
+    let l2 = |outcome| {
+        sample(
+            &metrics,
+            "fbposts_kv_l2_lookups_total",
+            &[("label", "cache"), ("outcome", outcome)],
+        )
+    };
+    assert_eq!(l2("hit"), 1.0, "{metrics}");
+    let keys = redis.cli(&["--scan", "--pattern", "fbposts/cache/*"]);
+    assert!(!keys.is_empty(), "the answer sits under the label's prefix");
+    let key = keys.lines().next().unwrap();
+    let ttl: i64 = redis.cli(&["TTL", key]).parse().unwrap();
+    assert!((1..=600).contains(&ttl), "expires: TTL {ttl}");
 }

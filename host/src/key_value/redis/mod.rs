@@ -159,6 +159,27 @@ impl RedisStore {
         })
     }
 
+    /// `SET key value PX ttl` (with `NX` when `only_if_absent`): a value
+    /// Redis drops after `ttl` (the shared second tier's entries,
+    /// `super::shared_tier`).
+    pub async fn set_expiring(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+        only_if_absent: bool,
+    ) -> Result<(), StoreError> {
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut options =
+            redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(millis));
+        if only_if_absent {
+            options = options.conditional_set(redis::ExistenceCheck::NX);
+        }
+        let mut conn = self.conn.clone();
+        let _reply: Option<String> = self.run(conn.set_options(key, value, options)).await?;
+        Ok(())
+    }
+
     /// Runs one command under the stall guard.
     async fn run<T>(
         &self,

@@ -1,0 +1,191 @@
+//! A shared second tier (L2): a Redis that several hosts share, in front of
+//! a label's own SQLite store (L3, the authority). A label gets it when its
+//! `type = "spin"` table has an `fbposts_l2` table (a key stock Spin
+//! ignores), see `crate::runtime_config`; with `fbposts_l1` as well, a read
+//! goes L1 → L2 → L3.
+//!
+//! Why: an answer one host computed is a hit on every host that shares the
+//! Redis, while each host keeps its own durable copy and keeps serving from
+//! it when Redis is away.
+//!
+//! Rules:
+//! - Keys live in Redis under `fbposts/<label>/<key>` and expire after the
+//!   configured TTL, so the tier stays bounded and a value it missed an
+//!   invalidation of (Redis failed the `DEL`, or a read of the old value
+//!   copied it up just after the `DEL`) is served for at most that long.
+//!   That suits a cache whose keys name their content (this app's: the
+//!   key holds the SHA-256 of the request and the versions).
+//! - `get`: L2, else L3 (a hit there is copied into L2 unless a writer put
+//!   the key there meanwhile: `SET NX`). `exists`: L2, else L3.
+//! - `set`: L3 first (the authority), then L2. Every other write (`delete`,
+//!   `increment`, compare-and-swap, the batch writes) goes to L3 and then
+//!   removes the keys from L2, so the next read takes L3's value. `get_keys`
+//!   and `get_many` read L3.
+//! - Redis failing never fails a call: a read falls through to L3, a write
+//!   to L2 is dropped (and counted); Redis' stall guard makes a stopped
+//!   server cost at most one command deadline before it is skipped. L3's
+//!   errors are the call's errors.
+
+use super::redis::RedisStore;
+use super::{Store, StoreError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// `fbposts_l2`: where the shared tier is and how long it keeps an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct L2Config {
+    pub url: String,
+    pub ttl: Duration,
+}
+
+/// How the shared tier answered (the metrics read them).
+#[derive(Debug, Default)]
+pub struct L2Counts {
+    /// `get`s and `exists` Redis answered.
+    pub hits: AtomicU64,
+    /// Lookups Redis did not have (then asked of L3).
+    pub misses: AtomicU64,
+    /// Redis commands that failed (the call went on without Redis).
+    pub errors: AtomicU64,
+}
+
+/// A label's store behind a shared Redis tier.
+#[derive(Debug)]
+pub struct SharedTier {
+    redis: RedisStore,
+    prefix: String,
+    ttl: Duration,
+    own: Arc<dyn Store>,
+    counts: Arc<L2Counts>,
+}
+
+impl SharedTier {
+    /// `own` (the label's store) behind `redis`, entries kept for `ttl`.
+    pub fn new(label: &str, redis: RedisStore, ttl: Duration, own: Arc<dyn Store>) -> Self {
+        Self {
+            redis,
+            prefix: format!("fbposts/{label}/"),
+            ttl,
+            own,
+            counts: Arc::default(),
+        }
+    }
+
+    pub fn counts(&self) -> Arc<L2Counts> {
+        self.counts.clone()
+    }
+
+    fn shared_key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    /// `result` without Redis' error (counted and logged).
+    fn tolerate<T>(&self, result: Result<T, StoreError>, what: &str) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.counts.errors.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(error = %err, what, "key-value L2: Redis skipped");
+                None
+            }
+        }
+    }
+
+    /// Writes `key` into L2; `promoted`: a value read from L3, which must
+    /// not replace one a writer put there meanwhile (`SET NX`).
+    async fn copy_up(&self, key: &str, value: &[u8], promoted: bool) {
+        let copied = self
+            .redis
+            .set_expiring(&self.shared_key(key), value, self.ttl, promoted)
+            .await;
+        self.tolerate(copied, "set");
+    }
+
+    async fn invalidate<'a>(&self, keys: impl IntoIterator<Item = &'a str>) {
+        let keys: Vec<String> = keys.into_iter().map(|key| self.shared_key(key)).collect();
+        let removed = self.redis.delete_many(&keys).await;
+        self.tolerate(removed, "delete");
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SharedTier {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let shared = self.redis.get(&self.shared_key(key)).await;
+        if let Some(Some(value)) = self.tolerate(shared, "get") {
+            self.counts.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(Some(value));
+        }
+        self.counts.misses.fetch_add(1, Ordering::Relaxed);
+        let value = self.own.get(key).await?;
+        if let Some(value) = &value {
+            self.copy_up(key, value, true).await;
+        }
+        Ok(value)
+    }
+
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.own.set(key, value).await?;
+        self.copy_up(key, value, false).await;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.own.delete(key).await?;
+        self.invalidate([key]).await;
+        Ok(())
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        let shared = self.redis.exists(&self.shared_key(key)).await;
+        if self.tolerate(shared, "exists") == Some(true) {
+            self.counts.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(true);
+        }
+        self.counts.misses.fetch_add(1, Ordering::Relaxed);
+        self.own.exists(key).await
+    }
+
+    async fn get_keys(&self) -> Result<Vec<String>, StoreError> {
+        self.own.get_keys().await
+    }
+
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        let value = self.own.increment(key, delta).await;
+        self.invalidate([key]).await;
+        value
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, StoreError> {
+        let swapped = self.own.compare_and_swap(key, expected, new).await;
+        self.invalidate([key]).await;
+        swapped
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.own.get_many(keys).await
+    }
+
+    async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        let written = self.own.set_many(entries).await;
+        self.invalidate(entries.iter().map(|(key, _)| key.as_str()))
+            .await;
+        written
+    }
+
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        let removed = self.own.delete_many(keys).await;
+        self.invalidate(keys.iter().map(String::as_str)).await;
+        removed
+    }
+}
+
+#[cfg(test)]
+#[path = "shared_tier_tests.rs"]
+mod tests;
