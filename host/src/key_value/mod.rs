@@ -32,6 +32,7 @@
 //! is harmless).
 
 pub mod host;
+mod layers;
 pub mod redis;
 pub mod shared_tier;
 pub mod sqlite;
@@ -41,6 +42,7 @@ pub mod wasi;
 pub mod write_behind;
 
 use crate::runtime_config::{ConfigError, KeyValueConfig, StatePaths, StoreConfig};
+use layers::{Layers, connect_redis, describe_tiers};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -215,6 +217,46 @@ impl<S: Store> Store for Checked<S> {
     }
 }
 
+/// A shared store is a store (what lets `Checked` wrap a composed one).
+#[async_trait::async_trait]
+impl Store for Arc<dyn Store> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(key).await
+    }
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        (**self).set(key, value).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        (**self).delete(key).await
+    }
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        (**self).exists(key).await
+    }
+    async fn get_keys(&self) -> Result<Vec<String>, StoreError> {
+        (**self).get_keys().await
+    }
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        (**self).increment(key, delta).await
+    }
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, StoreError> {
+        (**self).compare_and_swap(key, expected, new).await
+    }
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        (**self).get_many(keys).await
+    }
+    async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        (**self).set_many(entries).await
+    }
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        (**self).delete_many(keys).await
+    }
+}
+
 #[derive(Debug)]
 struct Entry {
     store: Arc<dyn Store>,
@@ -330,59 +372,32 @@ impl StoreManager {
                             db
                         }
                     };
-                    (Arc::new(Checked(db.store(&label))), summary)
+                    (Arc::new(db.store(&label)), summary)
                 }
                 Location::SqliteMemory => {
                     let summary = "SQLite in memory (not persisted)".to_string();
                     let db = sqlite::Database::open_in_memory()
                         .await
                         .map_err(|e| open_error(&label, &summary, e))?;
-                    (Arc::new(Checked(db.store(&label))), summary)
+                    (Arc::new(db.store(&label)), summary)
                 }
                 Location::Redis(url) => {
                     let summary = redis::describe_url(&url);
                     let backend = connect_redis(&mut redis_servers, &url, &label).await?;
-                    (Arc::new(Checked(backend)), summary)
+                    (Arc::new(backend), summary)
                 }
             };
-            let write_behind = config
-                .write_behind
-                .get(&label)
-                .map(|buffer| write_behind::WriteBehind::start(store.clone(), *buffer));
-            let store: Arc<dyn Store> = match &write_behind {
-                Some(buffer) => buffer.clone(),
-                None => store,
-            };
-            let shared = match config.l2.get(&label) {
-                Some(l2) => {
-                    let redis = connect_redis(&mut redis_servers, &l2.url, &label).await?;
-                    Some(Arc::new(shared_tier::SharedTier::new(
-                        &label,
-                        redis,
-                        l2.ttl,
-                        store.clone(),
-                    )))
-                }
-                None => None,
-            };
-            let store: Arc<dyn Store> = match &shared {
-                Some(tier) => tier.clone(),
-                None => store,
-            };
-            let tier = config
-                .l1
-                .get(&label)
-                .map(|l1| tiered::Tiered::new(store.clone(), *l1));
+            let layers = Layers::build(&label, store, config, &mut redis_servers).await?;
             let summary = describe_tiers(summary, config, &label);
             stores.insert(
                 label,
                 Entry {
-                    store,
+                    store: layers.store,
                     summary,
                     backend,
-                    tier,
-                    write_behind,
-                    shared,
+                    tier: layers.tier,
+                    write_behind: layers.write_behind,
+                    shared: layers.shared,
                 },
             );
         }
@@ -426,14 +441,15 @@ impl StoreManager {
             .collect()
     }
 
-    /// Writes every write-behind buffer to its backend (at shutdown); a
-    /// backend that refuses is logged with the number of writes lost.
+    /// Writes every write-behind buffer to its backend and has later writes
+    /// go through (at shutdown); a backend that refuses is logged with the
+    /// number of writes lost.
     pub async fn flush_buffered(&self) {
         for (label, entry) in self.stores.iter() {
             let Some(buffer) = &entry.write_behind else {
                 continue;
             };
-            match buffer.flush().await {
+            match buffer.close().await {
                 Ok(()) => tracing::debug!(label, "key-value write-behind buffer written"),
                 Err(err) => tracing::error!(
                     label,
@@ -454,50 +470,6 @@ impl StoreManager {
     /// or "Redis at redis://localhost:6379".
     pub fn summary(&self, label: &str) -> Option<String> {
         self.stores.get(label).map(|entry| entry.summary.clone())
-    }
-}
-
-/// The connection to the Redis at `url`, shared by every label that names it.
-async fn connect_redis(
-    servers: &mut HashMap<String, redis::RedisStore>,
-    url: &str,
-    label: &str,
-) -> Result<redis::RedisStore, ConfigError> {
-    if let Some(server) = servers.get(url) {
-        return Ok(server.clone());
-    }
-    let server = redis::RedisStore::connect(url)
-        .await
-        .map_err(|e| open_error(label, &redis::describe_url(url), e))?;
-    servers.insert(url.to_string(), server.clone());
-    Ok(server)
-}
-
-/// `summary` plus the write-behind buffer and the tiers, if configured.
-fn describe_tiers(summary: String, config: &KeyValueConfig, label: &str) -> String {
-    let summary = match config.write_behind.get(label) {
-        Some(buffer) => format!(
-            "{summary}, its writes buffered for at most {} ms or {} entries",
-            buffer.max_delay.as_millis(),
-            buffer.max_entries
-        ),
-        None => summary,
-    };
-    let summary = match config.l2.get(label) {
-        Some(l2) => format!(
-            "{summary}, behind a shared tier ({}, TTL {} s)",
-            redis::describe_url(&l2.url),
-            l2.ttl.as_secs()
-        ),
-        None => summary,
-    };
-    match config.l1.get(label) {
-        Some(l1) => format!(
-            "{summary}, behind an in-process tier of {} bytes, TTL {} s",
-            l1.max_bytes,
-            l1.ttl.as_secs()
-        ),
-        None => summary,
     }
 }
 

@@ -10,14 +10,18 @@
 //!
 //! Rules:
 //! - Keys live in Redis under `fbposts/<label>/<key>` and expire after the
-//!   configured TTL, so the tier stays bounded and a value it missed an
-//!   invalidation of (Redis failed the `DEL`, or a read of the old value
-//!   copied it up just after the `DEL`) is served for at most that long.
-//!   That suits a cache whose keys name their content (this app's: the
-//!   key holds the SHA-256 of the request and the versions).
+//!   configured TTL, so the tier stays bounded and a value whose
+//!   invalidation it missed (Redis failed the `DEL` and the retry, or
+//!   another host's read of the old value copied it up just after the
+//!   `DEL`) is served for at most that long. That suits a cache whose keys
+//!   name their content (this app's: the key holds the SHA-256 of the
+//!   request and the versions), which is why the durable `default` label
+//!   cannot have this tier. Within one host, a copy-up that a write
+//!   overtook is taken back (a write epoch, as in `super::tiered`).
 //! - `get`: L2, else L3 (a hit there is copied into L2 unless a writer put
 //!   the key there meanwhile: `SET NX`). `exists`: L2, else L3.
-//! - `set`: L3 first (the authority), then L2. Every other write (`delete`,
+//! - `set`: L3 first (the authority), then L2 (if that fails, the key is
+//!   deleted from L2). Every other write (`delete`,
 //!   `increment`, compare-and-swap, the batch writes) goes to L3 and then
 //!   removes the keys from L2, so the next read takes L3's value. `get_keys`
 //!   and `get_many` read L3.
@@ -58,6 +62,9 @@ pub struct SharedTier {
     ttl: Duration,
     own: Arc<dyn Store>,
     counts: Arc<L2Counts>,
+    /// Bumped before every write to L3: a read of L3 that a write overtook
+    /// takes back what it copied up ([`SharedTier::promote`]).
+    write_epoch: AtomicU64,
 }
 
 impl SharedTier {
@@ -69,6 +76,7 @@ impl SharedTier {
             ttl,
             own,
             counts: Arc::default(),
+            write_epoch: AtomicU64::new(0),
         }
     }
 
@@ -92,14 +100,32 @@ impl SharedTier {
         }
     }
 
-    /// Writes `key` into L2; `promoted`: a value read from L3, which must
-    /// not replace one a writer put there meanwhile (`SET NX`).
-    async fn copy_up(&self, key: &str, value: &[u8], promoted: bool) {
+    /// Writes a value read from L3 into L2, unless a writer put the key
+    /// there meanwhile (`SET NX`).
+    async fn copy_up(&self, key: &str, value: &[u8]) {
         let copied = self
             .redis
-            .set_expiring(&self.shared_key(key), value, self.ttl, promoted)
+            .set_expiring(&self.shared_key(key), value, self.ttl, true)
             .await;
         self.tolerate(copied, "set");
+    }
+
+    /// Copies `value`, read from L3 at `read_epoch`, into L2. If a write of
+    /// this host started since, the copy may be older than what that write
+    /// put in L3 and its `DEL` may have come before the copy: take it back.
+    async fn promote(&self, key: &str, value: &[u8], read_epoch: u64) {
+        if self.write_epoch.load(Ordering::SeqCst) != read_epoch {
+            return;
+        }
+        self.copy_up(key, value).await;
+        if self.write_epoch.load(Ordering::SeqCst) != read_epoch {
+            self.invalidate([key]).await;
+        }
+    }
+
+    /// Call before a write to L3.
+    fn begin_write(&self) {
+        self.write_epoch.fetch_add(1, Ordering::SeqCst);
     }
 
     async fn invalidate<'a>(&self, keys: impl IntoIterator<Item = &'a str>) {
@@ -118,20 +144,30 @@ impl Store for SharedTier {
             return Ok(Some(value));
         }
         self.counts.misses.fetch_add(1, Ordering::Relaxed);
+        let epoch = self.write_epoch.load(Ordering::SeqCst);
         let value = self.own.get(key).await?;
         if let Some(value) = &value {
-            self.copy_up(key, value, true).await;
+            self.promote(key, value, epoch).await;
         }
         Ok(value)
     }
 
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.begin_write();
         self.own.set(key, value).await?;
-        self.copy_up(key, value, false).await;
+        let copied = self
+            .redis
+            .set_expiring(&self.shared_key(key), value, self.ttl, false)
+            .await;
+        if self.tolerate(copied, "set").is_none() {
+            // L2 may still hold the value this replaced.
+            self.invalidate([key]).await;
+        }
         Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.begin_write();
         self.own.delete(key).await?;
         self.invalidate([key]).await;
         Ok(())
@@ -152,6 +188,7 @@ impl Store for SharedTier {
     }
 
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        self.begin_write();
         let value = self.own.increment(key, delta).await;
         self.invalidate([key]).await;
         value
@@ -163,6 +200,7 @@ impl Store for SharedTier {
         expected: Option<&[u8]>,
         new: &[u8],
     ) -> Result<bool, StoreError> {
+        self.begin_write();
         let swapped = self.own.compare_and_swap(key, expected, new).await;
         self.invalidate([key]).await;
         swapped
@@ -173,6 +211,7 @@ impl Store for SharedTier {
     }
 
     async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        self.begin_write();
         let written = self.own.set_many(entries).await;
         self.invalidate(entries.iter().map(|(key, _)| key.as_str()))
             .await;
@@ -180,6 +219,7 @@ impl Store for SharedTier {
     }
 
     async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.begin_write();
         let removed = self.own.delete_many(keys).await;
         self.invalidate(keys.iter().map(String::as_str)).await;
         removed

@@ -170,7 +170,37 @@ async fn managed_stores_enforce_limits() {
     )
     .await
     .unwrap();
-    let store = mgr.get("default").unwrap();
+    enforces_limits(mgr.get("default").unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_buffered_and_tiered_store_enforces_the_limits_before_buffering() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = RuntimeConfig::parse(
+        "[key_value_store.cache]\ntype = \"spin\"\npath = \"cache.db\"\n\
+         fbposts_l1 = { max_bytes = 8388608, ttl_seconds = 60 }\n\
+         fbposts_write_behind = { max_delay_ms = 3600000, max_entries = 10000 }\n",
+        &dir.path().join("conf/runtime-config.toml"),
+    )
+    .unwrap();
+    let mgr = StoreManager::build(&cfg.key_value, &labels(&["cache"]), &paths_in(dir.path()))
+        .await
+        .unwrap();
+    enforces_limits(mgr.get("cache").unwrap()).await;
+    // What was refused was never buffered: the buffer writes.
+    mgr.flush_buffered().await;
+    let counts = mgr.write_behind_counts();
+    assert_eq!(
+        counts[0]
+            .1
+            .failures
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+}
+
+/// The key and value limits, on a store with nothing in it.
+async fn enforces_limits(store: Arc<dyn Store>) {
     let max_key = "k".repeat(MAX_KEY_BYTES);
     let long_key = "k".repeat(MAX_KEY_BYTES + 1);
     store.set(&max_key, b"ok").await.unwrap();
@@ -257,4 +287,29 @@ async fn concurrent_tasks_share_the_default_store() {
     .await
     .unwrap();
     hammer(mgr.get("default").unwrap(), 64, 200).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shared_tier_that_does_not_answer_at_start_is_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port(); // free again once the listener is dropped: nothing answers
+    let cfg = RuntimeConfig::parse(
+        &format!(
+            "[key_value_store.cache]\ntype = \"spin\"\npath = \"cache.db\"\n\
+             fbposts_l2 = {{ url = \"redis://127.0.0.1:{port}\", ttl_seconds = 60 }}\n"
+        ),
+        &dir.path().join("conf/runtime-config.toml"),
+    )
+    .unwrap();
+    let mgr = StoreManager::build(&cfg.key_value, &labels(&["cache"]), &paths_in(dir.path()))
+        .await
+        .unwrap();
+    assert!(mgr.l2_counts().is_empty(), "served without its shared tier");
+    let store = mgr.get("cache").unwrap();
+    store.set("k", b"v").await.unwrap();
+    assert_eq!(store.get("k").await.unwrap(), Some(b"v".to_vec()));
 }

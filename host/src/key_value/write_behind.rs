@@ -28,10 +28,13 @@
 //!   only once the backend has committed it (and only if it was not set
 //!   again meanwhile), so a read never falls between the two.
 //! - A failed write keeps the entries buffered and is retried; a `set` that
-//!   has to write a full buffer and fails returns the error (and its own
-//!   value is not kept), so memory stays bounded while the backend is down.
-//! - [`WriteBehind::flush`] writes everything now: `fbposts up` calls it at
-//!   shutdown (`StoreManager::flush_buffered`).
+//!   has to write a full buffer and fails returns the error and is undone
+//!   (the value it replaced is buffered again), so memory stays bounded
+//!   while the backend is down.
+//! - [`WriteBehind::close`] writes everything now and turns later `set`s
+//!   into write-through: `fbposts up` calls it at shutdown
+//!   (`StoreManager::flush_buffered`), so a request still running then
+//!   loses nothing.
 
 use super::{MAX_BATCH_KEYS, Store, StoreError};
 use std::collections::HashMap;
@@ -73,6 +76,8 @@ struct Buffer {
     entries: HashMap<String, Buffered>,
     bytes: usize,
     next_seq: u64,
+    /// Set by [`WriteBehind::close`]: `set`s write through from then on.
+    closed: bool,
 }
 
 #[derive(Debug)]
@@ -83,8 +88,17 @@ struct Buffered {
     seq: u64,
 }
 
+/// A buffered entry on its way to the backend.
+#[derive(Debug, Clone)]
+struct Pending {
+    key: String,
+    value: Arc<[u8]>,
+    seq: u64,
+}
+
 impl Buffer {
-    fn insert(&mut self, key: &str, value: &[u8]) -> u64 {
+    /// Buffers `value` for `key`: the `set`'s number and the entry it replaced.
+    fn insert(&mut self, key: &str, value: &[u8]) -> (u64, Option<Buffered>) {
         let seq = self.next_seq;
         self.next_seq += 1;
         let entry = Buffered {
@@ -92,10 +106,24 @@ impl Buffer {
             seq,
         };
         self.bytes += key.len() + value.len();
-        if let Some(old) = self.entries.insert(key.to_string(), entry) {
+        let replaced = self.entries.insert(key.to_string(), entry);
+        if let Some(old) = &replaced {
             self.bytes -= key.len() + old.value.len();
         }
-        seq
+        (seq, replaced)
+    }
+
+    /// Takes back the failed `set` `seq` of `key`: the entry it replaced is
+    /// buffered again (unless a later `set` replaced it in turn).
+    fn undo(&mut self, key: &str, seq: u64, replaced: Option<Buffered>) {
+        if self.entries.get(key).is_none_or(|entry| entry.seq != seq) {
+            return;
+        }
+        self.remove_if(key, seq);
+        if let Some(old) = replaced {
+            self.bytes += key.len() + old.value.len();
+            self.entries.insert(key.to_string(), old);
+        }
     }
 
     /// Removes `key` if its entry is still the one of `seq`.
@@ -112,11 +140,15 @@ impl Buffer {
     }
 
     /// Everything buffered now, in batches the backend accepts.
-    fn snapshot(&self) -> Vec<Vec<(String, Vec<u8>, u64)>> {
-        let all: Vec<_> = self
+    fn snapshot(&self) -> Vec<Vec<Pending>> {
+        let all: Vec<Pending> = self
             .entries
             .iter()
-            .map(|(key, entry)| (key.clone(), entry.value.to_vec(), entry.seq))
+            .map(|(key, entry)| Pending {
+                key: key.clone(),
+                value: entry.value.clone(),
+                seq: entry.seq,
+            })
             .collect();
         all.chunks(MAX_BATCH_KEYS).map(<[_]>::to_vec).collect()
     }
@@ -187,13 +219,30 @@ impl WriteBehind {
         self.write_buffer().await
     }
 
-    /// Writes the buffer; the caller holds `writing`.
+    /// Writes the buffer, and buffers no more: later `set`s write through
+    /// (`fbposts up` closes every buffer at shutdown, so a request still
+    /// running then loses nothing).
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.buffer().closed = true;
+        self.flush().await
+    }
+
+    /// Writes the buffer; the caller holds `writing`. Entries `set` while
+    /// it wrote are left for the background writer, which it wakes.
     async fn write_buffer(&self) -> Result<(), StoreError> {
+        let written = self.write_batches().await;
+        if !self.buffer().entries.is_empty() {
+            self.wake.notify_one();
+        }
+        written
+    }
+
+    async fn write_batches(&self) -> Result<(), StoreError> {
         let batches = self.buffer().snapshot();
         for batch in batches {
             let entries: Vec<(String, Vec<u8>)> = batch
                 .iter()
-                .map(|(key, value, _)| (key.clone(), value.clone()))
+                .map(|pending| (pending.key.clone(), pending.value.to_vec()))
                 .collect();
             if let Err(err) = self.backend.set_many(&entries).await {
                 self.counts.failures.fetch_add(1, Ordering::Relaxed);
@@ -204,8 +253,8 @@ impl WriteBehind {
                 .entries
                 .fetch_add(entries.len() as u64, Ordering::Relaxed);
             let mut buffer = self.buffer();
-            for (key, _, seq) in &batch {
-                buffer.remove_if(key, *seq);
+            for pending in &batch {
+                buffer.remove_if(&pending.key, pending.seq);
             }
         }
         Ok(())
@@ -278,25 +327,27 @@ impl Store for WriteBehind {
     }
 
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        let (seq, opened, full, overflowing) = {
+        let buffered = {
             let mut buffer = self.buffer();
-            let seq = buffer.insert(key, value);
-            let opened = buffer.entries.len() == 1;
-            (
-                seq,
-                opened,
-                self.is_full(&buffer, 1),
-                self.is_full(&buffer, 2),
-            )
+            (!buffer.closed).then(|| {
+                let (seq, replaced) = buffer.insert(key, value);
+                let opened = buffer.entries.len() == 1;
+                let wake = opened || self.is_full(&buffer, 1);
+                (seq, replaced, wake, self.is_full(&buffer, 2))
+            })
         };
-        if opened || full {
+        let Some((seq, replaced, wake, overflowing)) = buffered else {
+            let _order = self.settle_key(key).await?;
+            return self.backend.set(key, value).await;
+        };
+        if wake {
             self.wake.notify_one();
         }
         if overflowing {
             // The background writer is behind (or the backend is down):
             // this request writes, so the buffer stays bounded.
             if let Err(err) = self.flush().await {
-                self.buffer().remove_if(key, seq);
+                self.buffer().undo(key, seq, replaced);
                 return Err(err);
             }
         }

@@ -6,12 +6,14 @@ use super::super::sqlite::Database;
 use super::*;
 use std::sync::atomic::AtomicBool;
 
-/// A backend that counts its batch writes and refuses them while `down`.
+/// A backend that counts its batch writes, refuses them while `down`, and
+/// holds them while a test holds `gate` for writing.
 #[derive(Debug)]
 struct Recording {
     inner: Arc<dyn Store>,
     batches: AtomicU64,
     down: AtomicBool,
+    gate: tokio::sync::RwLock<()>,
 }
 
 impl Recording {
@@ -21,6 +23,7 @@ impl Recording {
             inner: Arc::new(db.store("cache")),
             batches: AtomicU64::new(0),
             down: AtomicBool::new(false),
+            gate: tokio::sync::RwLock::new(()),
         })
     }
 }
@@ -57,6 +60,7 @@ impl Store for Recording {
         self.inner.get_many(keys).await
     }
     async fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        let _open = self.gate.read().await;
         if self.down.load(Ordering::SeqCst) {
             return Err(StoreError::Backend("SQLite: disk I/O error".into()));
         }
@@ -120,14 +124,42 @@ async fn the_background_writer_writes_the_buffer_after_the_delay() {
     };
     let store = WriteBehind::start(backend.clone(), config);
     store.set("k", b"v").await.unwrap();
-    let written = tokio::time::timeout(Duration::from_secs(10), async {
-        while backend.get("k").await.unwrap().is_none() {
+    assert!(written_soon(&store, &backend, "k").await, "never written");
+}
+
+/// Whether `key` reaches the backend and leaves the buffer within 10 s.
+async fn written_soon(store: &WriteBehind, backend: &Recording, key: &str) -> bool {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while backend.get(key).await.unwrap().is_none() || store.buffered() > 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     })
-    .await;
-    assert!(written.is_ok(), "never written");
-    assert_eq!(store.buffered(), 0);
+    .await
+    .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_set_made_while_a_batch_is_written_is_written_after_the_delay_too() {
+    let backend = Recording::new().await;
+    let config = WriteBehindConfig {
+        max_delay: Duration::from_millis(20),
+        max_entries: 100,
+    };
+    let store = WriteBehind::start(backend.clone(), config);
+    store.set("a", b"1").await.unwrap();
+    let held = backend.gate.write().await;
+    let flushing = tokio::spawn({
+        let store = store.clone();
+        async move { store.flush().await }
+    });
+    // The flush has taken its snapshot ({a}) and waits at the gate.
+    while store.writing.try_lock().is_ok() {
+        tokio::task::yield_now().await;
+    }
+    store.set("b", b"2").await.unwrap(); // the buffer was not empty: no wake
+    drop(held);
+    flushing.await.unwrap().unwrap();
+    assert!(written_soon(&store, &backend, "b").await, "b stranded");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -239,30 +271,55 @@ async fn a_set_that_cannot_make_room_fails_and_is_not_kept() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_set_during_a_write_of_its_key_is_not_dropped() {
+async fn every_set_is_read_back_while_batches_are_written_beside_it() {
     let backend = Recording::new().await;
     let store = WriteBehind::start(backend.clone(), HOLD);
-    let writers: Vec<_> = (0..8)
-        .map(|t| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                for i in 0..200 {
-                    store
-                        .set("hot", format!("{t}:{i}").as_bytes())
-                        .await
-                        .unwrap();
-                    if i % 20 == 0 {
-                        store.flush().await.unwrap();
-                    }
-                }
-            })
-        })
-        .collect();
-    for writer in writers {
-        writer.await.unwrap();
+    let flusher = tokio::spawn({
+        let store = store.clone();
+        async move {
+            for _ in 0..200 {
+                store.flush().await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    for i in 0..2000 {
+        let value = format!("v{i}");
+        store.set("hot", value.as_bytes()).await.unwrap();
+        assert_eq!(store.get("hot").await.unwrap(), Some(value.into_bytes()));
     }
-    let last = store.get("hot").await.unwrap();
+    flusher.await.unwrap();
     store.flush().await.unwrap();
-    assert_eq!(backend.get("hot").await.unwrap(), last);
+    assert_eq!(backend.get("hot").await.unwrap(), Some(b"v1999".to_vec()));
+    assert_eq!(store.buffered(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_set_gives_back_the_value_it_replaced() {
+    let backend = Recording::new().await;
+    let store = WriteBehind::start(backend.clone(), HOLD);
+    backend.down.store(true, Ordering::SeqCst);
+    store.set("k", b"v1").await.unwrap();
+    // 31 MiB buffered, under twice MAX_BUFFERED_BYTES (32 MiB)...
+    let mebibyte = vec![7u8; 1 << 20];
+    for i in 0..31 {
+        store.set(&format!("big{i}"), &mebibyte).await.unwrap();
+    }
+    // ...which replacing `k` by another MiB passes: this set must write the
+    // buffer, and the backend refuses.
+    assert!(store.set("k", &mebibyte).await.is_err());
+    assert_eq!(store.get("k").await.unwrap(), Some(b"v1".to_vec()));
+    assert_eq!(store.buffered(), 32);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_close_sets_write_through() {
+    let backend = Recording::new().await;
+    let store = WriteBehind::start(backend.clone(), HOLD);
+    store.set("before", b"1").await.unwrap();
+    store.close().await.unwrap();
+    assert_eq!(backend.get("before").await.unwrap(), Some(b"1".to_vec()));
+    store.set("after", b"2").await.unwrap();
+    assert_eq!(backend.get("after").await.unwrap(), Some(b"2".to_vec()));
     assert_eq!(store.buffered(), 0);
 }
