@@ -222,6 +222,7 @@ struct RawTiers {
 struct RawL2 {
     url: String,
     ttl_seconds: std::num::NonZeroU64,
+    local_prefixes: Option<Vec<String>>,
 }
 
 /// `fbposts_write_behind = { max_delay_ms = …, max_entries = … }`: the
@@ -338,6 +339,12 @@ impl RuntimeConfig {
                     L2Config {
                         url: l2.url,
                         ttl: std::time::Duration::from_secs(l2.ttl_seconds.get()),
+                        local_prefixes: l2.local_prefixes.unwrap_or_else(|| {
+                            crate::key_value::shared_tier::DEFAULT_LOCAL_PREFIXES
+                                .iter()
+                                .map(|prefix| prefix.to_string())
+                                .collect()
+                        }),
                     },
                 );
             }

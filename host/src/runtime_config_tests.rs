@@ -122,6 +122,13 @@ fn a_shared_redis_tier_is_read_for_sqlite_labels_only() {
     )
     .unwrap();
     assert_eq!(cfg.key_value.l2["cache"].url, "redis://cache.internal:6379");
+    assert_eq!(cfg.key_value.l2["cache"].local_prefixes, ["expiry/"]);
+    let none = parse(
+        "[key_value_store.cache]\ntype = \"spin\"\n\
+         fbposts_l2 = { url = \"redis://x\", ttl_seconds = 60, local_prefixes = [] }\n",
+    )
+    .unwrap();
+    assert!(none.key_value.l2["cache"].local_prefixes.is_empty());
     assert_eq!(
         cfg.key_value.l2["cache"].ttl,
         std::time::Duration::from_secs(3600)

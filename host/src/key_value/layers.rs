@@ -86,7 +86,7 @@ async fn shared_tier_over(
     Ok(Some(Arc::new(shared_tier::SharedTier::new(
         label,
         redis,
-        l2.ttl,
+        l2,
         store.clone(),
     ))))
 }

@@ -25,6 +25,9 @@
 //!   `increment`, compare-and-swap, the batch writes) goes to L3 and then
 //!   removes the keys from L2, so the next read takes L3's value. `get_keys`
 //!   and `get_many` read L3.
+//! - Keys under the configured local prefixes (by default `expiry/`, the
+//!   expiry index: each host's counters, slots and cursor describe its own
+//!   store) never go to Redis.
 //! - Redis failing never fails a call: a read falls through to L3, a write
 //!   to L2 is dropped (and counted); Redis' stall guard makes a stopped
 //!   server cost at most one command deadline before it is skipped. L3's
@@ -36,12 +39,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// `fbposts_l2`: where the shared tier is and how long it keeps an entry.
+/// `fbposts_l2`: where the shared tier is, how long it keeps an entry and
+/// which keys stay out of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct L2Config {
     pub url: String,
     pub ttl: Duration,
+    /// Keys starting with one of these are this host's own bookkeeping and
+    /// never go to Redis.
+    pub local_prefixes: Vec<String>,
 }
+
+/// What `local_prefixes` is when the config does not say: the expiry
+/// index (`expiry/…`, `fbposts_guest_kit::expiry`), whose counters, slots
+/// and cursor describe this host's own store.
+pub const DEFAULT_LOCAL_PREFIXES: &[&str] = &["expiry/"];
 
 /// How the shared tier answered (the metrics read them).
 #[derive(Debug, Default)]
@@ -60,6 +72,7 @@ pub struct SharedTier {
     redis: RedisStore,
     prefix: String,
     ttl: Duration,
+    local_prefixes: Vec<String>,
     own: Arc<dyn Store>,
     counts: Arc<L2Counts>,
     /// Bumped before every write to L3: a read of L3 that a write overtook
@@ -68,12 +81,13 @@ pub struct SharedTier {
 }
 
 impl SharedTier {
-    /// `own` (the label's store) behind `redis`, entries kept for `ttl`.
-    pub fn new(label: &str, redis: RedisStore, ttl: Duration, own: Arc<dyn Store>) -> Self {
+    /// `own` (the label's store) behind `redis` as `config` says.
+    pub fn new(label: &str, redis: RedisStore, config: &L2Config, own: Arc<dyn Store>) -> Self {
         Self {
             redis,
             prefix: format!("fbposts/{label}/"),
-            ttl,
+            ttl: config.ttl,
+            local_prefixes: config.local_prefixes.clone(),
             own,
             counts: Arc::default(),
             write_epoch: AtomicU64::new(0),
@@ -82,6 +96,14 @@ impl SharedTier {
 
     pub fn counts(&self) -> Arc<L2Counts> {
         self.counts.clone()
+    }
+
+    /// Whether `key` goes to Redis at all.
+    fn shares(&self, key: &str) -> bool {
+        !self
+            .local_prefixes
+            .iter()
+            .any(|prefix| key.starts_with(prefix.as_str()))
     }
 
     fn shared_key(&self, key: &str) -> String {
@@ -129,7 +151,14 @@ impl SharedTier {
     }
 
     async fn invalidate<'a>(&self, keys: impl IntoIterator<Item = &'a str>) {
-        let keys: Vec<String> = keys.into_iter().map(|key| self.shared_key(key)).collect();
+        let keys: Vec<String> = keys
+            .into_iter()
+            .filter(|key| self.shares(key))
+            .map(|key| self.shared_key(key))
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
         let removed = self.redis.delete_many(&keys).await;
         self.tolerate(removed, "delete");
     }
@@ -138,6 +167,9 @@ impl SharedTier {
 #[async_trait::async_trait]
 impl Store for SharedTier {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        if !self.shares(key) {
+            return self.own.get(key).await;
+        }
         let shared = self.redis.get(&self.shared_key(key)).await;
         if let Some(Some(value)) = self.tolerate(shared, "get") {
             self.counts.hits.fetch_add(1, Ordering::Relaxed);
@@ -153,6 +185,9 @@ impl Store for SharedTier {
     }
 
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        if !self.shares(key) {
+            return self.own.set(key, value).await;
+        }
         self.begin_write();
         self.own.set(key, value).await?;
         let copied = self
@@ -174,6 +209,9 @@ impl Store for SharedTier {
     }
 
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        if !self.shares(key) {
+            return self.own.exists(key).await;
+        }
         let shared = self.redis.exists(&self.shared_key(key)).await;
         if self.tolerate(shared, "exists") == Some(true) {
             self.counts.hits.fetch_add(1, Ordering::Relaxed);

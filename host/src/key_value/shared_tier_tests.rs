@@ -19,7 +19,12 @@ macro_rules! server_or_skip {
 async fn host(server: &RedisServer) -> (Arc<SharedTier>, Arc<dyn Store>) {
     let own: Arc<dyn Store> = Arc::new(Database::open_in_memory().await.unwrap().store("cache"));
     let redis = RedisStore::connect(&server.url()).await.unwrap();
-    let tier = SharedTier::new("cache", redis, Duration::from_secs(60), own.clone());
+    let config = L2Config {
+        url: server.url(),
+        ttl: Duration::from_secs(60),
+        local_prefixes: vec!["expiry/".to_string()],
+    };
+    let tier = SharedTier::new("cache", redis, &config, own.clone());
     (Arc::new(tier), own)
 }
 
@@ -79,4 +84,24 @@ async fn a_stopped_redis_is_skipped_and_the_label_keeps_working_from_l3() {
     assert_eq!(tier.get("before").await.unwrap(), None);
     assert!(tier.counts().errors.load(Ordering::Relaxed) >= 1);
     server.signal("CONT");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_under_a_local_prefix_never_reach_redis() {
+    let server = server_or_skip!("keys_under_a_local_prefix_never_reach_redis");
+    let (first, _) = host(&server).await;
+    let (second, _) = host(&server).await;
+    assert_eq!(first.increment("expiry/7/count", 1).await.unwrap(), 1);
+    first.set("expiry/7/1", b"analyze:abc").await.unwrap();
+    assert_eq!(
+        first.get("expiry/7/1").await.unwrap(),
+        Some(b"analyze:abc".to_vec())
+    );
+    // The other host has its own index.
+    assert_eq!(second.get("expiry/7/1").await.unwrap(), None);
+    assert_eq!(second.increment("expiry/7/count", 1).await.unwrap(), 1);
+    let redis = RedisStore::connect(&server.url()).await.unwrap();
+    assert!(redis.get_keys().await.unwrap().is_empty());
+    assert_eq!(first.counts().hits.load(Ordering::Relaxed), 0);
+    assert_eq!(first.counts().misses.load(Ordering::Relaxed), 0);
 }
