@@ -9,21 +9,30 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use support::{Options, Redis, Server, client, get, reply};
 
-/// SQLite stores under `dir`, the `cache` label behind an L1.
-fn tiered_config(dir: &Path) -> PathBuf {
+/// SQLite stores under `dir` (`default`, and `cache` with `cache_extra`,
+/// lines of its table).
+fn cache_config(dir: &Path, cache_extra: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
     let path = dir.join("runtime-config.toml");
     std::fs::write(
         &path,
         format!(
             "[key_value_store.default]\ntype = \"spin\"\npath = {:?}\n\n\
-             [key_value_store.cache]\ntype = \"spin\"\npath = {:?}\n\
-             fbposts_l1 = {{ max_bytes = 8388608, ttl_seconds = 60 }}\n",
+             [key_value_store.cache]\ntype = \"spin\"\npath = {:?}\n{cache_extra}",
             dir.join("default.db"),
             dir.join("cache.db"),
         ),
     )
     .unwrap();
     path
+}
+
+/// The `cache` label behind an L1.
+fn tiered_config(dir: &Path) -> PathBuf {
+    cache_config(
+        dir,
+        "fbposts_l1 = { max_bytes = 8388608, ttl_seconds = 60 }\n",
+    )
 }
 
 /// The value of the sample of `name` whose labels include every pair.
@@ -108,23 +117,13 @@ fn sixty_four_identical_concurrent_misses_compute_once() {
     );
 }
 
-/// SQLite stores under `dir`; the `cache` label's writes held in a
-/// write-behind buffer that only a full buffer (10,000 entries) or the
-/// shutdown writes.
+/// The `cache` label's writes held in a write-behind buffer that only a
+/// full buffer (10,000 entries) or the shutdown writes.
 fn held_config(dir: &Path) -> PathBuf {
-    let path = dir.join("runtime-config.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[key_value_store.default]\ntype = \"spin\"\npath = {:?}\n\n\
-             [key_value_store.cache]\ntype = \"spin\"\npath = {:?}\n\
-             fbposts_write_behind = {{ max_delay_ms = 3600000, max_entries = 10000 }}\n",
-            dir.join("default.db"),
-            dir.join("cache.db"),
-        ),
+    cache_config(
+        dir,
+        "fbposts_write_behind = { max_delay_ms = 3600000, max_entries = 10000 }\n",
     )
-    .unwrap();
-    path
 }
 
 #[test]
@@ -187,21 +186,13 @@ fn cache_writes_held_behind_reach_sqlite_at_a_graceful_shutdown() {
 /// This host's own SQLite stores under `dir`, the `cache` label behind an
 /// L1 and the shared Redis tier at `redis`.
 fn shared_config(dir: &Path, redis: &str) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join("runtime-config.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[key_value_store.default]\ntype = \"spin\"\npath = {:?}\n\n\
-             [key_value_store.cache]\ntype = \"spin\"\npath = {:?}\n\
-             fbposts_l1 = {{ max_bytes = 8388608, ttl_seconds = 60 }}\n\
-             fbposts_l2 = {{ url = {redis:?}, ttl_seconds = 600 }}\n",
-            dir.join("default.db"),
-            dir.join("cache.db"),
+    cache_config(
+        dir,
+        &format!(
+            "fbposts_l1 = {{ max_bytes = 8388608, ttl_seconds = 60 }}\n\
+             fbposts_l2 = {{ url = {redis:?}, ttl_seconds = 600 }}\n"
         ),
     )
-    .unwrap();
-    path
 }
 
 #[test]
