@@ -43,9 +43,10 @@ impl Layers {
             None => None,
         };
         let store: Arc<dyn Store> = match &shared {
-            Some(tier) => Arc::new(Checked(tier.clone() as Arc<dyn Store>)),
-            None => Arc::new(Checked(store)),
+            Some(tier) => tier.clone(),
+            None => store,
         };
+        let store: Arc<dyn Store> = Arc::new(Checked(store));
         let tier = config
             .l1
             .get(label)
@@ -68,20 +69,18 @@ async fn shared_tier_over(
     store: &Arc<dyn Store>,
     redis_servers: &mut HashMap<String, redis::RedisStore>,
 ) -> Result<Option<Arc<shared_tier::SharedTier>>, ConfigError> {
-    let redis = match connect_redis(redis_servers, &l2.url, label).await {
+    let redis = match connect_redis(redis_servers, &l2.url).await {
         Ok(redis) => redis,
-        Err(ConfigError::OpenStore { message, .. })
-            if !message.starts_with("invalid Redis URL") =>
-        {
+        Err(err @ redis::ConnectError::Connect(_)) => {
             tracing::warn!(
                 label,
                 redis = %redis::describe_url(&l2.url),
-                error = %message,
+                error = %err,
                 "key-value L2: Redis does not answer; serving this label without its shared tier"
             );
             return Ok(None);
         }
-        Err(err) => return Err(err),
+        Err(err) => return Err(open_error(label, &redis::describe_url(&l2.url), err)),
     };
     Ok(Some(Arc::new(shared_tier::SharedTier::new(
         label,
@@ -95,42 +94,42 @@ async fn shared_tier_over(
 pub(super) async fn connect_redis(
     servers: &mut HashMap<String, redis::RedisStore>,
     url: &str,
-    label: &str,
-) -> Result<redis::RedisStore, ConfigError> {
+) -> Result<redis::RedisStore, redis::ConnectError> {
     if let Some(server) = servers.get(url) {
         return Ok(server.clone());
     }
-    let server = redis::RedisStore::connect(url)
-        .await
-        .map_err(|e| open_error(label, &redis::describe_url(url), e))?;
+    let server = redis::RedisStore::connect(url).await?;
     servers.insert(url.to_string(), server.clone());
     Ok(server)
 }
 
 /// `summary` plus the write-behind buffer and the tiers, if configured.
 pub(super) fn describe_tiers(summary: String, config: &KeyValueConfig, label: &str) -> String {
-    let summary = match config.write_behind.get(label) {
-        Some(buffer) => format!(
-            "{summary}, its writes buffered for at most {} ms or {} entries",
-            buffer.max_delay.as_millis(),
-            buffer.max_entries
-        ),
-        None => summary,
-    };
-    let summary = match config.l2.get(label) {
-        Some(l2) => format!(
-            "{summary}, behind a shared tier ({}, TTL {} s)",
-            redis::describe_url(&l2.url),
-            l2.ttl.as_secs()
-        ),
-        None => summary,
-    };
-    match config.l1.get(label) {
-        Some(l1) => format!(
-            "{summary}, behind an in-process tier of {} bytes, TTL {} s",
-            l1.max_bytes,
-            l1.ttl.as_secs()
-        ),
-        None => summary,
-    }
+    let layers = [
+        config.write_behind.get(label).map(|buffer| {
+            format!(
+                "its writes buffered for at most {} ms or {} entries",
+                buffer.max_delay.as_millis(),
+                buffer.max_entries
+            )
+        }),
+        config.l2.get(label).map(|l2| {
+            format!(
+                "behind a shared tier ({}, TTL {} s)",
+                redis::describe_url(&l2.url),
+                l2.ttl.as_secs()
+            )
+        }),
+        config.l1.get(label).map(|l1| {
+            format!(
+                "behind an in-process tier of {} bytes, TTL {} s",
+                l1.max_bytes,
+                l1.ttl.as_secs()
+            )
+        }),
+    ];
+    layers
+        .into_iter()
+        .flatten()
+        .fold(summary, |summary, layer| format!("{summary}, {layer}"))
 }

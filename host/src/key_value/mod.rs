@@ -383,7 +383,9 @@ impl StoreManager {
                 }
                 Location::Redis(url) => {
                     let summary = redis::describe_url(&url);
-                    let backend = connect_redis(&mut redis_servers, &url, &label).await?;
+                    let backend = connect_redis(&mut redis_servers, &url)
+                        .await
+                        .map_err(|e| open_error(&label, &summary, e))?;
                     (Arc::new(backend), summary)
                 }
             };
