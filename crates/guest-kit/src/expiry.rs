@@ -17,7 +17,9 @@
 //!   on a hot key) and stores the entry's key in `expiry/<bucket>/<slot>`.
 //!   Buckets are [`BUCKET_SECS`] wide. The first writer of a bucket moves
 //!   the cursor (`expiry/cursor`, where the pruner resumes) back to it if
-//!   it is ahead.
+//!   it is ahead. A writer that records many entries reserves their slots
+//!   in blocks ([`SlotBlock`]): one increment for up to
+//!   [`MAX_SLOT_BLOCK`] entries.
 //! - **Pruning** ([`ExpiryIndex::prune`]): from the cursor up to the
 //!   bucket of "now", read each bucket's slots, delete the entries whose
 //!   envelope says they have expired (an entry rewritten since, with a later
@@ -193,6 +195,42 @@ pub struct PruneReport {
     pub more: bool,
 }
 
+/// Most slots one [`SlotBlock`] reserves.
+pub const MAX_SLOT_BLOCK: u64 = 16;
+
+/// Slots of one bucket reserved by one writer (a component instance) with a
+/// single increment of the bucket's counter and handed out one per
+/// recorded entry. A writer that records once (a fresh instance per
+/// request) reserves one slot, as if there were no blocks; each new block
+/// of a writer is twice the last, up to [`MAX_SLOT_BLOCK`], so a reused
+/// instance pays one counter write per 16 entries. Slots a writer reserves
+/// but never fills (its instance ends first) stay empty: the pruner reads
+/// and drops them like the slot of a writer that crashed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SlotBlock {
+    bucket: u64,
+    /// The next slot to hand out (0: none reserved yet).
+    next: u64,
+    last: u64,
+    size: u64,
+}
+
+impl SlotBlock {
+    /// The next reserved slot of `bucket`, if one is left.
+    fn take(&mut self, bucket: u64) -> Option<u64> {
+        if self.bucket != bucket || self.next == 0 || self.next > self.last {
+            return None;
+        }
+        self.next += 1;
+        Some(self.next - 1)
+    }
+
+    /// Size of the next block: twice the last, from 1 to [`MAX_SLOT_BLOCK`].
+    fn next_size(&self) -> u64 {
+        (self.size * 2).clamp(1, MAX_SLOT_BLOCK)
+    }
+}
+
 /// Most compare-and-swap rounds to move the cursor.
 const CURSOR_ROUNDS: u32 = 32;
 
@@ -206,16 +244,46 @@ impl<S: IndexStore> ExpiryIndex<S> {
         Self { store }
     }
 
-    /// Lists `key`, which expires at `expires_at`, in the index.
+    /// Lists `key`, which expires at `expires_at`, in the index, taking one
+    /// slot of its bucket.
     pub fn record(&self, key: &str, expires_at: u64) -> Result<(), String> {
+        self.record_in(key, expires_at, &mut SlotBlock::default())
+    }
+
+    /// Lists `key` like [`Self::record`], taking its slot from `block` and
+    /// reserving a larger block when that one is used up or belongs to
+    /// another bucket.
+    pub fn record_in(
+        &self,
+        key: &str,
+        expires_at: u64,
+        block: &mut SlotBlock,
+    ) -> Result<(), String> {
         let bucket = bucket_of(expires_at);
-        let slot = self.store.increment(&count_key(bucket), 1)?;
-        self.store
-            .set(&slot_key(bucket, slot as u64), key.as_bytes())?;
-        if slot == 1 {
+        let slot = match block.take(bucket) {
+            Some(slot) => slot,
+            None => self.reserve(bucket, block)?,
+        };
+        self.store.set(&slot_key(bucket, slot), key.as_bytes())
+    }
+
+    /// Reserves the next block of `bucket`'s slots in one increment and
+    /// takes its first slot; the block that starts the bucket moves the
+    /// cursor back to it.
+    fn reserve(&self, bucket: u64, block: &mut SlotBlock) -> Result<u64, String> {
+        let size = block.next_size();
+        let last = self.store.increment(&count_key(bucket), size as i64)?;
+        let last = u64::try_from(last).unwrap_or(0).max(size);
+        *block = SlotBlock {
+            bucket,
+            next: last - size + 1,
+            last,
+            size,
+        };
+        if block.next == 1 {
             self.rewind_cursor(bucket)?;
         }
-        Ok(())
+        Ok(block.take(bucket).unwrap_or(block.last))
     }
 
     /// Moves the cursor back to `bucket` if it is ahead (or absent).

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 struct MapStore {
     map: RefCell<BTreeMap<String, Vec<u8>>>,
     reads: Cell<usize>,
+    increments: Cell<usize>,
 }
 
 impl IndexStore for &MapStore {
@@ -31,6 +32,7 @@ impl IndexStore for &MapStore {
         Ok(())
     }
     fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+        self.increments.set(self.increments.get() + 1);
         let mut map = self.map.borrow_mut();
         let current: i64 = map
             .get(key)
@@ -61,6 +63,22 @@ impl MapStore {
             .borrow_mut()
             .insert(key.into(), seal(value, expires_at));
         index.record(key, expires_at).unwrap();
+    }
+
+    /// Like [`Self::put`], with the slot taken from `block`.
+    fn put_in(&self, key: &str, expires_at: u64, block: &mut SlotBlock) {
+        self.map
+            .borrow_mut()
+            .insert(key.into(), seal(b"x", expires_at));
+        ExpiryIndex::new(self)
+            .record_in(key, expires_at, block)
+            .unwrap();
+    }
+
+    fn slot(&self, bucket: u64, slot: u64) -> Option<String> {
+        let map = self.map.borrow();
+        let named = map.get(&slot_key(bucket, slot))?;
+        Some(String::from_utf8(named.clone()).unwrap())
     }
 
     fn has(&self, key: &str) -> bool {
@@ -299,6 +317,92 @@ fn a_write_into_a_bucket_behind_the_cursor_moves_it_back() {
         .prune(T0 + 2 * BUCKET_SECS + GRACE_SECS, &unlimited())
         .unwrap();
     assert!(!store.has("c/b"));
+}
+
+#[test]
+fn a_writer_reserves_slots_in_blocks_that_double_up_to_sixteen() {
+    let store = MapStore::default();
+    let mut block = SlotBlock::default();
+    for n in 1..=47 {
+        store.put_in(&format!("c/{n}"), T0, &mut block);
+    }
+    // Blocks of 1, 2, 4, 8, 16 and 16: 47 slots in six counter writes.
+    assert_eq!(store.increments.get(), 6);
+    let bucket = bucket_of(T0);
+    assert_eq!(store.map.borrow()[&count_key(bucket)], b"47".to_vec());
+    for n in 1..=47 {
+        assert_eq!(store.slot(bucket, n), Some(format!("c/{n}")), "slot {n}");
+    }
+}
+
+#[test]
+fn a_single_entry_reserves_a_single_slot_as_without_blocks() {
+    let store = MapStore::default();
+    store.put_in("c/a", T0, &mut SlotBlock::default());
+    store.put_in("c/b", T0, &mut SlotBlock::default());
+    let bucket = bucket_of(T0);
+    assert_eq!(store.map.borrow()[&count_key(bucket)], b"2".to_vec());
+    assert_eq!(store.slot(bucket, 1).as_deref(), Some("c/a"));
+    assert_eq!(store.slot(bucket, 2).as_deref(), Some("c/b"));
+}
+
+#[test]
+fn writers_with_blocks_of_their_own_never_share_a_slot() {
+    let store = MapStore::default();
+    let (mut first, mut second) = (SlotBlock::default(), SlotBlock::default());
+    for n in 0..20 {
+        store.put_in(&format!("first/{n}"), T0, &mut first);
+        store.put_in(&format!("second/{n}"), T0, &mut second);
+    }
+    let bucket = bucket_of(T0);
+    let count: u64 = String::from_utf8(store.map.borrow()[&count_key(bucket)].clone())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let named: Vec<String> = (1..=count).filter_map(|s| store.slot(bucket, s)).collect();
+    assert_eq!(named.len(), 40, "every entry has a slot of its own");
+    // Each writer reserved 1 + 2 + 4 + 8 + 16 = 31 slots and used 20.
+    assert_eq!(count, 62);
+}
+
+#[test]
+fn a_block_serves_only_its_own_bucket_and_a_new_bucket_moves_the_cursor_back() {
+    let store = MapStore::default();
+    let mut block = SlotBlock::default();
+    store.put_in("c/late", T0 + 10 * BUCKET_SECS, &mut block);
+    store.put_in("c/late2", T0 + 10 * BUCKET_SECS, &mut block);
+    store.put_in("c/early", T0, &mut block);
+    let early = bucket_of(T0);
+    assert_eq!(store.slot(early, 1).as_deref(), Some("c/early"));
+    assert_eq!(store.cursor().unwrap().bucket, early);
+}
+
+#[test]
+fn entries_recorded_in_blocks_are_pruned_and_unfilled_slots_leave_with_their_bucket() {
+    let store = MapStore::default();
+    let mut block = SlotBlock::default();
+    for n in 0..5 {
+        // 1 + 2 + 4 slots reserved, 5 filled: slots 6 and 7 stay empty.
+        store.put_in(&format!("c/{n}"), T0, &mut block);
+    }
+    store.put("c/fresh", b"x", T0 + 7 * 86_400);
+    let report = ExpiryIndex::new(&store)
+        .prune(T0 + BUCKET_SECS + GRACE_SECS, &unlimited())
+        .unwrap();
+    assert_eq!(
+        (report.pruned, report.examined, report.buckets_closed),
+        (5, 7, 1)
+    );
+    assert!((0..5).all(|n| !store.has(&format!("c/{n}"))));
+    assert!(store.has("c/fresh"));
+    let fresh_bucket = bucket_of(T0 + 7 * 86_400);
+    assert!(
+        store
+            .index_keys()
+            .iter()
+            .all(|k| k.starts_with(&format!("expiry/{fresh_bucket}/"))),
+        "only the fresh entry's bucket is left in the index"
+    );
 }
 
 #[test]

@@ -218,7 +218,10 @@ impl ResponseCache {
         match expiring::open_bucket("cache") {
             Ok(bucket) => {
                 let index = expiry::ExpiryIndex::new(expiring::WasiIndexStore(&bucket));
-                if let Err(err) = index.record(&key, expires_at) {
+                let recorded = instance::with_slot_block("cache", |block| {
+                    index.record_in(&key, expires_at, block)
+                });
+                if let Err(err) = recorded {
                     eprintln!("{}: cache index write failed: {err}", self.namespace);
                 }
             }
