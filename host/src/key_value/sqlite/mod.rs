@@ -121,6 +121,9 @@ pub fn default_readers() -> usize {
 pub struct Database {
     location: Option<PathBuf>,
     writer: Mutex<Connection>,
+    /// The connection [`writes`] checkpoints on, beside the writer (a file
+    /// whose checkpoints it runs).
+    checkpointer: Option<Mutex<Connection>>,
     /// Empty for an in-memory database (reads then use the writer).
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -160,7 +163,7 @@ fn prepare_writer(
     writer.pragma_update(None, "synchronous", sync.pragma())?;
     let writes = WritePolicy::for_file(sync);
     if writes.takes_over_checkpoints() {
-        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        WritePolicy::take_over_checkpoints(writer)?;
     }
     retry_while_busy(|| writer.execute(CREATE_TABLE, []))?;
     Ok(writes)
@@ -272,9 +275,17 @@ impl Database {
             })
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(sqlite_err)?;
+        let checkpointer = if writes.takes_over_checkpoints() {
+            let conn = Connection::open(&path).map_err(sqlite_err)?;
+            conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite_err)?;
+            Some(Mutex::new(conn))
+        } else {
+            None
+        };
         Ok(Arc::new(Self {
             location: Some(path),
             writer: Mutex::new(writer),
+            checkpointer,
             readers,
             next_reader: AtomicUsize::new(0),
             writes,
@@ -293,6 +304,7 @@ impl Database {
         Ok(Arc::new(Self {
             location: None,
             writer: Mutex::new(conn),
+            checkpointer: None,
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
             writes: WritePolicy::in_memory(),
@@ -380,13 +392,18 @@ impl Database {
             return result;
         }
         let db = self.clone();
-        let run = move || work(&lock(&db.writer));
-        let result = if long {
+        // The WAL hook notes the commit on the thread that ran it.
+        let run = move || {
+            writes::take_wal_pages();
+            let result = work(&lock(&db.writer));
+            (result, writes::take_wal_pages())
+        };
+        let (result, pages) = if long {
             off_the_workers(run).await?
         } else {
             run_blocking(run).await?
         };
-        self.committed();
+        self.committed(pages);
         result
     }
 

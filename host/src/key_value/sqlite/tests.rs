@@ -28,6 +28,20 @@ async fn file_store_passes_the_conformance_suite() {
     }
 }
 
+/// Waits until the file at `path` holds at least `bytes` (checkpoints
+/// run on the blocking pool), failing after 10 s.
+async fn wait_for_checkpoint(path: &Path, bytes: u64, what: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(path).unwrap().len() < bytes {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "database file still {} bytes after {what}",
+            std::fs::metadata(path).unwrap().len(),
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_file_written_inline_is_still_checkpointed_into_the_database() {
     let dir = tempfile::tempdir().unwrap();
@@ -36,22 +50,30 @@ async fn a_file_written_inline_is_still_checkpointed_into_the_database() {
         .await
         .unwrap();
     let store = db.store("cache");
-    let before = std::fs::metadata(&path).unwrap().len();
-    for i in 0..2 * writes::CHECKPOINT_EVERY {
-        store.set(&format!("key {i}"), &[7u8; 200]).await.unwrap();
-    }
     // SQLite's own auto-checkpoint is off on this file: only the host's
-    // checkpoints (on the blocking pool) move pages into it.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::fs::metadata(&path).unwrap().len() < 100_000 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "database file still {} bytes (was {before}) after {} commits",
-            std::fs::metadata(&path).unwrap().len(),
-            2 * writes::CHECKPOINT_EVERY
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    // checkpoints (on the blocking pool) move pages into it. Each set is a
+    // commit of two pages or more: the WAL passes the threshold twice.
+    for i in 0..writes::CHECKPOINT_PAGES {
+        store.set(&format!("key {i}"), &[7u8; 6_000]).await.unwrap();
     }
+    wait_for_checkpoint(&path, 4_000_000, "2,000 pages of single-row commits").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_batch_that_fills_the_wal_is_checkpointed_without_waiting_for_more_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.db");
+    let db = Database::open_file(&path, 1, Durability::Normal)
+        .await
+        .unwrap();
+    let store = db.store("cache");
+    // One transaction of about 1,200 pages (what a write-behind label
+    // commits): checkpoints count pages, not commits.
+    let entries: Vec<(String, Vec<u8>)> = (0..300)
+        .map(|i| (format!("key {i}"), vec![7u8; 16_000]))
+        .collect();
+    store.set_many(&entries).await.unwrap();
+    wait_for_checkpoint(&path, 4_000_000, "one commit of 300 entries of 16 kB").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

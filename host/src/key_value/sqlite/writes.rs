@@ -22,19 +22,28 @@
 //!   - Checkpoints are the only moment such a file is synced, and SQLite
 //!     runs them inside the commit that takes the WAL past 1,000 pages:
 //!     inline, that commit would hold the worker for two `fsync`s. So these
-//!     files turn auto-checkpointing off, and every [`CHECKPOINT_EVERY`]
-//!     commits a `PASSIVE` checkpoint runs on the blocking pool.
+//!     files turn auto-checkpointing off; a WAL hook notes the WAL's size
+//!     after each commit, and each time it has grown by
+//!     [`CHECKPOINT_PAGES`] a `PASSIVE` checkpoint runs on the blocking
+//!     pool, on a connection of its own. Counting pages, not commits,
+//!     keeps each checkpoint as small when commits are batches of hundreds
+//!     of entries (a write-behind label) as when they are single rows; and
+//!     a checkpoint on its own connection never holds the writer: a
+//!     `PASSIVE` checkpoint takes no write lock, so writes go on while it
+//!     copies and syncs.
 
 use super::{BUSY_TIMEOUT, Database, Durability, lock};
 use rusqlite::Connection;
+use rusqlite::hooks::Wal;
 use std::cell::Cell;
+use std::ffi::c_int;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, TryLockError};
 use tokio::runtime::Handle;
 
-/// Commits between two checkpoints of a file written inline (a commit here
-/// is one to three pages: about SQLite's own 1,000-page threshold).
-pub const CHECKPOINT_EVERY: u64 = 400;
+/// Pages the WAL of a file written inline grows by between two checkpoints
+/// (SQLite's own auto-checkpoint threshold).
+pub const CHECKPOINT_PAGES: u64 = 1_000;
 
 /// How writes to one database run.
 #[derive(Debug)]
@@ -43,7 +52,8 @@ pub(super) struct WritePolicy {
     inline: bool,
     /// The database has a WAL that this policy checkpoints.
     checkpoints: bool,
-    commits: AtomicU64,
+    /// Pages in the WAL when the last checkpoint started.
+    checkpointed_at: AtomicU64,
     checkpointing: AtomicBool,
 }
 
@@ -63,7 +73,7 @@ impl WritePolicy {
         Self {
             inline,
             checkpoints,
-            commits: AtomicU64::new(0),
+            checkpointed_at: AtomicU64::new(0),
             checkpointing: AtomicBool::new(false),
         }
     }
@@ -73,11 +83,34 @@ impl WritePolicy {
     pub(super) fn takes_over_checkpoints(&self) -> bool {
         self.checkpoints
     }
+
+    /// Turns SQLite's auto-checkpoint off on `writer` and notes the WAL's
+    /// size after each of its commits instead (the hook replaces SQLite's
+    /// own, so the order of the two matters).
+    pub(super) fn take_over_checkpoints(writer: &Connection) -> rusqlite::Result<()> {
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        writer.wal_hook(Some(note_wal_pages));
+        Ok(())
+    }
 }
 
 thread_local! {
     /// Set by [`give_up_when_busy`] during an inline attempt.
     static SAW_BUSY: Cell<bool> = const { Cell::new(false) };
+    /// Set by [`note_wal_pages`] when a commit on this thread ends.
+    static WAL_PAGES: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// The WAL hook: SQLite calls it on the committing thread, right after the
+/// commit, with the number of pages now in the WAL.
+fn note_wal_pages(_wal: &Wal, pages: c_int) -> rusqlite::Result<()> {
+    WAL_PAGES.set(Some(u64::try_from(pages).unwrap_or(0)));
+    Ok(())
+}
+
+/// The WAL size the last commit on this thread left, if it committed.
+pub(super) fn take_wal_pages() -> Option<u64> {
+    WAL_PAGES.take()
 }
 
 /// The busy handler of an inline attempt: note it, do not wait.
@@ -100,8 +133,10 @@ impl Database {
         };
         conn.busy_handler(Some(give_up_when_busy)).ok()?;
         SAW_BUSY.set(false);
+        take_wal_pages();
         let result = f(&conn);
         let busy = SAW_BUSY.replace(false);
+        let pages = take_wal_pages();
         if let Err(err) = conn.busy_timeout(BUSY_TIMEOUT) {
             tracing::warn!(error = %err, "SQLite: could not restore the busy timeout");
         }
@@ -109,23 +144,28 @@ impl Database {
         if busy {
             return None;
         }
-        self.committed();
+        self.committed(pages);
         Some(result)
     }
 
-    /// Counts a commit; every [`CHECKPOINT_EVERY`] starts a checkpoint on
-    /// the blocking pool (unless one is running).
-    pub(super) fn committed(self: &Arc<Self>) {
+    /// Notes a commit that left `pages` in the WAL (`None`: nothing was
+    /// committed); once the WAL has grown by [`CHECKPOINT_PAGES`] since the
+    /// last checkpoint, starts one on the blocking pool (unless one is
+    /// running).
+    pub(super) fn committed(self: &Arc<Self>, pages: Option<u64>) {
         let policy = &self.writes;
-        if !policy.checkpoints
-            || policy.commits.fetch_add(1, Ordering::Relaxed) + 1 < CHECKPOINT_EVERY
-        {
+        let Some(pages) = pages.filter(|_| policy.checkpoints) else {
+            return;
+        };
+        // A WAL smaller than at the last checkpoint has been restarted.
+        let since = match policy.checkpointed_at.load(Ordering::Relaxed) {
+            last if pages >= last => pages - last,
+            _ => pages,
+        };
+        if since < CHECKPOINT_PAGES || policy.checkpointing.swap(true, Ordering::AcqRel) {
             return;
         }
-        if policy.checkpointing.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        policy.commits.store(0, Ordering::Relaxed);
+        policy.checkpointed_at.store(pages, Ordering::Relaxed);
         let db = self.clone();
         let checkpoint = move || {
             db.checkpoint();
@@ -137,10 +177,11 @@ impl Database {
         }
     }
 
-    /// One `PASSIVE` checkpoint on the writer: copies what no reader still
-    /// needs from the WAL into the file and syncs both.
+    /// One `PASSIVE` checkpoint, on the checkpointer's connection (the
+    /// writer's where there is none): copies what no reader still needs
+    /// from the WAL into the file and syncs both.
     pub(super) fn checkpoint(&self) {
-        let conn = lock(&self.writer);
+        let conn = lock(self.checkpointer.as_ref().unwrap_or(&self.writer));
         let outcome = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
             Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
         });
