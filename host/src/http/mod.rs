@@ -198,6 +198,7 @@ impl HttpApp {
         if req.method() != http::Method::POST
             || !precache.watches(component)
             || body.len() > precache::MAX_OBSERVED_BYTES
+            || !precache.admits_observation()
         {
             return None;
         }
