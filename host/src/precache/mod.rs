@@ -27,12 +27,6 @@
 //!   replay the time it ran on the serving runtime (neither counts the time
 //!   the low-priority worker waited for a core); an observation that
 //!   arrives while the budget is spent is dropped unread;
-//! - the listener asks [`Precache::admits_observation`] before it builds
-//!   an observation (copies of the request's parts, the answer read whole):
-//!   while the queue is full or the budget spent, it does not build it. On
-//!   one saturated core the worker, at `nice 19`, reads few of them
-//!   (measured: 17,237 of 78,059 in 5 s of `/api/analyze` hits at c=64),
-//!   and building the rest cost the foreground about 5 % of its throughput;
 //! - a prediction replayed in the last [`RECENT_TTL`], or equal to the
 //!   request just answered, is not replayed again.
 
@@ -142,37 +136,6 @@ pub struct Precache {
     inbox: std::sync::Mutex<Option<mpsc::Receiver<Seen>>>,
     cpu_share: f64,
     counts: Arc<PrecacheCounts>,
-    paused: Arc<Pause>,
-}
-
-/// Until when the worker drops observations unread because its budget is
-/// spent; the listener reads it to not build them meanwhile.
-#[derive(Debug)]
-struct Pause {
-    origin: Instant,
-    /// Microseconds after `origin`.
-    until: AtomicU64,
-}
-
-impl Pause {
-    fn new() -> Self {
-        Self {
-            origin: Instant::now(),
-            until: AtomicU64::new(0),
-        }
-    }
-
-    fn micros(&self, at: Instant) -> u64 {
-        u64::try_from(at.saturating_duration_since(self.origin).as_micros()).unwrap_or(u64::MAX)
-    }
-
-    fn until(&self, end: Instant) {
-        self.until.store(self.micros(end), Ordering::Relaxed);
-    }
-
-    fn covers(&self, now: Instant) -> bool {
-        self.micros(now) < self.until.load(Ordering::Relaxed)
-    }
 }
 
 impl Precache {
@@ -188,7 +151,6 @@ impl Precache {
             inbox: std::sync::Mutex::new(Some(inbox)),
             cpu_share: options.cpu_share,
             counts: Arc::default(),
-            paused: Arc::new(Pause::new()),
         })
     }
 
@@ -199,18 +161,6 @@ impl Precache {
 
     pub fn counts(&self) -> Arc<PrecacheCounts> {
         self.counts.clone()
-    }
-
-    /// Whether an observation handed over now would be read. When it would
-    /// not (the queue is full, or the budget spent), counts it as observed
-    /// and dropped: the listener then does not build it.
-    pub fn admits_observation(&self) -> bool {
-        if self.queue.capacity() > 0 && !self.paused.covers(Instant::now()) {
-            return true;
-        }
-        self.counts.observed.fetch_add(1, Ordering::Relaxed);
-        self.counts.dropped.fetch_add(1, Ordering::Relaxed);
-        false
     }
 
     /// Hands an answered request to the worker, or drops it if the queue is full.
@@ -234,7 +184,6 @@ impl Precache {
                     .time_to_live(RECENT_TTL)
                     .build(),
                 counts: self.counts.clone(),
-                paused: self.paused.clone(),
                 serving: tokio::runtime::Handle::current(),
             };
             let started = std::thread::Builder::new()
@@ -253,7 +202,6 @@ struct Worker {
     /// Requests replayed or just asked: (component, body) keys.
     recent: moka::sync::Cache<String, ()>,
     counts: Arc<PrecacheCounts>,
-    paused: Arc<Pause>,
     /// The runtime that serves requests: replays run there.
     serving: tokio::runtime::Handle,
 }
@@ -294,10 +242,7 @@ impl Worker {
     /// Learns from one observation (unless the budget is spent) and replays
     /// its predictions; false once the app is gone.
     async fn take<R: Replay>(&mut self, seen: Seen, app: &Weak<R>) -> bool {
-        let now = Instant::now();
-        let wait = self.budget.wait(now);
-        if !wait.is_zero() {
-            self.paused.until(now + wait);
+        if !self.budget.wait(Instant::now()).is_zero() {
             self.counts.dropped.fetch_add(1, Ordering::Relaxed);
             return true;
         }
@@ -490,33 +435,6 @@ mod tests {
         precache.observe(seen("new", "analyze", json!({ "text": "busy post" })));
         until("it refrained", || count(&counts.refrained_busy) >= 1).await;
         assert_eq!(app.replayed.lock().unwrap().len(), before);
-    }
-
-    #[tokio::test]
-    async fn no_observation_is_built_while_the_queue_is_full() {
-        let components = ["analyze".to_string()].into();
-        // Not started: nothing reads the queue.
-        let precache = Precache::new(components, PrecacheOptions::default()).unwrap();
-        let counts = precache.counts();
-        for i in 0..QUEUE {
-            assert!(precache.admits_observation(), "observation {i}");
-            precache.observe(seen("s", "analyze", json!({ "text": i })));
-        }
-        assert!(!precache.admits_observation());
-        assert_eq!(
-            (count(&counts.observed), count(&counts.dropped)),
-            (QUEUE as u64 + 1, 1)
-        );
-    }
-
-    #[test]
-    fn a_pause_covers_the_time_up_to_its_end_only() {
-        let pause = Pause::new();
-        let now = Instant::now();
-        assert!(!pause.covers(now));
-        pause.until(now + Duration::from_millis(20));
-        assert!(pause.covers(now + Duration::from_millis(19)));
-        assert!(!pause.covers(now + Duration::from_millis(21)));
     }
 
     #[tokio::test]
