@@ -60,6 +60,31 @@ async fn a_file_written_inline_is_still_checkpointed_into_the_database() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_wal_is_checkpointed_every_threshold_of_pages_cycle_after_cycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.db");
+    let db = Database::open_file(&path, 1, Durability::Normal)
+        .await
+        .unwrap();
+    let store = db.store("cache");
+    let wal = dir.path().join("cache.db-wal");
+    let mut largest_wal = 0;
+    // About 5 thresholds of two-page commits; each checkpoint is let finish
+    // before the next write, so the WAL restarts from its start.
+    for i in 0..5 * writes::CHECKPOINT_PAGES / 2 {
+        store.set(&format!("key {i}"), &[7u8; 5_000]).await.unwrap();
+        while db.checkpoint_running() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        largest_wal = largest_wal.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+    }
+    // A restarted WAL counts from its start: it never holds much more than
+    // one threshold of pages (4 KiB each, plus frame headers).
+    let bound = (writes::CHECKPOINT_PAGES + 50) * 4_200;
+    assert!(largest_wal < bound, "the WAL reached {largest_wal} bytes");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn one_batch_that_fills_the_wal_is_checkpointed_without_waiting_for_more_commits() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cache.db");

@@ -157,10 +157,14 @@ impl Database {
         let Some(pages) = pages.filter(|_| policy.checkpoints) else {
             return;
         };
-        // A WAL smaller than at the last checkpoint has been restarted.
+        // A WAL smaller than at the last checkpoint has been restarted: it
+        // counts from its start again.
         let since = match policy.checkpointed_at.load(Ordering::Relaxed) {
             last if pages >= last => pages - last,
-            _ => pages,
+            _ => {
+                policy.checkpointed_at.store(0, Ordering::Relaxed);
+                pages
+            }
         };
         if since < CHECKPOINT_PAGES || policy.checkpointing.swap(true, Ordering::AcqRel) {
             return;
@@ -175,6 +179,12 @@ impl Database {
             Ok(handle) => drop(handle.spawn_blocking(checkpoint)),
             Err(_) => checkpoint(),
         }
+    }
+
+    /// Whether a checkpoint this policy started is still running.
+    #[cfg(test)]
+    pub(super) fn checkpoint_running(&self) -> bool {
+        self.writes.checkpointing.load(Ordering::Acquire)
     }
 
     /// One `PASSIVE` checkpoint, on the checkpointer's connection (the
