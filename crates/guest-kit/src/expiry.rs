@@ -205,10 +205,16 @@ pub const MAX_SLOT_BLOCK: u64 = 16;
 /// of a writer is twice the last, up to [`MAX_SLOT_BLOCK`], so a reused
 /// instance pays one counter write per 16 entries. Slots a writer reserves
 /// but never fills (its instance ends first) stay empty: the pruner reads
-/// and drops them like the slot of a writer that crashed.
+/// and drops them like the slot of a writer that crashed. A block serves
+/// only the minute of the clock it was reserved in: a writer whose clock
+/// stepped back past a bucket the pruner has closed (its counter deleted)
+/// reserves anew, which lists the bucket again, instead of filling slots
+/// the pruner no longer reads.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SlotBlock {
     bucket: u64,
+    /// The minute of the clock (`now / BUCKET_SECS`) it was reserved in.
+    minute: u64,
     /// The next slot to hand out (0: none reserved yet).
     next: u64,
     last: u64,
@@ -216,9 +222,10 @@ pub struct SlotBlock {
 }
 
 impl SlotBlock {
-    /// The next reserved slot of `bucket`, if one is left.
-    fn take(&mut self, bucket: u64) -> Option<u64> {
-        if self.bucket != bucket || self.next == 0 || self.next > self.last {
+    /// The next reserved slot of `bucket`, if one is left for `minute`.
+    fn take(&mut self, bucket: u64, minute: u64) -> Option<u64> {
+        if self.bucket != bucket || self.minute != minute || self.next == 0 || self.next > self.last
+        {
             return None;
         }
         self.next += 1;
@@ -247,22 +254,24 @@ impl<S: IndexStore> ExpiryIndex<S> {
     /// Lists `key`, which expires at `expires_at`, in the index, taking one
     /// slot of its bucket.
     pub fn record(&self, key: &str, expires_at: u64) -> Result<(), String> {
-        self.record_in(key, expires_at, &mut SlotBlock::default())
+        self.record_in(key, expires_at, 0, &mut SlotBlock::default())
     }
 
-    /// Lists `key` like [`Self::record`], taking its slot from `block` and
-    /// reserving a larger block when that one is used up or belongs to
-    /// another bucket.
+    /// Lists `key` like [`Self::record`] at `now` (seconds since the Unix
+    /// epoch), taking its slot from `block` and reserving a larger block
+    /// when that one is used up or belongs to another bucket or minute.
     pub fn record_in(
         &self,
         key: &str,
         expires_at: u64,
+        now: u64,
         block: &mut SlotBlock,
     ) -> Result<(), String> {
         let bucket = bucket_of(expires_at);
-        let slot = match block.take(bucket) {
+        let minute = now / BUCKET_SECS;
+        let slot = match block.take(bucket, minute) {
             Some(slot) => slot,
-            None => self.reserve(bucket, block)?,
+            None => self.reserve(bucket, minute, block)?,
         };
         self.store.set(&slot_key(bucket, slot), key.as_bytes())
     }
@@ -270,12 +279,13 @@ impl<S: IndexStore> ExpiryIndex<S> {
     /// Reserves the next block of `bucket`'s slots in one increment and
     /// takes its first slot; the block that starts the bucket moves the
     /// cursor back to it.
-    fn reserve(&self, bucket: u64, block: &mut SlotBlock) -> Result<u64, String> {
+    fn reserve(&self, bucket: u64, minute: u64, block: &mut SlotBlock) -> Result<u64, String> {
         let size = block.next_size();
         let last = self.store.increment(&count_key(bucket), size as i64)?;
         let last = u64::try_from(last).unwrap_or(0).max(size);
         *block = SlotBlock {
             bucket,
+            minute,
             next: last - size + 1,
             last,
             size,
@@ -283,7 +293,7 @@ impl<S: IndexStore> ExpiryIndex<S> {
         if block.next == 1 {
             self.rewind_cursor(bucket)?;
         }
-        Ok(block.take(bucket).unwrap_or(block.last))
+        Ok(block.take(bucket, minute).unwrap_or(block.last))
     }
 
     /// Moves the cursor back to `bucket` if it is ahead (or absent).

@@ -65,13 +65,19 @@ impl MapStore {
         index.record(key, expires_at).unwrap();
     }
 
-    /// Like [`Self::put`], with the slot taken from `block`.
+    /// Like [`Self::put`], with the slot taken from `block` (all in one
+    /// minute of the writer's clock).
     fn put_in(&self, key: &str, expires_at: u64, block: &mut SlotBlock) {
+        self.put_at(key, expires_at, T0 - 3_600, block);
+    }
+
+    /// Like [`Self::put_in`], written at `now`.
+    fn put_at(&self, key: &str, expires_at: u64, now: u64, block: &mut SlotBlock) {
         self.map
             .borrow_mut()
             .insert(key.into(), seal(b"x", expires_at));
         ExpiryIndex::new(self)
-            .record_in(key, expires_at, block)
+            .record_in(key, expires_at, now, block)
             .unwrap();
     }
 
@@ -375,6 +381,28 @@ fn a_block_serves_only_its_own_bucket_and_a_new_bucket_moves_the_cursor_back() {
     let early = bucket_of(T0);
     assert_eq!(store.slot(early, 1).as_deref(), Some("c/early"));
     assert_eq!(store.cursor().unwrap().bucket, early);
+}
+
+#[test]
+fn a_block_is_not_used_after_its_minute_so_a_late_writer_lists_a_closed_bucket_again() {
+    let store = MapStore::default();
+    let mut block = SlotBlock::default();
+    let written = T0 - 600;
+    // Blocks of 1 and 2: slot 3 is reserved and left over.
+    store.put_at("c/a", T0, written, &mut block);
+    store.put_at("c/b", T0, written, &mut block);
+    let index = ExpiryIndex::new(&store);
+    index
+        .prune(T0 + BUCKET_SECS + GRACE_SECS, &unlimited())
+        .unwrap();
+    assert!(store.index_keys().is_empty(), "the bucket is closed");
+    // The writer's clock stepped back: it writes into the closed bucket a
+    // minute after it reserved slot 3.
+    store.put_at("c/late", T0, written + BUCKET_SECS, &mut block);
+    index
+        .prune(T0 + 2 * BUCKET_SECS + GRACE_SECS, &unlimited())
+        .unwrap();
+    assert!(!store.has("c/late"), "the late entry was listed and pruned");
 }
 
 #[test]

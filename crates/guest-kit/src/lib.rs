@@ -214,12 +214,13 @@ impl ResponseCache {
         )
         .await
         .min(self.max_lifetime_secs);
-        let expires_at = expiry::now_secs().saturating_add(lifetime);
+        let now = expiry::now_secs();
+        let expires_at = now.saturating_add(lifetime);
         match expiring::open_bucket("cache") {
             Ok(bucket) => {
                 let index = expiry::ExpiryIndex::new(expiring::WasiIndexStore(&bucket));
                 let recorded = instance::with_slot_block("cache", |block| {
-                    index.record_in(&key, expires_at, block)
+                    index.record_in(&key, expires_at, now, block)
                 });
                 if let Err(err) = recorded {
                     eprintln!("{}: cache index write failed: {err}", self.namespace);
