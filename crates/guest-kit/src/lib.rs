@@ -152,13 +152,21 @@ impl CacheStatus {
 pub struct ResponseCache {
     store: Option<Rc<Store>>,
     namespace: &'static str,
-    /// An upper bound on the lifetime of entries put from now on.
-    max_lifetime_secs: u64,
+    /// The lifetime of entries put from now on.
+    lifetime_secs: u64,
 }
 
 impl ResponseCache {
     /// The `cache` store (opened once per instance, [`instance::store`]);
     /// `namespace` keeps routes apart (e.g. "analyze").
+    ///
+    /// The lifetime variable is read here, before the lookup, not on the
+    /// miss path (an instance reads it once, [`instance::variable`]): the
+    /// first read is a host call that can suspend the handler, and a
+    /// suspension between a miss and its `put` lets another request of the
+    /// same reused instance — which shares the store handle, so the host's
+    /// single-flight takes it for the leader — miss and compute the same
+    /// key again.
     pub async fn open(namespace: &'static str) -> Self {
         let store = match instance::store("cache").await {
             Ok(store) => Some(store),
@@ -167,17 +175,22 @@ impl ResponseCache {
                 None
             }
         };
+        let lifetime_secs = expiry::lifetime_from_variable(
+            expiring::RESPONSE_CACHE_LIFETIME,
+            expiring::DEFAULT_RESPONSE_CACHE_SECS,
+        )
+        .await;
         Self {
             store,
             namespace,
-            max_lifetime_secs: u64::MAX,
+            lifetime_secs,
         }
     }
 
     /// Entries put from now on live at most `secs` (and at most
     /// `response_cache_lifetime_secs`).
     pub fn limit_lifetime(&mut self, secs: u64) {
-        self.max_lifetime_secs = self.max_lifetime_secs.min(secs.max(1));
+        self.lifetime_secs = self.lifetime_secs.min(secs.max(1));
     }
 
     fn key(&self, key: &str) -> String {
@@ -201,21 +214,15 @@ impl ResponseCache {
         }
     }
 
-    /// Caches `value` for the cache's lifetime. The lifetime variable and
-    /// the index are only read on this (miss) path, never on a hit.
+    /// Caches `value` for the cache's lifetime. The index is only written
+    /// on this (miss) path, never on a hit.
     pub async fn put(&self, key: &str, value: &[u8]) {
         let Some(store) = &self.store else {
             return;
         };
         let key = self.key(key);
-        let lifetime = expiry::lifetime_from_variable(
-            expiring::RESPONSE_CACHE_LIFETIME,
-            expiring::DEFAULT_RESPONSE_CACHE_SECS,
-        )
-        .await
-        .min(self.max_lifetime_secs);
         let now = expiry::now_secs();
-        let expires_at = now.saturating_add(lifetime);
+        let expires_at = now.saturating_add(self.lifetime_secs);
         match expiring::open_bucket("cache") {
             Ok(bucket) => {
                 let index = expiry::ExpiryIndex::new(expiring::WasiIndexStore(&bucket));
