@@ -97,9 +97,9 @@ impl PostRequest {
 /// trailers future, whose error says the body was cut off). Awaiting that
 /// future cost a whole suspension of the handler on every request (the
 /// host settles it a turn after the stream's end): an `/api/analyze` cache
-/// hit at c=64 went from 80–82 to 75–76 µs of CPU, 14,448–14,787 to
-/// 15,508–15,847 req/s, without it. A body sent without a length
-/// (chunked) is still checked: a prefix of one can be a whole document.
+/// hit at c=64 went from 84–86 to 81–83 µs of CPU without it (README, "One
+/// suspension fewer per request"). A body sent without a length (chunked)
+/// is still checked: a prefix of one can be a whole document.
 pub fn is_whole(declared: Option<&[u8]>, body: &[u8]) -> bool {
     let length = declared
         .and_then(|value| std::str::from_utf8(value).ok())
