@@ -28,6 +28,17 @@ async fn file_store_passes_the_conformance_suite() {
     }
 }
 
+/// A `NORMAL` file `cache.db` in a new directory, with one reader: the
+/// directory (kept alive by the caller), the file's path and the database.
+async fn cache_file() -> (tempfile::TempDir, PathBuf, Arc<Database>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.db");
+    let db = Database::open_file(&path, 1, Durability::Normal)
+        .await
+        .unwrap();
+    (dir, path, db)
+}
+
 /// Waits until the file at `path` holds at least `bytes` (checkpoints
 /// run on the blocking pool), failing after 10 s.
 async fn wait_for_checkpoint(path: &Path, bytes: u64, what: &str) {
@@ -44,11 +55,7 @@ async fn wait_for_checkpoint(path: &Path, bytes: u64, what: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_file_written_inline_is_still_checkpointed_into_the_database() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cache.db");
-    let db = Database::open_file(&path, 1, Durability::Normal)
-        .await
-        .unwrap();
+    let (_dir, path, db) = cache_file().await;
     let store = db.store("cache");
     // SQLite's own auto-checkpoint is off on this file: only the host's
     // checkpoints (on the blocking pool) move pages into it. Each set is a
@@ -61,11 +68,7 @@ async fn a_file_written_inline_is_still_checkpointed_into_the_database() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_wal_is_checkpointed_every_threshold_of_pages_cycle_after_cycle() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cache.db");
-    let db = Database::open_file(&path, 1, Durability::Normal)
-        .await
-        .unwrap();
+    let (dir, _path, db) = cache_file().await;
     let store = db.store("cache");
     let wal = dir.path().join("cache.db-wal");
     let mut largest_wal = 0;
@@ -86,11 +89,7 @@ async fn the_wal_is_checkpointed_every_threshold_of_pages_cycle_after_cycle() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_batch_that_fills_the_wal_is_checkpointed_without_waiting_for_more_commits() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cache.db");
-    let db = Database::open_file(&path, 1, Durability::Normal)
-        .await
-        .unwrap();
+    let (_dir, path, db) = cache_file().await;
     let store = db.store("cache");
     // One transaction of about 1,200 pages (what a write-behind label
     // commits): checkpoints count pages, not commits.
@@ -103,11 +102,7 @@ async fn one_batch_that_fills_the_wal_is_checkpointed_without_waiting_for_more_c
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_inline_write_that_meets_another_connections_lock_waits_for_it_then_lands_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cache.db");
-    let db = Database::open_file(&path, 1, Durability::Normal)
-        .await
-        .unwrap();
+    let (_dir, path, db) = cache_file().await;
     let store = Arc::new(db.store("cache"));
     store.set("n", b"1").await.unwrap();
     // Another connection (as another process would) takes the write lock.
