@@ -393,11 +393,7 @@ impl Database {
         }
         let db = self.clone();
         // The WAL hook notes the commit on the thread that ran it.
-        let run = move || {
-            writes::take_wal_pages();
-            let result = work(&lock(&db.writer));
-            (result, writes::take_wal_pages())
-        };
+        let run = move || writes::counting_wal_pages(|| work(&lock(&db.writer)));
         let (result, pages) = if long {
             off_the_workers(run).await?
         } else {

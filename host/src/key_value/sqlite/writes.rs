@@ -108,9 +108,12 @@ fn note_wal_pages(_wal: &Wal, pages: c_int) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The WAL size the last commit on this thread left, if it committed.
-pub(super) fn take_wal_pages() -> Option<u64> {
-    WAL_PAGES.take()
+/// Runs `work` (on the writer, on this thread) and returns what it gave
+/// with the WAL size its last commit left (`None`: it committed nothing).
+pub(super) fn counting_wal_pages<T>(work: impl FnOnce() -> T) -> (T, Option<u64>) {
+    WAL_PAGES.take();
+    let result = work();
+    (result, WAL_PAGES.take())
 }
 
 /// The busy handler of an inline attempt: note it, do not wait.
@@ -133,10 +136,8 @@ impl Database {
         };
         conn.busy_handler(Some(give_up_when_busy)).ok()?;
         SAW_BUSY.set(false);
-        take_wal_pages();
-        let result = f(&conn);
+        let (result, pages) = counting_wal_pages(|| f(&conn));
         let busy = SAW_BUSY.replace(false);
-        let pages = take_wal_pages();
         if let Err(err) = conn.busy_timeout(BUSY_TIMEOUT) {
             tracing::warn!(error = %err, "SQLite: could not restore the busy timeout");
         }
