@@ -15,12 +15,22 @@
 //! Wasm components are single-threaded; concurrent requests of one P3
 //! instance share these through `Rc` (a store handle may be used by several
 //! calls at once).
+//!
+//! A shared handle hides which request is calling: the host's single-flight
+//! (a miss leads its key until the handle that missed `set`s it) would take
+//! a second request of the instance, missing the same key through the same
+//! handle, for the leader re-reading, and both would compute. So a request
+//! claims a key before it looks it up through a shared handle
+//! ([`claim_shared_lookup`]); a request that finds the key claimed looks it
+//! up through a handle of its own, which the host makes wait for the
+//! leader's `set`.
 
 use crate::expiry::SlotBlock;
 use crate::state::bindings::store::{self as wasi_store, Bucket};
 use spin_sdk::key_value::{Error, Store};
 use spin_sdk::variables::Error as VariableError;
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::rc::Rc;
 
 thread_local! {
@@ -28,6 +38,34 @@ thread_local! {
     static BUCKETS: RefCell<Vec<(&'static str, Rc<Bucket>)>> = const { RefCell::new(Vec::new()) };
     static VARIABLES: RefCell<Vec<(&'static str, Option<String>)>> = const { RefCell::new(Vec::new()) };
     static SLOT_BLOCKS: RefCell<Vec<(&'static str, SlotBlock)>> = const { RefCell::new(Vec::new()) };
+    static SHARED_LOOKUPS: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+}
+
+/// A key one request of this instance is looking up, or computing after a
+/// miss, through a shared store handle; released when dropped.
+#[derive(Debug)]
+pub struct SharedLookup {
+    key: String,
+}
+
+impl Drop for SharedLookup {
+    fn drop(&mut self) {
+        SHARED_LOOKUPS.with(|claimed| claimed.borrow_mut().remove(&self.key));
+    }
+}
+
+/// Claims `key` (a store key, label included where keys of several stores
+/// could meet) for a lookup through a shared handle; `None` while another
+/// request of this instance holds it.
+pub fn claim_shared_lookup(key: &str) -> Option<SharedLookup> {
+    SHARED_LOOKUPS.with(|claimed| {
+        claimed
+            .borrow_mut()
+            .insert(key.to_string())
+            .then(|| SharedLookup {
+                key: key.to_string(),
+            })
+    })
 }
 
 /// The store `label`, opened at its first use by this instance. A failed
@@ -119,6 +157,16 @@ mod tests {
 
     thread_local! {
         static TABLE: Remembered<u32> = const { RefCell::new(Vec::new()) };
+    }
+
+    #[test]
+    fn a_claimed_key_is_refused_to_a_second_request_until_the_first_lets_go() {
+        let first = claim_shared_lookup("cache:analyze:k").expect("free");
+        assert!(claim_shared_lookup("cache:analyze:k").is_none());
+        let other = claim_shared_lookup("cache:analyze:other");
+        assert!(other.is_some(), "another key is not held");
+        drop(first);
+        assert!(claim_shared_lookup("cache:analyze:k").is_some());
     }
 
     #[test]

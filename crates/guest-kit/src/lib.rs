@@ -150,7 +150,15 @@ impl CacheStatus {
 /// sealed with their expiry, listed in the store's expiry index, read as
 /// misses once expired and deleted by the scheduled pruner.
 pub struct ResponseCache {
+    /// The instance's handle ([`instance::store`]).
     store: Option<Rc<Store>>,
+    /// This request's claim on its key in the shared handle, held from the
+    /// lookup to the `put` after a miss ([`instance::claim_shared_lookup`]).
+    claim: Option<instance::SharedLookup>,
+    /// A handle of this request's own, opened when another request of the
+    /// instance holds the key: the host's single-flight then sees a second
+    /// request and makes it wait for the first one's answer.
+    own: Option<Store>,
     namespace: &'static str,
     /// The lifetime of entries put from now on.
     lifetime_secs: u64,
@@ -182,6 +190,8 @@ impl ResponseCache {
         .await;
         Self {
             store,
+            claim: None,
+            own: None,
             namespace,
             lifetime_secs,
         }
@@ -197,27 +207,53 @@ impl ResponseCache {
         format!("{}:{key}", self.namespace)
     }
 
-    /// The cached value, unless absent or expired.
-    pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
-        let store = self.store.as_ref()?;
-        match store.get(self.key(key)).await {
-            Ok(value) => {
-                let stored = value?;
+    /// The cached value, unless absent or expired. After a miss this
+    /// request leads the key (the host's single-flight) until its `put`.
+    pub async fn get(&mut self, key: &str) -> Option<Vec<u8>> {
+        let key = self.key(key);
+        self.choose_handle(&key).await;
+        let store = self.handle()?;
+        let found = match store.get(&key).await {
+            Ok(value) => value.and_then(|stored| {
                 expiry::open(&stored, expiry::now_secs())
                     .value()
                     .map(<[u8]>::to_vec)
-            }
+            }),
             Err(err) => {
                 eprintln!("{}: cache read failed: {err:?}", self.namespace);
                 None
             }
+        };
+        if found.is_some() {
+            self.claim = None;
         }
+        found
+    }
+
+    /// Claims `key` in the instance's handle, or, if another request of the
+    /// instance holds it, opens a handle of this request's own.
+    async fn choose_handle(&mut self, key: &str) {
+        if self.store.is_none() {
+            return;
+        }
+        self.claim = instance::claim_shared_lookup(key);
+        if self.claim.is_none() {
+            match Store::open("cache").await {
+                Ok(own) => self.own = Some(own),
+                Err(err) => eprintln!("{}: own cache handle: {err:?}", self.namespace),
+            }
+        }
+    }
+
+    /// The handle this request looks up and writes through.
+    fn handle(&self) -> Option<&Store> {
+        self.own.as_ref().or(self.store.as_deref())
     }
 
     /// Caches `value` for the cache's lifetime. The index is only written
     /// on this (miss) path, never on a hit.
-    pub async fn put(&self, key: &str, value: &[u8]) {
-        let Some(store) = &self.store else {
+    pub async fn put(&mut self, key: &str, value: &[u8]) {
+        let Some(store) = self.handle() else {
             return;
         };
         let key = self.key(key);
@@ -238,6 +274,7 @@ impl ResponseCache {
         if let Err(err) = store.set(key, &expiry::seal(value, expires_at)).await {
             eprintln!("{}: cache write failed: {err:?}", self.namespace);
         }
+        self.claim = None;
     }
 }
 
@@ -263,7 +300,7 @@ pub async fn cached_json<T: serde::Serialize>(
     key: &str,
     compute: impl FnOnce() -> Result<T, ApiError>,
 ) -> Result<(Bytes, CacheStatus), JsonResponse> {
-    let cache = ResponseCache::open(namespace).await;
+    let mut cache = ResponseCache::open(namespace).await;
     if let Some(cached) = cache.get(key).await {
         return Ok((Bytes::from(cached), CacheStatus::Hit));
     }
