@@ -9,7 +9,7 @@
 use fbposts_core::ApiError;
 use fbposts_guest_kit::analysis::analyze;
 use fbposts_guest_kit::events::{EventKind, Publisher, new_event_id};
-use fbposts_guest_kit::post::PostRequest;
+use fbposts_guest_kit::post::{BodyEnd, PostRequest};
 use fbposts_guest_kit::{JsonResponse, cached_json, error_response, json_bytes};
 use fbposts_rewrite::{EnhanceRequest, enhance_with};
 
@@ -17,7 +17,7 @@ fbposts_guest_kit::json_post_service!(handle);
 
 async fn handle(req: PostRequest) -> JsonResponse {
     let publish = !req.computed_ahead();
-    let body = match req.read_json().await {
+    let body = match req.read_json(BodyEnd::DocumentSuffices).await {
         Ok(body) => body,
         Err(err) => return error_response(&err),
     };

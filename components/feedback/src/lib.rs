@@ -50,7 +50,7 @@ use fbposts_guest_kit::events::{EventKind, Publisher};
 use fbposts_guest_kit::expiring;
 use fbposts_guest_kit::expiry::{self, now_secs};
 use fbposts_guest_kit::inference::WitEngine;
-use fbposts_guest_kit::post::PostRequest;
+use fbposts_guest_kit::post::{BodyEnd, PostRequest};
 use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::{JsonResponse, error_response, json_bytes};
 use fbposts_learning::records::FAMILY_GENERATOR;
@@ -120,7 +120,7 @@ async fn handle(req: PostRequest) -> JsonResponse {
 pub const APPLIED_EVENTS_COUNT: &str = "stats/feedback-events";
 
 async fn run(req: PostRequest) -> Result<Outcome, ApiError> {
-    let body = req.read_json().await?;
+    let body = req.read_json(BodyEnd::LengthChecked).await?;
     let event = FeedbackRequest::from_json(&body)?;
     let lifetime = expiry::lifetime_from_variable(
         expiring::FEEDBACK_LIFETIME,

@@ -40,7 +40,7 @@ use fbposts_engagement::{PostingWindow, PredictRequest, PredictResponse, respond
 use fbposts_guest_kit::arms::ArmId;
 use fbposts_guest_kit::events::{EventKind, Publisher, new_event_id};
 use fbposts_guest_kit::pages::load_page_models;
-use fbposts_guest_kit::post::PostRequest;
+use fbposts_guest_kit::post::{BodyEnd, PostRequest};
 use fbposts_guest_kit::state::StateStore;
 use fbposts_guest_kit::{
     CacheStatus, JsonResponse, ResponseCache, analysis, error_response, expiring, expiry, forecast,
@@ -142,7 +142,7 @@ fn generated_event_data(body: &[u8]) -> serde_json::Value {
 }
 
 async fn run(req: PostRequest) -> Result<(Bytes, CacheStatus), ApiError> {
-    let body = req.read_json().await?;
+    let body = req.read_json(BodyEnd::LengthChecked).await?;
     let brief = Brief::from_json(&body)?;
     let preference = generator_preference(&body)?;
     let posting_window = PostingWindow::from_field(&fbposts_core::json::object(&body)?)?;

@@ -21,7 +21,7 @@ use fbposts_core::ApiError;
 use fbposts_engagement::{PageModels, PredictRequest, PredictResponse, Quality, respond};
 use fbposts_guest_kit::events::{EventKind, Publisher, new_event_id};
 use fbposts_guest_kit::pages::load_page_models;
-use fbposts_guest_kit::post::PostRequest;
+use fbposts_guest_kit::post::{BodyEnd, PostRequest};
 use fbposts_guest_kit::{
     JsonResponse, analysis, cached_json, error_response, forecast, json_bytes,
 };
@@ -30,7 +30,7 @@ fbposts_guest_kit::json_post_service!(handle);
 
 async fn handle(req: PostRequest) -> JsonResponse {
     let publish = !req.computed_ahead();
-    let body = match req.read_json().await {
+    let body = match req.read_json(BodyEnd::DocumentSuffices).await {
         Ok(body) => body,
         Err(err) => return error_response(&err),
     };

@@ -58,11 +58,15 @@ impl PostRequest {
     }
 
     /// The body of a `POST` with content type `application/json`, at most
-    /// [`MAX_BODY_BYTES`]; the client's error otherwise.
-    pub async fn read_json(self) -> Result<Bytes, ApiError> {
+    /// [`MAX_BODY_BYTES`]; the client's error otherwise. `end` says how the
+    /// route knows the body is whole ([`BodyEnd`]).
+    pub async fn read_json(self, end: BodyEnd) -> Result<Bytes, ApiError> {
         let content_type = self.header(http::header::CONTENT_TYPE.as_str());
         check_head(&self.request.get_method(), content_type.as_deref())?;
-        let declared = self.header(http::header::CONTENT_LENGTH.as_str());
+        let declared = match end {
+            BodyEnd::LengthChecked => self.header(http::header::CONTENT_LENGTH.as_str()),
+            BodyEnd::DocumentSuffices => None,
+        };
         let (_handling, handling_reader) = wit_future::new(|| Ok(()));
         let (mut stream, trailers) = Request::consume_body(self.request, handling_reader);
         let mut body = BodyLimit::new(MAX_BODY_BYTES);
@@ -75,7 +79,7 @@ impl PostRequest {
             }
         }
         let bytes = body.into_bytes();
-        if is_whole(declared.as_deref(), &bytes) {
+        if is_whole(end, declared.as_deref(), &bytes) {
             // Dropped unread: see `is_whole`.
             drop(trailers);
             return Ok(bytes);
@@ -91,20 +95,54 @@ impl PostRequest {
     }
 }
 
-/// Whether `body` is known whole without the stream's end: it is as long
-/// as its `content-length` (`declared`) said and one whole JSON document.
-/// Only a body that is not is checked against the stream's end (the
-/// trailers future, whose error says the body was cut off). Awaiting that
-/// future cost a whole suspension of the handler on every request (the
-/// host settles it a turn after the stream's end): an `/api/analyze` cache
-/// hit at c=64 went from 84–86 to 81–83 µs of CPU without it (README, "One
-/// suspension fewer per request"). A body sent without a length (chunked)
-/// is still checked: a prefix of one can be a whole document.
-pub fn is_whole(declared: Option<&[u8]>, body: &[u8]) -> bool {
-    let length = declared
-        .and_then(|value| std::str::from_utf8(value).ok())
-        .and_then(|value| value.trim().parse::<usize>().ok());
-    length == Some(body.len()) && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+/// How a route knows that the body it read is the whole body without
+/// waiting for the stream's end (see [`is_whole`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyEnd {
+    /// For routes whose only effects are their answer, its cache entry and
+    /// an analytics event (analyze, enhance, predict): a body that is one
+    /// whole JSON object or array is the whole document, since nothing but
+    /// whitespace can follow one in a valid body. A connection cut after it
+    /// is a client that never reads the answer, as if cut while the answer
+    /// was on its way. No `content-length` is read (a host call less).
+    DocumentSuffices,
+    /// For routes that record what they are sent (feedback, generate's
+    /// experiment arms): the body must also be as long as its
+    /// `content-length` said, so a body whose stream failed is a 400 the
+    /// client retries, not a write applied twice.
+    LengthChecked,
+}
+
+/// Whether `body` is known whole without the stream's end, as `end` asks:
+/// one whole JSON object or array ([`BodyEnd::DocumentSuffices`]), or one
+/// whole JSON document as long as its `content-length` (`declared`) said
+/// ([`BodyEnd::LengthChecked`]). Only a body that is not is checked against
+/// the stream's end (the trailers future, whose error says the body was cut
+/// off). Awaiting that future cost a whole suspension of the handler on
+/// every request (the host settles it a turn after the stream's end): an
+/// `/api/analyze` cache hit at c=64 went from 84–86 to 81–83 µs of CPU
+/// without it (README, "One suspension fewer per request"). A scalar (`12`
+/// may be the start of `123`) or a body sent without a length on a
+/// length-checked route is still checked.
+pub fn is_whole(end: BodyEnd, declared: Option<&[u8]>, body: &[u8]) -> bool {
+    let length_known = match end {
+        BodyEnd::DocumentSuffices => is_object_or_array(body),
+        BodyEnd::LengthChecked => {
+            let length = declared
+                .and_then(|value| std::str::from_utf8(value).ok())
+                .and_then(|value| value.trim().parse::<usize>().ok());
+            length == Some(body.len())
+        }
+    };
+    length_known && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+}
+
+/// Whether the first byte that is not JSON whitespace opens an object or an array.
+fn is_object_or_array(body: &[u8]) -> bool {
+    let first = body
+        .iter()
+        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'));
+    matches!(first, Some(b'{' | b'['))
 }
 
 /// The request's head checked before its body is read: a `POST` (405
@@ -253,18 +291,34 @@ mod tests {
 
     #[test]
     fn only_a_whole_json_document_of_its_declared_length_skips_the_check_of_the_stream_end() {
-        let whole = |length: &str, body: &[u8]| is_whole(Some(length.as_bytes()), body);
+        let whole = |length: &str, body: &[u8]| {
+            is_whole(BodyEnd::LengthChecked, Some(length.as_bytes()), body)
+        };
         assert!(whole("15", br#"{"text":"Hola"}"#));
         assert!(whole("7", b" [1, 2]"));
+        assert!(whole("3", b"123"), "a scalar of its declared length");
         assert!(!whole("12", br#"{"text":"Ho"#), "cut off, not JSON");
         assert!(!whole("20", br#"{"text":"Hola"}"#), "shorter than declared");
         assert!(!whole("0", b""), "empty");
         assert!(!whole("15", br#"{"a":1} {"b":2}"#), "two documents");
         assert!(
-            !is_whole(None, br#"{"text":"Hola"}"#),
+            !is_whole(BodyEnd::LengthChecked, None, br#"{"text":"Hola"}"#),
             "no length (chunked)"
         );
         assert!(!whole("x", br#"{"text":"Hola"}"#), "an unreadable length");
+    }
+
+    #[test]
+    fn a_route_that_only_answers_takes_a_whole_object_or_array_without_its_length() {
+        let whole = |body: &[u8]| is_whole(BodyEnd::DocumentSuffices, None, body);
+        assert!(whole(br#"{"text":"Hola"}"#));
+        assert!(whole(b" \r\n\t[1, 2] "));
+        assert!(!whole(br#"{"text":"Ho"#), "cut off, not JSON");
+        assert!(!whole(b"12"), "a number may be the start of a longer one");
+        assert!(!whole(br#""Hola""#), "a scalar");
+        assert!(!whole(br#"{"a":1} {"b":2}"#), "two documents");
+        assert!(!whole(b""), "empty");
+        assert!(!whole(b"   "), "only whitespace");
     }
 
     fn refusal(method: Method, content_type: Option<&str>) -> Option<(u16, &'static str)> {
