@@ -231,9 +231,10 @@ impl ResponseCache {
     }
 
     /// Claims `key` in the instance's handle, or, if another request of the
-    /// instance holds it, opens a handle of this request's own.
+    /// instance holds it, opens a handle of this request's own. A second
+    /// lookup of this request keeps the handle of its first.
     async fn choose_handle(&mut self, key: &str) {
-        if self.store.is_none() {
+        if self.store.is_none() || self.claim.is_some() || self.own.is_some() {
             return;
         }
         self.claim = instance::claim_shared_lookup(key);

@@ -9,7 +9,10 @@
 //!   lease until it `set`s the key or closes the store it missed through
 //!   (the end of its request). A `get` of a key someone leads waits for that
 //!   `set` (at most [`MAX_FLIGHT_WAIT`]) and reads again, so N identical
-//!   concurrent misses compute once.
+//!   concurrent misses compute once. A lease older than [`MAX_FLIGHT_WAIT`]
+//!   is taken over by the next miss: a store a reused instance keeps open
+//!   across requests is closed only with the instance, so a request that
+//!   missed through it and failed would otherwise hold its key until then.
 //! - `set`: write-through (backend first, then L1), then wakes the waiters.
 //! - `delete`, `increment`, compare-and-swap and batch writes go to the
 //!   backend and invalidate the keys in L1; batch reads bypass L1.
@@ -25,6 +28,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use std::time::Instant;
 use tokio::sync::watch;
 
 /// Longest a `get` waits for another request to compute and set the key it
@@ -51,16 +55,20 @@ pub struct TierCounts {
 
 /// The keys being computed right now: each one's flight, which ends (and
 /// wakes its waiters) when its sender is dropped.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Flights {
     by_key: Mutex<HashMap<String, Flight>>,
     next_id: AtomicU64,
+    /// Age past which a flight's lease is taken over ([`MAX_FLIGHT_WAIT`]).
+    stale_after: Duration,
 }
 
 #[derive(Debug)]
 struct Flight {
     id: u64,
     landed: watch::Sender<()>,
+    /// When its leader missed; past `stale_after` the next miss leads.
+    started: Instant,
 }
 
 /// What a missing `get` became.
@@ -72,14 +80,33 @@ enum MissRole {
 }
 
 impl Flights {
+    fn new(stale_after: Duration) -> Self {
+        Self {
+            by_key: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            stale_after,
+        }
+    }
+
     fn lead_or_follow(&self, key: &str) -> MissRole {
         let mut by_key = self.by_key.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(flight) = by_key.get(key) {
+        if let Some(flight) = by_key.get(key)
+            && flight.started.elapsed() < self.stale_after
+        {
             return MissRole::Wait(flight.landed.subscribe());
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (landed, _) = watch::channel(());
-        by_key.insert(key.to_string(), Flight { id, landed });
+        let started = Instant::now();
+        // A stale flight replaced here wakes its waiters (its sender drops).
+        by_key.insert(
+            key.to_string(),
+            Flight {
+                id,
+                landed,
+                started,
+            },
+        );
         MissRole::Lead(id)
     }
 
@@ -133,7 +160,7 @@ impl Tiered {
         Arc::new(Self {
             backend,
             l1,
-            flights: Flights::default(),
+            flights: Flights::new(MAX_FLIGHT_WAIT),
             counts: Arc::default(),
             write_epoch: AtomicU64::new(0),
             l1_writes: Mutex::new(()),
@@ -401,6 +428,33 @@ mod tests {
         }
         assert_eq!(computed.load(Ordering::SeqCst), 1);
         assert_eq!(tiers.counts().misses.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn a_lease_older_than_the_longest_wait_is_taken_over_by_the_next_miss() {
+        let mut tiers = tiers().await;
+        let stale_after = Duration::from_millis(1);
+        Arc::get_mut(&mut tiers).unwrap().flights = Flights::new(stale_after);
+        // Missed through a store that stays open (a reused instance's) by a
+        // request that then failed: nobody sets the key.
+        let stale = tiers.handle();
+        assert_eq!(stale.get("k").await.unwrap(), None);
+        tokio::time::sleep(stale_after * 5).await;
+
+        let next = tiers.handle();
+        assert_eq!(next.get("k").await.unwrap(), None, "a miss, at once");
+        assert_eq!(tiers.counts().flight_waits.load(Ordering::Relaxed), 0);
+        let leader = |tiers: &Tiered| {
+            let by_key = tiers.flights.by_key.lock().unwrap();
+            by_key.get("k").map(|flight| flight.id)
+        };
+        let taken = leader(&tiers);
+        // The stale store's end does not end the flight it lost.
+        drop(stale);
+        assert_eq!(leader(&tiers), taken);
+        next.set("k", b"v").await.unwrap();
+        assert_eq!(leader(&tiers), None, "landed");
+        assert_eq!(tiers.handle().get("k").await.unwrap().unwrap(), b"v");
     }
 
     #[tokio::test(flavor = "multi_thread")]
