@@ -278,6 +278,10 @@ impl HttpApp {
         // deadline and drops a runaway instance; this answers the client on time.
         match tokio::time::timeout_at(deadline, handler.handle(deadline, req)).await {
             Ok(Ok(response)) => settle::settle(component, response, deadline).await,
+            // The worker's timer for the same deadline ended the instance and
+            // was polled first (timers fired together: late, on a runtime
+            // thread a guest kept busy). The request timed out all the same.
+            Ok(Err(_ended)) if Instant::now() >= deadline => response::timeout_response(component),
             Ok(Err(err)) => response::error_response(component, err),
             Err(_elapsed) => response::timeout_response(component),
         }
