@@ -3,6 +3,7 @@
 
 use crate::alerts::AlertOptions;
 use crate::app::LoadOptions;
+use crate::async_runtime::AsyncRuntime;
 use crate::bench;
 use crate::http::admission::AdmissionLimits;
 use crate::http::body::BodyLimits;
@@ -91,6 +92,10 @@ pub struct UpArgs {
     /// Build the components before serving.
     #[arg(long)]
     pub build: bool,
+    /// The async runtime: auto (one thread when this process may use one
+    /// core, else a worker per core), current-thread or multi-thread.
+    #[arg(long, value_enum, default_value_t = AsyncRuntime::Auto)]
+    pub async_runtime: AsyncRuntime,
     /// Requests one instance may serve before it is dropped (1 = fresh store per
     /// request), for every component; default: each component's
     /// `[component.X.tool.fbposts] instance_reuse`, else 1.

@@ -7,6 +7,7 @@
 
 mod alerts;
 mod app;
+mod async_runtime;
 mod bench;
 mod build;
 mod capability;
@@ -95,10 +96,9 @@ fn main() -> Result<()> {
                         .with_context(|| format!("loading {}", args.manifest.display()))?;
                 build::build_components(&manifest, &[])?;
             }
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?
-                .block_on(up(*args))
+            let (runtime, tokio) = args.async_runtime.build()?;
+            tracing::info!(runtime = %runtime.name(), "async runtime");
+            tokio.block_on(up(*args))
         }
         Command::Bench(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()

@@ -7,6 +7,7 @@
 mod alerts;
 mod analyze;
 mod api_contract;
+mod async_runtime;
 mod atomic_state;
 mod build_watch;
 mod cache_tiers;

@@ -1,0 +1,92 @@
+//! `fbposts up --async-runtime current-thread`, what `auto` picks on one
+//! core (a 1-CPU container, a pinned process; CI's machines have two, so
+//! these tests force it): a looping guest fails at its deadline while the
+//! other requests are answered, and the app's routes answer as usual, with
+//! SQLite writes, ONNX Runtime inference through wasi-nn and the cache on
+//! the one thread.
+
+use serde_json::json;
+use support::{Options, Server, get, post_json, sqlite_config};
+
+const ONE_THREAD: &str = "current-thread";
+
+#[test]
+fn on_one_thread_a_looping_guest_fails_at_its_deadline_and_the_others_are_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(Options {
+        manifest: "tests/spin.toml",
+        state_dir: dir.path(),
+        runtime_config: Some(&sqlite_config(dir.path())),
+        extra_args: &["--async-runtime", ONE_THREAD, "--request-timeout", "2"],
+    });
+    let looping = {
+        let url = server.url("/reused/loop");
+        std::thread::spawn(move || support::reply(support::client().get(url).send().unwrap()))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // The deadline is the epoch thread's, not the busy runtime thread's;
+    // the loop yields at every tick, so the others are answered.
+    for _ in 0..3 {
+        let ok = get(&server, "/reused/ok");
+        assert_eq!((ok.status, ok.text.as_str()), (200, "ok"));
+    }
+    let looped = looping.join().unwrap();
+    assert_eq!(looped.status, 503, "{}", looped.text);
+    assert_eq!(looped.body["error"]["code"], "timeout");
+    let log = server.stop();
+    assert!(
+        log.contains("runtime=current-thread"),
+        "the runtime is logged at start-up:\n{log}"
+    );
+}
+
+#[test]
+fn on_one_thread_the_app_caches_writes_state_and_infers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(Options {
+        manifest: "spin.toml",
+        state_dir: dir.path(),
+        runtime_config: Some(&sqlite_config(dir.path())),
+        extra_args: &[
+            "--async-runtime",
+            ONE_THREAD,
+            "--inference",
+            "wasi-nn",
+            "--nn-backend",
+            "onnx",
+        ],
+    });
+    let post = json!({"text": "¿Ya probaste nuestro café de temporada? Cuéntanos 👇 #café"});
+    let first = post_json(&server, "/api/analyze", &post);
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.cache.as_deref(), Some("miss"));
+    let again = post_json(&server, "/api/analyze", &post);
+    assert_eq!(again.cache.as_deref(), Some("hit"));
+    assert_eq!(again.body, first.body);
+
+    let predicted = post_json(
+        &server,
+        "/api/predict",
+        &json!({"page_likes": 139441, "post_type": "photo", "category": 1, "paid": false,
+                "month": 12, "weekday": 4, "hour": 10}),
+    );
+    assert_eq!(predicted.status, 200, "{}", predicted.text);
+    assert_eq!(predicted.body["model"]["implementation"], "wasi-nn");
+
+    let generated = post_json(
+        &server,
+        "/api/generate",
+        &json!({"topic": "yoga en casa", "n": 1, "seed": 1, "page": {"id": 42, "likes": 5000}, "post_type": "video"}),
+    );
+    assert_eq!(generated.status, 200, "{}", generated.text);
+    let feedback = json!({
+        "id": generated.body["candidates"][0]["id"],
+        "published_at": support::days_ago_rfc3339(1),
+        "metrics": {"reactions": 50, "comments": 5, "shares": 2, "reach": 3000},
+    });
+    let recorded = post_json(&server, "/api/feedback", &feedback);
+    assert_eq!(recorded.status, 200, "{}", recorded.text);
+    assert_eq!(recorded.body["page_model"]["observations"], 1);
+    let resent = post_json(&server, "/api/feedback", &feedback);
+    assert_eq!(resent.body["duplicate"], true, "{}", resent.text);
+}
