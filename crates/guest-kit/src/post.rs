@@ -102,9 +102,11 @@ pub enum BodyEnd {
     /// For routes whose only effects are their answer, its cache entry and
     /// an analytics event (analyze, enhance, predict): a body that is one
     /// whole JSON object or array is the whole document, since nothing but
-    /// whitespace can follow one in a valid body. A connection cut after it
-    /// is a client that never reads the answer, as if cut while the answer
-    /// was on its way. No `content-length` is read (a host call less).
+    /// whitespace can follow one in a valid body. A stream cut after it, or
+    /// a `content-length` that promised more, changes nothing the route
+    /// does: it answers the document it got (on the fbposts host a body
+    /// shorter than its length fails in hyper, a 400 before the guest
+    /// runs). No `content-length` is read (a host call less).
     DocumentSuffices,
     /// For routes that record what they are sent (feedback, generate's
     /// experiment arms): the body must also be as long as its
