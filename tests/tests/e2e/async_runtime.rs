@@ -6,7 +6,7 @@
 //! the one thread.
 
 use serde_json::json;
-use support::{Options, Server, get, post_json, sqlite_config};
+use support::{Options, Server, post_json, sqlite_config};
 
 const ONE_THREAD: &str = "current-thread";
 
@@ -19,20 +19,9 @@ fn on_one_thread_a_looping_guest_fails_at_its_deadline_and_the_others_are_answer
         runtime_config: Some(&sqlite_config(dir.path())),
         extra_args: &["--async-runtime", ONE_THREAD, "--request-timeout", "2"],
     });
-    let looping = {
-        let url = server.url("/reused/loop");
-        std::thread::spawn(move || support::reply(support::client().get(url).send().unwrap()))
-    };
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    // The deadline is the epoch thread's, not the busy runtime thread's;
-    // the loop yields at every tick, so the others are answered.
-    for _ in 0..3 {
-        let ok = get(&server, "/reused/ok");
-        assert_eq!((ok.status, ok.text.as_str()), (200, "ok"));
-    }
-    let looped = looping.join().unwrap();
-    assert_eq!(looped.status, 503, "{}", looped.text);
-    assert_eq!(looped.body["error"]["code"], "timeout");
+    // The loop yields at every epoch tick, so the others are answered, and
+    // its deadline is answered 503 even when timers fire late.
+    crate::reuse::a_loop_times_out_while_others_are_answered(&server, 3);
     let log = server.stop();
     assert!(
         log.contains("runtime=current-thread"),

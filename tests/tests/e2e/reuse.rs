@@ -54,6 +54,23 @@ fn components_get_the_instance_reuse_their_manifest_asks_for() {
     assert_eq!(counts(&server, "/reused", 5), vec![1; 5]);
 }
 
+/// Asks `/reused/loop` (a guest that never ends), then `answered` times
+/// `/reused/ok` while it runs: each ok is a 200, the loop a `503 timeout`.
+pub fn a_loop_times_out_while_others_are_answered(server: &Server, answered: usize) {
+    let looping = {
+        let url = server.url("/reused/loop");
+        std::thread::spawn(move || support::reply(support::client().get(url).send().unwrap()))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    for _ in 0..answered {
+        let ok = get(server, "/reused/ok");
+        assert_eq!((ok.status, ok.text.as_str()), (200, "ok"));
+    }
+    let looped = looping.join().unwrap();
+    assert_eq!(looped.status, 503, "{}", looped.text);
+    assert_eq!(looped.body["error"]["code"], "timeout");
+}
+
 #[test]
 fn a_reused_instance_fails_only_the_request_that_overruns_its_deadline_or_memory() {
     let dir = tempfile::tempdir().unwrap();
@@ -64,19 +81,8 @@ fn a_reused_instance_fails_only_the_request_that_overruns_its_deadline_or_memory
     // Warm instances that have served requests already.
     counts(&server, "/reused", 3);
 
-    let looping = {
-        let url = server.url("/reused/loop");
-        std::thread::spawn(move || support::reply(support::client().get(url).send().unwrap()))
-    };
-    std::thread::sleep(std::time::Duration::from_millis(200));
     // While one reused instance burns its request's deadline, the others serve.
-    for _ in 0..5 {
-        let ok = get(&server, "/reused/ok");
-        assert_eq!((ok.status, ok.text.as_str()), (200, "ok"));
-    }
-    let looped = looping.join().unwrap();
-    assert_eq!(looped.status, 503, "{}", looped.text);
-    assert_eq!(looped.body["error"]["code"], "timeout");
+    a_loop_times_out_while_others_are_answered(&server, 5);
 
     let ballooned = get(&server, "/reused/balloon");
     assert_eq!(ballooned.status, 500, "{}", ballooned.text);
