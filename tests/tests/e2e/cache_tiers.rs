@@ -84,9 +84,24 @@ fn sixty_four_identical_concurrent_misses_compute_once() {
         .iter()
         .filter(|r| r.cache.as_deref() == Some("miss"))
         .count();
-    assert_eq!(computed, 1, "one computation, 63 answers from the cache");
-
     let metrics = get(&server, "/metrics").text;
+    if computed != 1 {
+        // What the tiers and the guests saw, to tell why.
+        let kv: Vec<&str> = metrics
+            .lines()
+            .filter(|l| l.starts_with("fbposts_kv_"))
+            .collect();
+        let log = server.stop();
+        let notable: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR") || l.contains("failed"))
+            .collect();
+        panic!(
+            "{computed} computations, 1 expected\n{}\n{}",
+            kv.join("\n"),
+            notable.join("\n")
+        );
+    }
     let lookups = |tier| {
         sample(
             &metrics,
