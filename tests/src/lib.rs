@@ -167,11 +167,17 @@ impl Server {
 
     /// Starts the real app (`spin.toml`) with SQLite stores in `state_dir`.
     pub fn app(state_dir: &Path) -> Server {
+        Server::app_with_args(state_dir, &[])
+    }
+
+    /// The app (`spin.toml`) on SQLite stores in `state_dir`, with extra
+    /// `fbposts up` arguments.
+    pub fn app_with_args(state_dir: &Path, extra_args: &[&str]) -> Server {
         Server::start(Options {
             manifest: "spin.toml",
             state_dir,
             runtime_config: Some(&sqlite_config(state_dir)),
-            extra_args: &[],
+            extra_args,
         })
     }
 

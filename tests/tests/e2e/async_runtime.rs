@@ -32,11 +32,9 @@ fn on_one_thread_a_looping_guest_fails_at_its_deadline_and_the_others_are_answer
 #[test]
 fn on_one_thread_the_app_caches_writes_state_and_infers() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(Options {
-        manifest: "spin.toml",
-        state_dir: dir.path(),
-        runtime_config: Some(&sqlite_config(dir.path())),
-        extra_args: &[
+    let server = Server::app_with_args(
+        dir.path(),
+        &[
             "--async-runtime",
             ONE_THREAD,
             "--inference",
@@ -44,7 +42,7 @@ fn on_one_thread_the_app_caches_writes_state_and_infers() {
             "--nn-backend",
             "onnx",
         ],
-    });
+    );
     let post = json!({"text": "¿Ya probaste nuestro café de temporada? Cuéntanos 👇 #café"});
     let first = post_json(&server, "/api/analyze", &post);
     assert_eq!(first.status, 200, "{}", first.text);

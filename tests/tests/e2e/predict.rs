@@ -5,15 +5,10 @@
 
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{Options, OutputWithin, Server, post_json, sqlite_config};
+use support::{OutputWithin, Server, post_json};
 
 fn start(dir: &std::path::Path, args: &[&str]) -> Server {
-    Server::start(Options {
-        manifest: "spin.toml",
-        state_dir: dir,
-        runtime_config: Some(&sqlite_config(dir)),
-        extra_args: args,
-    })
+    Server::app_with_args(dir, args)
 }
 
 /// Contexts spanning types, hours, paid and page sizes.
