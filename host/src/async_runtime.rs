@@ -42,13 +42,10 @@ impl AsyncRuntime {
         }
     }
 
-    /// The name the start-up log gives.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::CurrentThread => "current-thread",
-            Self::MultiThread => "multi-thread",
-        }
+    /// The name the flag takes and the start-up log gives (clap's).
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map_or_else(String::new, |value| value.get_name().to_string())
     }
 
     /// The runtime, resolved for the cores this process may use.
@@ -85,6 +82,13 @@ mod tests {
             AsyncRuntime::MultiThread.resolve(1),
             AsyncRuntime::MultiThread
         );
+    }
+
+    #[test]
+    fn each_runtime_is_named_as_its_flag_spells_it() {
+        assert_eq!(AsyncRuntime::CurrentThread.name(), "current-thread");
+        assert_eq!(AsyncRuntime::MultiThread.name(), "multi-thread");
+        assert_eq!(AsyncRuntime::Auto.name(), "auto");
     }
 
     #[test]
