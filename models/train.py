@@ -2,6 +2,8 @@
 """Train, evaluate and export the `engagement` model (Facebook post engagement quantiles).
 
     python models/train.py            # validation gate + final fit + export to models/engagement/
+                                      # and models/engagement-timing/ (its total_interactions
+                                      # head alone: what /api/predict ranks the week's slots by)
     python models/train.py --cv-only  # validation gate only (exit 1 if the gate fails); a pass
                                       # is recorded in engagement/cv_gate.json with the sha256
                                       # of everything the gate reads
@@ -38,6 +40,7 @@ import json  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -54,6 +57,12 @@ MODEL_DIR = HERE / MODEL_NAME
 SEED = 0                       # network initialisation / committee split seed, fixed a priori
 CONFIG = MLPConfig()           # hyper-parameters, fixed a priori (see the model card)
 SHIPPED = "blend-all"          # evaluate.CANDIDATES entry chosen by the selection rule
+# The same model's total_interactions head alone (model.only_target): /api/predict scores the
+# requested slot with the whole model and ranks the week's slots (112 rows in the default
+# posting window) by this one, which costs a quarter as much per row and answers the same
+# numbers (checked below: equal to the whole model's column on every probe row).
+TIMING_NAME = "engagement-timing"
+TIMING_TARGET = "total_interactions"
 TOL_NUMPY_ORT = 1e-5           # relative, ONNX Runtime vs the numpy mirror of the graph
 TOL_OV_ORT = 1e-4              # relative, OpenVINO vs ONNX Runtime
 TOL_CHECK = 1e-6               # relative, --check: new vs committed model on the probe set
@@ -82,6 +91,37 @@ def log(msg: str) -> None:
 
 
 GATE_RECORD = MODEL_DIR / "cv_gate.json"
+
+
+@dataclass
+class Shipped:
+    """A model folder train.py writes: its name (the folder under models/), the fitted
+    ensemble and the targets it outputs, in column order."""
+    name: str
+    ens: model.FittedEnsemble
+    targets: list[str]
+    derived_from: str | None = None
+
+    @property
+    def dir(self) -> Path:
+        return HERE / self.name
+
+    def doc(self) -> str:
+        return (f"{self.name} {MODEL_VERSION}: p10/p50/p90 of {', '.join(self.targets)} for a "
+                f"Facebook post. Input `features` float32 [N,7]: {', '.join(data.FEATURE_NAMES)} "
+                "(type_code 0=Photo 1=Status 2=Link 3=Video; weekday 1=Sunday..7=Saturday). "
+                "Trained on UCI Facebook metrics (Moro, Rita & Vala 2016, DOI 10.24432/C5QK55, "
+                "CC BY 4.0).")
+
+
+def shipped_models(ens: model.FittedEnsemble) -> list[Shipped]:
+    """The whole model, then its timing head."""
+    k = data.TARGET_NAMES.index(TIMING_TARGET)
+    return [Shipped(MODEL_NAME, ens, list(data.TARGET_NAMES)),
+            Shipped(TIMING_NAME, model.only_target(ens, k), [TIMING_TARGET],
+                    derived_from=f"{MODEL_NAME} {MODEL_VERSION}: its {TIMING_TARGET} head alone "
+                                 "(the same MLP columns, conformal offsets, SVR, forest and "
+                                 "boosting), for ranking many slots at a quarter of the cost")]
 
 
 def gate_inputs() -> list[Path]:
@@ -144,13 +184,10 @@ def fit_final(ds: data.Dataset) -> model.FittedEnsemble:
     return ens
 
 
-def build_and_verify(ens: model.FittedEnsemble, ds: data.Dataset, workdir: Path) -> dict:
+def build_and_verify(shipped: Shipped, ds: data.Dataset, workdir: Path) -> dict:
     """Export ONNX + OpenVINO IR into workdir and run all runtime checks."""
-    doc = (f"{MODEL_NAME} {MODEL_VERSION}: p10/p50/p90 of {', '.join(data.TARGET_NAMES)} for a "
-           f"Facebook post. Input `features` float32 [N,7]: {', '.join(data.FEATURE_NAMES)} "
-           "(type_code 0=Photo 1=Status 2=Link 3=Video; weekday 1=Sunday..7=Saturday). "
-           "Trained on UCI Facebook metrics (Moro, Rita & Vala 2016, DOI 10.24432/C5QK55, "
-           "CC BY 4.0).")
+    ens, doc = shipped.ens, shipped.doc()
+    log(f"{shipped.name}:")
     onnx_model = export.build_onnx(ens, doc)
     onnx_bytes = onnx_model.SerializeToString()
     onnx_path = workdir / "model.onnx"
@@ -169,7 +206,7 @@ def build_and_verify(ens: model.FittedEnsemble, ds: data.Dataset, workdir: Path)
     if d_np > TOL_NUMPY_ORT:
         raise SystemExit("FAIL: ONNX Runtime output differs from the numpy forward")
     for name in export.OUTPUT_NAMES:
-        if ort_out[name].shape != (len(probes), len(data.TARGET_NAMES)):
+        if ort_out[name].shape != (len(probes), len(shipped.targets)):
             raise SystemExit(f"FAIL: output {name} has shape {ort_out[name].shape}")
     if not (np.all(ort_out["p10"] <= ort_out["p50"]) and np.all(ort_out["p50"] <= ort_out["p90"])):
         raise SystemExit("FAIL: quantiles cross")
@@ -202,10 +239,24 @@ def build_and_verify(ens: model.FittedEnsemble, ds: data.Dataset, workdir: Path)
                       "openvino_vs_ort_rel": d_ov, "ort_native_trees_vs_ort_rel": d_native}}
 
 
-def check_committed(file: str, new_bytes: bytes, new_out: dict, probes: np.ndarray) -> int:
+def check_head(whole: dict, head: dict, target: str) -> None:
+    """The timing head must answer the whole model's `target` column on every probe row, in
+    both ONNX files."""
+    k = data.TARGET_NAMES.index(target)
+    for key in ("ort", "ort_native"):
+        column = {n: v[:, k:k + 1] for n, v in whole[key].items()}
+        d = export.max_rel_diff(head[key], column)
+        log(f"  {TIMING_NAME} vs {MODEL_NAME}'s {target} column ({key}): max rel diff {d:.2e} "
+            f"(tol {TOL_NUMPY_ORT:g})")
+        if d > TOL_NUMPY_ORT:
+            raise SystemExit(f"FAIL: {TIMING_NAME} differs from {MODEL_NAME}'s {target}")
+
+
+def check_committed(model_dir: Path, file: str, new_bytes: bytes, new_out: dict,
+                    probes: np.ndarray) -> int:
     """--check: 0 when the committed `file` equals the retrained one (bytes, or outputs on the
     probe set within TOL_CHECK), else 1."""
-    committed = MODEL_DIR / file
+    committed = model_dir / file
     if not committed.is_file():
         log(f"CHECK: FAIL ({committed} missing)")
         return 1
@@ -270,10 +321,11 @@ def cv_metadata(ds: data.Dataset, cv: dict) -> dict:
     }
 
 
-def metadata(ds: data.Dataset, ens: model.FittedEnsemble, cv: dict | None, hashes: dict,
+def metadata(ds: data.Dataset, shipped: Shipped, cv: dict | None, hashes: dict,
              diffs: dict) -> dict:
+    ens = shipped.ens
     return {
-        "name": MODEL_NAME,
+        "name": shipped.name,
         "version": MODEL_VERSION,
         "format": {"onnx": "model.onnx", "onnx_opset": export.OPSET, "onnx_ir_version": export.IR_VERSION,
                    "onnx_runtime": {"file": NATIVE_TREES_FILE,
@@ -283,8 +335,9 @@ def metadata(ds: data.Dataset, ens: model.FittedEnsemble, cv: dict | None, hashe
                    "openvino_ir": ["model.xml", "model.bin"], "precision": "float32"},
         "inputs": [{"name": export.INPUT_NAME, "dtype": "float32", "shape": ["N", 7],
                     "columns": data.FEATURE_NAMES}],
-        "outputs": [{"name": n, "dtype": "float32", "shape": ["N", 4],
-                     "columns": data.TARGET_NAMES, "quantile": q}
+        **({"derived_from": shipped.derived_from} if shipped.derived_from else {}),
+        "outputs": [{"name": n, "dtype": "float32", "shape": ["N", len(shipped.targets)],
+                     "columns": shipped.targets, "quantile": q}
                     for n, q in zip(export.OUTPUT_NAMES, (0.1, 0.5, 0.9))],
         "feature_encoding": {
             "page_total_likes": "raw count (`Page total likes`); standardised in-graph with "
@@ -300,7 +353,8 @@ def metadata(ds: data.Dataset, ens: model.FittedEnsemble, cv: dict | None, hashe
             "paid": "0/1 (the data's one missing value was treated as 0); used as is",
             "encoded_order": features.ENCODED_NAMES,
         },
-        "targets": dict(zip(data.TARGET_NAMES, data.TARGET_COLUMNS)),
+        "targets": {t: c for t, c in zip(data.TARGET_NAMES, data.TARGET_COLUMNS)
+                    if t in shipped.targets},
         "target_transform": "quantiles predicted for log1p(target); outputs are expm1(.) clipped at 0",
         "quantile_guarantee": "p10 <= p50 <= p90 (in-graph Min/Max)",
         "model": model_metadata(ens),
@@ -317,6 +371,37 @@ def metadata(ds: data.Dataset, ens: model.FittedEnsemble, cv: dict | None, hashe
         "verification": {k: float(f"{v:.3e}") for k, v in diffs.items()},
         "sha256": hashes,
     }
+
+
+def check_shipped(shipped: Shipped, built: dict, workdir: Path) -> int:
+    """--check of one folder: both ONNX files against the committed ones; the IR's hash."""
+    status = 0
+    for file, key, out in (("model.onnx", "onnx_bytes", "ort"),
+                           (NATIVE_TREES_FILE, "native_bytes", "ort_native")):
+        status |= check_committed(shipped.dir, file, built[key], built[out], built["probes"])
+    sums = shipped.dir / "model.sha256"
+    want = sums.read_text() if sums.is_file() else ""
+    new_xml = sha256(workdir / "model.xml")
+    log(f"  OpenVINO IR: {shipped.name}/model.xml "
+        f"{'matches' if new_xml in want else 'differs from'} model.sha256")
+    return status
+
+
+def write_shipped(ds: data.Dataset, shipped: Shipped, cv: dict | None, built: dict,
+                  workdir: Path) -> None:
+    """Writes one folder: the model files, model.sha256 and metadata.json."""
+    shipped.dir.mkdir(parents=True, exist_ok=True)
+    for f in MODEL_FILES:
+        (shipped.dir / f).write_bytes((workdir / f).read_bytes())
+    hashes = {f: sha256(shipped.dir / f) for f in MODEL_FILES}
+    (shipped.dir / "model.sha256").write_text("".join(f"{h}  {f}\n" for f, h in hashes.items()))
+    meta = metadata(ds, shipped, cv, hashes, built["diffs"])
+    # allow_nan=False: strict JSON (a NaN would make it unreadable to most parsers)
+    (shipped.dir / "metadata.json").write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")
+    log(f"wrote {shipped.dir.relative_to(HERE.parent)}/: {', '.join(MODEL_FILES)}, "
+        "model.sha256, metadata.json")
+    for f, h in hashes.items():
+        log(f"  sha256 {h}  {f}")
 
 
 def main() -> int:
@@ -389,30 +474,20 @@ def main() -> int:
         f"c_lo={np.round(ens.c_lo, 3).tolist()} c_hi={np.round(ens.c_hi, 3).tolist()}")
 
     with tempfile.TemporaryDirectory() as tmp:
-        tmpdir = Path(tmp)
-        built = build_and_verify(ens, ds, tmpdir)
-        if args.check:
-            for file, key, out in (("model.onnx", "onnx_bytes", "ort"),
-                                   (NATIVE_TREES_FILE, "native_bytes", "ort_native")):
-                status |= check_committed(file, built[key], built[out], built["probes"])
-            want = (MODEL_DIR / "model.sha256").read_text() if (MODEL_DIR / "model.sha256").is_file() else ""
-            new_xml = sha256(tmpdir / "model.xml")
-            log(f"  OpenVINO IR: model.xml {'matches' if new_xml in want else 'differs from'} "
-                f"model.sha256")
-        else:
-            MODEL_DIR.mkdir(parents=True, exist_ok=True)
-            for f in MODEL_FILES:
-                (MODEL_DIR / f).write_bytes((tmpdir / f).read_bytes())
-            hashes = {f: sha256(MODEL_DIR / f) for f in MODEL_FILES}
-            (MODEL_DIR / "model.sha256").write_text(
-                "".join(f"{h}  {f}\n" for f, h in hashes.items()))
-            meta = metadata(ds, ens, cv, hashes, built["diffs"])
-            # allow_nan=False: strict JSON (a NaN would make it unreadable to most parsers)
-            (MODEL_DIR / "metadata.json").write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")
-            log(f"wrote {MODEL_DIR.relative_to(HERE.parent)}/: {', '.join(MODEL_FILES)}, "
-                "model.sha256, metadata.json")
-            for f, h in hashes.items():
-                log(f"  sha256 {h}  {f}")
+        models = shipped_models(ens)
+        built = []
+        for shipped in models:
+            workdir = Path(tmp) / shipped.name
+            workdir.mkdir()
+            built.append(build_and_verify(shipped, ds, workdir))
+        check_head(built[0], built[1], TIMING_TARGET)
+        for shipped, out in zip(models, built):
+            workdir = Path(tmp) / shipped.name
+            if args.check:
+                status |= check_shipped(shipped, out, workdir)
+            else:
+                write_shipped(ds, shipped, cv if shipped.derived_from is None else None, out,
+                              workdir)
     log(f"total time {time.perf_counter() - t0:.1f} s")
     return status
 

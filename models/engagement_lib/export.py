@@ -18,7 +18,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from . import features, trees
-from .data import FEATURE_NAMES, TARGET_NAMES
+from .data import FEATURE_NAMES
 from .model import FittedEnsemble
 
 OPSET = 17
@@ -178,7 +178,7 @@ def numpy_trees(c: dict[str, np.ndarray], name: str, x: np.ndarray) -> np.ndarra
 
 
 def build_onnx(ens: FittedEnsemble, doc: str, native_trees: bool = False) -> onnx.ModelProto:
-    """The model graph. With `native_trees`, each tree pool is `ai.onnx.ml` TreeEnsemble
+    """The model graph: outputs [N, K] for the K targets `ens` holds. With `native_trees`, each tree pool is `ai.onnx.ml` TreeEnsemble
     operators instead of the standard-op walk: the same trees, thresholds and leaf values, for
     ONNX Runtime only (tract and OpenVINO do not run `ai.onnx.ml`)."""
     c = folded_constants(ens)
@@ -252,7 +252,7 @@ def build_onnx(ens: FittedEnsemble, doc: str, native_trees: bool = False) -> onn
     graph = helper.make_graph(
         nodes, "engagement",
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["N", 7])],
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", len(TARGET_NAMES)])
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", K])
          for n in OUTPUT_NAMES],
         initializer=inits,
     )

@@ -180,3 +180,23 @@ def predict(ens: FittedEnsemble, raw: np.ndarray, calibrated: bool = True) -> np
 def with_blend(ens: FittedEnsemble, blend: Blend) -> FittedEnsemble:
     """The same fitted parts with other p50 weights."""
     return FittedEnsemble(**{**ens.__dict__, "blend": blend})
+
+
+def only_target(ens: FittedEnsemble, k: int) -> FittedEnsemble:
+    """The same fitted parts for target `k` alone: its MLP output columns (p10, p50, p90 of
+    `k`), its conformal offsets, SVR, forest and boosting. Its quantiles are column `k` of the
+    whole ensemble's; a model of one target costs about a quarter of the four's."""
+    K = len(ens.t_mu)
+    cols = [k, K + k, 2 * K + k]
+    one = slice(k, k + 1)
+
+    def pick(parts):
+        return None if parts is None else [parts[k]]
+
+    return FittedEnsemble(**{
+        **ens.__dict__,
+        "t_mu": ens.t_mu[one], "t_sd": ens.t_sd[one],
+        "W2": ens.W2[:, :, cols], "b2": ens.b2[:, :, cols],
+        "c_lo": ens.c_lo[one], "c_hi": ens.c_hi[one],
+        "svr": pick(ens.svr), "rf": pick(ens.rf), "gbr": pick(ens.gbr),
+    })

@@ -14,7 +14,11 @@ mod bindings {
 
 use bindings::exports::fbposts::ml::inference::{Error, Guest, Tensor};
 use fbposts_engagement::encoding::features_tensor;
-use fbposts_engagement::{Engine, EngineError, FeatureRow, INPUT_NAME, MODEL_NAME, Outputs};
+use fbposts_engagement::tensors::timing_from_tensors;
+use fbposts_engagement::{
+    Engine, EngineError, FeatureRow, INPUT_NAME, MODEL_NAME, Outputs, TIMING_MODEL_NAME,
+    TargetQuantiles,
+};
 use fbposts_forecast_provider::wit as forecast;
 
 use crate::engine::{self, InferenceError};
@@ -46,24 +50,39 @@ impl Guest for Component {
     }
 }
 
-/// The engagement model on tract, in this instance.
+/// The engagement model on tract, in this instance; slots are ranked on
+/// its timing head (`models/engagement-timing`, embedded beside it).
 struct TractEngine;
+
+impl TractEngine {
+    fn run_model(model: &str, rows: &[FeatureRow]) -> Result<Vec<engine::Tensor>, EngineError> {
+        let (shape, data) = features_tensor(rows);
+        let input = engine::Tensor::new(INPUT_NAME, shape, data);
+        engine::run(model, &[input]).map_err(|err| match err {
+            InferenceError::UnknownModel(name) => EngineError::UnknownModel(name),
+            InferenceError::BadShape(message) => EngineError::Contract(message),
+            InferenceError::Backend(message) => EngineError::Unavailable(message),
+        })
+    }
+}
+
+fn views(outputs: &[engine::Tensor]) -> impl Iterator<Item = (&str, &[u32], &[f32])> {
+    outputs
+        .iter()
+        .map(|t| (t.name.as_str(), t.shape.as_slice(), t.data.as_slice()))
+}
 
 impl Engine for TractEngine {
     fn run(&self, rows: &[FeatureRow]) -> Result<Outputs, EngineError> {
-        let (shape, data) = features_tensor(rows);
-        let input = engine::Tensor::new(INPUT_NAME, shape, data);
-        match engine::run(MODEL_NAME, &[input]) {
-            Ok(outputs) => Outputs::from_tensors(
-                rows.len(),
-                outputs
-                    .iter()
-                    .map(|t| (t.name.as_str(), t.shape.as_slice(), t.data.as_slice())),
-            ),
-            Err(InferenceError::UnknownModel(name)) => Err(EngineError::UnknownModel(name)),
-            Err(InferenceError::BadShape(message)) => Err(EngineError::Contract(message)),
-            Err(InferenceError::Backend(message)) => Err(EngineError::Unavailable(message)),
-        }
+        let outputs = Self::run_model(MODEL_NAME, rows)?;
+        Outputs::from_tensors(rows.len(), views(&outputs))
+    }
+
+    fn run_timing(&self, rows: &[FeatureRow]) -> Option<Result<Vec<TargetQuantiles>, EngineError>> {
+        Some(
+            Self::run_model(TIMING_MODEL_NAME, rows)
+                .and_then(|outputs| timing_from_tensors(rows.len(), views(&outputs))),
+        )
     }
 }
 

@@ -26,7 +26,7 @@ macro_rules! onnx_model {
 }
 
 /// Every model this component can run.
-pub static MODELS: &[Model] = &[onnx_model!("engagement")];
+pub static MODELS: &[Model] = &[onnx_model!("engagement"), onnx_model!("engagement-timing")];
 
 /// The index in [`MODELS`] and the entry of the model called `name`.
 pub fn find(name: &str) -> Option<(usize, &'static Model)> {

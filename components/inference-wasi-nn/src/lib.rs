@@ -32,9 +32,14 @@ use bindings::wasi::nn::graph;
 use bindings::wasi::nn::tensor::{Tensor as NnTensor, TensorType};
 
 use fbposts_engagement::encoding::features_tensor;
-use fbposts_engagement::{Engine, EngineError, FeatureRow, INPUT_NAME, MODEL_NAME, Outputs};
+use fbposts_engagement::tensors::timing_from_tensors;
+use fbposts_engagement::{
+    Engine, EngineError, FeatureRow, INPUT_NAME, MODEL_NAME, Outputs, TIMING_MODEL_NAME,
+    TargetQuantiles,
+};
 use fbposts_forecast_provider::wit as forecast;
 use fbposts_model_signature::{BadInput, InputTensor, check_data_len};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 mod signatures;
 
@@ -44,27 +49,54 @@ const IMPLEMENTATION: &str = "wasi-nn";
 struct WasiNnInference;
 
 /// The engagement model on the host's wasi-nn, through this component's own
-/// `run` (no component boundary in between).
+/// `run` (no component boundary in between). It ranks slots on the model's
+/// timing head when the host serves one (`models/engagement-timing`); a host
+/// whose models folder lacks it gets one batch of the whole model instead.
 struct WasiNnEngine;
 
-impl Engine for WasiNnEngine {
-    fn run(&self, rows: &[FeatureRow]) -> Result<Outputs, EngineError> {
+/// Set once the host answered that it has no timing head, so later requests
+/// of this instance do not ask again.
+static NO_TIMING_HEAD: AtomicBool = AtomicBool::new(false);
+
+impl WasiNnEngine {
+    fn run_model(model: &str, rows: &[FeatureRow]) -> Result<Vec<Tensor>, EngineError> {
         let (shape, data) = features_tensor(rows);
         let input = Tensor {
             name: INPUT_NAME.to_string(),
             shape,
             data,
         };
-        match <WasiNnInference as Guest>::run(MODEL_NAME.to_string(), vec![input]) {
-            Ok(outputs) => Outputs::from_tensors(
-                rows.len(),
-                outputs
-                    .iter()
-                    .map(|t| (t.name.as_str(), t.shape.as_slice(), t.data.as_slice())),
-            ),
-            Err(Error::UnknownModel(name)) => Err(EngineError::UnknownModel(name)),
-            Err(Error::BadShape(message)) => Err(EngineError::Contract(message)),
-            Err(Error::Backend(message)) => Err(EngineError::Unavailable(message)),
+        <WasiNnInference as Guest>::run(model.to_string(), vec![input]).map_err(|err| match err {
+            Error::UnknownModel(name) => EngineError::UnknownModel(name),
+            Error::BadShape(message) => EngineError::Contract(message),
+            Error::Backend(message) => EngineError::Unavailable(message),
+        })
+    }
+}
+
+fn views(outputs: &[Tensor]) -> impl Iterator<Item = (&str, &[u32], &[f32])> {
+    outputs
+        .iter()
+        .map(|t| (t.name.as_str(), t.shape.as_slice(), t.data.as_slice()))
+}
+
+impl Engine for WasiNnEngine {
+    fn run(&self, rows: &[FeatureRow]) -> Result<Outputs, EngineError> {
+        let outputs = Self::run_model(MODEL_NAME, rows)?;
+        Outputs::from_tensors(rows.len(), views(&outputs))
+    }
+
+    fn run_timing(&self, rows: &[FeatureRow]) -> Option<Result<Vec<TargetQuantiles>, EngineError>> {
+        if NO_TIMING_HEAD.load(Ordering::Relaxed) {
+            return None;
+        }
+        match Self::run_model(TIMING_MODEL_NAME, rows) {
+            Ok(outputs) => Some(timing_from_tensors(rows.len(), views(&outputs))),
+            Err(EngineError::UnknownModel(_)) => {
+                NO_TIMING_HEAD.store(true, Ordering::Relaxed);
+                None
+            }
+            Err(err) => Some(Err(err)),
         }
     }
 }

@@ -28,7 +28,7 @@ macro_rules! metadata {
     };
 }
 
-static SHIPPED: &[Shipped] = &[metadata!("engagement")];
+static SHIPPED: &[Shipped] = &[metadata!("engagement"), metadata!("engagement-timing")];
 
 /// Parsed once per instance. A metadata file that does not parse leaves its
 /// model with the data-length check only; `fbposts-model-signature`'s tests

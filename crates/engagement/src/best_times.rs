@@ -134,7 +134,7 @@ fn candidates<'a>(req: &PredictRequest, slots: &'a [SlotPrediction]) -> Vec<&'a 
 }
 
 fn p50(slot: &SlotPrediction) -> f32 {
-    slot.prediction.p50[TOTAL_INTERACTIONS]
+    slot.total_interactions.p50
 }
 
 /// Each candidate's ranking score: `ln(1 + p50)` pulled towards its day's
@@ -217,17 +217,16 @@ pub fn best_times(
 }
 
 fn best_time(req: &PredictRequest, requested: &Prediction, slot: &SlotPrediction) -> BestTime {
-    let ti = |row: &[f32; 4]| row[TOTAL_INTERACTIONS];
     BestTime {
         weekday: slot.weekday,
         hour: slot.hour,
         at: req
             .scheduled_at
             .and_then(|from| next_occurrence(from, slot.weekday, slot.hour)),
-        total_interactions_p10: ti(&slot.prediction.p10),
+        total_interactions_p10: slot.total_interactions.p10,
         total_interactions_p50: p50(slot),
-        total_interactions_p90: ti(&slot.prediction.p90),
-        uplift_pct: uplift_pct(p50(slot), ti(&requested.p50)),
+        total_interactions_p90: slot.total_interactions.p90,
+        uplift_pct: uplift_pct(p50(slot), requested.p50[TOTAL_INTERACTIONS]),
         requested: slot.weekday == req.weekday && slot.hour == req.hour,
         low_data: hour_has_low_data(slot.hour),
     }
@@ -305,7 +304,7 @@ mod tests {
             .map(|(weekday, hour)| SlotPrediction {
                 weekday,
                 hour,
-                prediction: pred(f(weekday, hour)),
+                total_interactions: pred(f(weekday, hour)).target(TOTAL_INTERACTIONS),
             })
             .collect()
     }

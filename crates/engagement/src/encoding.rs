@@ -41,6 +41,13 @@ pub const N_TARGETS: usize = 4;
 /// Index of `total_interactions`, the column best times are ranked by.
 pub const TOTAL_INTERACTIONS: usize = 0;
 
+/// The model's `total_interactions` head alone (`models/engagement-timing`,
+/// written by `models/train.py` beside the whole model and checked there to
+/// answer its column): the same input, the same output names, each `[N, 1]`.
+/// Best times rank the week's slots by it at a quarter of the whole model's
+/// cost per row.
+pub const TIMING_MODEL_NAME: &str = "engagement-timing";
+
 /// The dataset's `Type` code: 0 = Photo, 1 = Status, 2 = Link, 3 = Video.
 pub fn type_code(post_type: PostType) -> u8 {
     match post_type {
@@ -176,6 +183,34 @@ mod tests {
                 .contains("1=Sunday, 2=Monday")
         );
         assert_eq!(m["training_data"]["rows"], 400);
+    }
+
+    #[test]
+    fn the_timing_model_takes_the_same_rows_and_answers_total_interactions() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../models/engagement-timing/metadata.json"
+        );
+        let text = std::fs::read_to_string(path).expect("models/engagement-timing/metadata.json");
+        let timing: Value = serde_json::from_str(&text).unwrap();
+        let whole = metadata();
+        assert_eq!(timing["name"], TIMING_MODEL_NAME);
+        assert_eq!(timing["version"], MODEL_VERSION);
+        assert_eq!(timing["inputs"], whole["inputs"]);
+        assert_eq!(timing["feature_encoding"], whole["feature_encoding"]);
+        let outputs = timing["outputs"].as_array().unwrap();
+        let names: Vec<&str> = outputs
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, OUTPUT_NAMES);
+        for o in outputs {
+            assert_eq!(o["shape"], serde_json::json!(["N", 1]));
+            assert_eq!(
+                o["columns"],
+                serde_json::json!([TARGETS[TOTAL_INTERACTIONS]])
+            );
+        }
     }
 
     #[test]

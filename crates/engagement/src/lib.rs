@@ -23,12 +23,15 @@ pub mod feedback;
 pub mod page;
 pub mod request;
 pub mod response;
+pub mod tensors;
 pub mod window;
 
 pub use basis::{BestTimesBasis, BestTimesSource};
 pub use best_times::{BestTime, TOP_N};
-pub use encoding::{FeatureRow, INPUT_NAME, MODEL_NAME, MODEL_VERSION};
-pub use engine::{Engine, EngineError, Forecast, Outputs, Prediction, SlotPrediction, forecast};
+pub use encoding::{FeatureRow, INPUT_NAME, MODEL_NAME, MODEL_VERSION, TIMING_MODEL_NAME};
+pub use engine::{
+    Engine, EngineError, Forecast, Outputs, Prediction, SlotPrediction, TargetQuantiles, forecast,
+};
 pub use page::{PageInfo, PageModels, page_model_key};
 pub use request::PredictRequest;
 pub use response::{

@@ -7,11 +7,12 @@
 //! [`MIN_PAGE_OBSERVATIONS`] observations: every slot's p10/p50/p90 of that
 //! target is multiplied (as `1 + q`) by `exp` of the page model's mean
 //! log-ratio for that slot's context, so the best times reflect the page
-//! too. `engaged_users` and `consumers` stay global (feedback rarely has
-//! them).
+//! too (the slots carry `total_interactions` alone, what best times rank
+//! by; `reach` is blended into the requested slot). `engaged_users` and
+//! `consumers` stay global (feedback rarely has them).
 
 use crate::encoding::TOTAL_INTERACTIONS;
-use crate::engine::{Forecast, Prediction};
+use crate::engine::{Forecast, Prediction, TargetQuantiles};
 use crate::request::PredictRequest;
 use fbposts_learning::{MIN_PAGE_OBSERVATIONS, PageFeatures, PageModel};
 use serde::Serialize;
@@ -71,21 +72,25 @@ pub fn features(req: &PredictRequest, weekday: u8, hour: u8) -> PageFeatures {
     PageFeatures::new(req.paid, weekday, hour)
 }
 
-fn adjust(prediction: &mut Prediction, target: usize, model: &PageModel, x: &PageFeatures) -> bool {
+/// `global` adjusted by the page's `model` in context `x`, if it can be.
+fn adjust(global: TargetQuantiles, model: &PageModel, x: &PageFeatures) -> Option<TargetQuantiles> {
     let global = [
-        f64::from(prediction.p10[target]),
-        f64::from(prediction.p50[target]),
-        f64::from(prediction.p90[target]),
+        f64::from(global.p10),
+        f64::from(global.p50),
+        f64::from(global.p90),
     ];
-    match model.adjust(x, global) {
-        Some([p10, p50, p90]) => {
-            prediction.p10[target] = p10 as f32;
-            prediction.p50[target] = p50 as f32;
-            prediction.p90[target] = p90 as f32;
-            true
-        }
-        None => false,
-    }
+    let [p10, p50, p90] = model.adjust(x, global)?;
+    Some(TargetQuantiles {
+        p10: p10 as f32,
+        p50: p50 as f32,
+        p90: p90 as f32,
+    })
+}
+
+fn set_target(prediction: &mut Prediction, target: usize, q: TargetQuantiles) {
+    prediction.p10[target] = q.p10;
+    prediction.p50[target] = q.p50;
+    prediction.p90[target] = q.p90;
 }
 
 /// Blends every ready page model into the requested slot and the week's
@@ -101,12 +106,17 @@ pub fn blend(
             continue;
         }
         let x = features(req, req.weekday, req.hour);
-        if !adjust(&mut forecast.requested, *target, model, &x) {
+        let Some(requested) = adjust(forecast.requested.target(*target), model, &x) else {
             continue;
-        }
-        for slot in &mut forecast.slots {
-            let x = features(req, slot.weekday, slot.hour);
-            adjust(&mut slot.prediction, *target, model, &x);
+        };
+        set_target(&mut forecast.requested, *target, requested);
+        if *target == TOTAL_INTERACTIONS {
+            for slot in &mut forecast.slots {
+                let x = features(req, slot.weekday, slot.hour);
+                if let Some(q) = adjust(slot.total_interactions, model, &x) {
+                    slot.total_interactions = q;
+                }
+            }
         }
         blended.push(*name);
     }
@@ -129,7 +139,7 @@ mod tests {
             slots: vec![SlotPrediction {
                 weekday: 2,
                 hour: 9,
-                prediction: p,
+                total_interactions: p.target(TOTAL_INTERACTIONS),
             }],
         }
     }
@@ -167,7 +177,7 @@ mod tests {
         assert_eq!(blended, vec!["total_interactions"]);
         let p50 = f.requested.p50[0];
         assert!((p50 - 199.0).abs() < 25.0, "{p50}");
-        assert!(f.slots[0].prediction.p50[0] > 150.0);
+        assert!(f.slots[0].total_interactions.p50 > 150.0);
         // Other targets untouched.
         assert_eq!(f.requested.p50[1], 200.0);
         assert_eq!(f.requested.p50[REACH], 9999.0);

@@ -599,7 +599,7 @@ mod tests {
         let slots = [SlotPrediction {
             weekday: 2,
             hour: 9,
-            prediction: requested,
+            total_interactions: requested.target(0),
         }];
         let resp = build_response(&r, &requested, &slots, ModelInfo::new("fake"), None);
         assert_eq!(

@@ -330,10 +330,28 @@ fn registry_serves_models_by_folder_name() {
         let registry =
             NnRegistry::load(&repo_root().join("models"), &options(backend, 1), &roots())
                 .unwrap_or_else(|e| panic!("{backend}: {e}"));
-        assert_eq!(registry.names(), ["engagement"], "{backend}");
+        let mut names = registry.names();
+        names.sort_unstable();
+        assert_eq!(names, ["engagement", "engagement-timing"], "{backend}");
         let shared = SharedGraphs(registry.graphs.clone());
         let graph = shared.get("engagement").unwrap();
-        check_quantiles(&compute(graph, &rows()), rows().len());
+        let whole = compute(graph, &rows());
+        check_quantiles(&whole, rows().len());
+        // The timing head answers the whole model's first column.
+        let head = compute(shared.get("engagement-timing").unwrap(), &rows());
+        for ((name, _, data), (head_name, head_dims, head_data)) in whole.iter().zip(&head) {
+            assert_eq!(
+                (name, head_dims),
+                (head_name, &vec![rows().len() as u32, 1])
+            );
+            let column = data.chunks_exact(4).map(|row| row[0]);
+            for (a, b) in column.zip(head_data) {
+                assert!(
+                    (a - b).abs() <= 1e-5 * a.abs().max(1.0),
+                    "{backend} {name}: {a} vs {b}"
+                );
+            }
+        }
         assert!(shared.get("nope").is_none());
         let _per_request = registry.ctx();
     }
