@@ -2,8 +2,9 @@
 //! export, shared by both inference components (`inference-portable`,
 //! `inference-wasi-nn`) so the wasi-nn swap stays one dependency swap.
 //!
-//! [`answer`] runs `fbposts-engagement`'s forecast (the requested slot and
-//! the week's slots inside the posting window in one batch, the page blend,
+//! [`answer`] runs `fbposts-engagement`'s forecast (the requested slot on
+//! the whole model, the week's slots inside the posting window on its
+//! timing head when the engine has it, the page blend,
 //! the best times) on the component's own [`Engine`] and converts between
 //! the WIT types and the crate's. The component implements the generated
 //! `Guest` trait with it and exports it with [`bindings::export_forecast!`]:
