@@ -82,27 +82,24 @@ impl<'a> Stored<'a> {
 /// Reads stored bytes at `now` (seconds since the Unix epoch). An entry
 /// expires at its `expires_at`: from then on it is [`Stored::Expired`].
 pub fn open(bytes: &[u8], now: u64) -> Stored<'_> {
-    let Some(rest) = bytes.strip_prefix(MAGIC) else {
-        return Stored::Unsealed(bytes);
-    };
-    let Some(newline) = rest.iter().position(|&b| b == b'\n') else {
-        return Stored::Unsealed(bytes);
-    };
-    let expires_at = std::str::from_utf8(&rest[..newline])
-        .ok()
-        .and_then(|digits| digits.parse::<u64>().ok());
-    match expires_at {
-        Some(at) if at <= now => Stored::Expired,
-        Some(_) => Stored::Live(&rest[newline + 1..]),
+    match sealed_parts(bytes) {
+        Some((at, _)) if at <= now => Stored::Expired,
+        Some((_, value)) => Stored::Live(value),
         None => Stored::Unsealed(bytes),
     }
 }
 
-/// The expiry written in a sealed entry.
+/// When sealed bytes expire (`None` for bytes without an envelope).
 pub fn expires_at(bytes: &[u8]) -> Option<u64> {
+    sealed_parts(bytes).map(|(at, _)| at)
+}
+
+/// The expiry and the value of sealed bytes.
+fn sealed_parts(bytes: &[u8]) -> Option<(u64, &[u8])> {
     let rest = bytes.strip_prefix(MAGIC)?;
     let newline = rest.iter().position(|&b| b == b'\n')?;
-    std::str::from_utf8(&rest[..newline]).ok()?.parse().ok()
+    let expires_at = std::str::from_utf8(&rest[..newline]).ok()?.parse().ok()?;
+    Some((expires_at, &rest[newline + 1..]))
 }
 
 /// Seconds since the Unix epoch (the wall clock).

@@ -149,6 +149,15 @@ impl CacheStatus {
 /// expire after `response_cache_lifetime_secs` ([`expiring`]): they are
 /// sealed with their expiry, listed in the store's expiry index, read as
 /// misses once expired and deleted by the scheduled pruner.
+///
+/// An expired entry is still a value to the host, so its single-flight does
+/// not start on it, and the requests in flight on a hot key would compute
+/// it again (2 to 10 of 64 in the e2e test without what follows). So a request
+/// that finds its entry expired looks up the entry's refresh marker
+/// ([`refresh_marker`]: one key per key and expiry) instead: the first one
+/// misses it, computes and `put`s the value, then the marker; the others
+/// wait on the marker in the host's single-flight, then read the fresh
+/// value.
 pub struct ResponseCache {
     /// The instance's handle ([`instance::store`]).
     store: Option<Rc<Store>>,
@@ -159,6 +168,9 @@ pub struct ResponseCache {
     /// instance holds the key: the host's single-flight then sees a second
     /// request and makes it wait for the first one's answer.
     own: Option<Store>,
+    /// The refresh marker this request leads, written by `put` after the
+    /// fresh value.
+    refresh: Option<String>,
     namespace: &'static str,
     /// The lifetime of entries put from now on.
     lifetime_secs: u64,
@@ -192,6 +204,7 @@ impl ResponseCache {
             store,
             claim: None,
             own: None,
+            refresh: None,
             namespace,
             lifetime_secs,
         }
@@ -208,26 +221,47 @@ impl ResponseCache {
     }
 
     /// The cached value, unless absent or expired. After a miss this
-    /// request leads the key (the host's single-flight) until its `put`.
+    /// request leads the key (the host's single-flight) until its `put`;
+    /// after finding it expired, it leads the key's refresh or waits for
+    /// another request's.
     pub async fn get(&mut self, key: &str) -> Option<Vec<u8>> {
         let key = self.key(key);
         self.choose_handle(&key).await;
-        let store = self.handle()?;
-        let found = match store.get(&key).await {
-            Ok(value) => value.and_then(|stored| {
-                expiry::open(&stored, expiry::now_secs())
-                    .value()
-                    .map(<[u8]>::to_vec)
-            }),
-            Err(err) => {
-                eprintln!("{}: cache read failed: {err:?}", self.namespace);
-                None
-            }
+        let stored = self.read(&key).await?;
+        let found = match expiry::open(&stored, expiry::now_secs()) {
+            expiry::Stored::Expired => self.refresh_or_wait(&key, &stored).await,
+            live => live.value().map(<[u8]>::to_vec),
         };
         if found.is_some() {
             self.claim = None;
         }
         found
+    }
+
+    /// The stored bytes of `key` through this request's handle.
+    async fn read(&self, key: &str) -> Option<Vec<u8>> {
+        match self.handle()?.get(key).await {
+            Ok(stored) => stored,
+            Err(err) => {
+                eprintln!("{}: cache read failed: {err:?}", self.namespace);
+                None
+            }
+        }
+    }
+
+    /// `key` was found `expired`: the fresh value once another request has
+    /// refreshed it (its marker is there, or appears while the host makes
+    /// this request wait), else `None` and this request refreshes it.
+    async fn refresh_or_wait(&mut self, key: &str, expired: &[u8]) -> Option<Vec<u8>> {
+        let marker = refresh_marker(key, expired);
+        if self.read(&marker).await.is_none() {
+            self.refresh = Some(marker);
+            return None;
+        }
+        let fresh = self.read(key).await?;
+        expiry::open(&fresh, expiry::now_secs())
+            .value()
+            .map(<[u8]>::to_vec)
     }
 
     /// Claims `key` in the instance's handle, or, if another request of the
@@ -251,20 +285,33 @@ impl ResponseCache {
         self.own.as_ref().or(self.store.as_deref())
     }
 
-    /// Caches `value` for the cache's lifetime. The index is only written
-    /// on this (miss) path, never on a hit.
+    /// Caches `value` for the cache's lifetime, then the refresh marker
+    /// this request leads, if any. The index is only written on this (miss)
+    /// path, never on a hit.
     pub async fn put(&mut self, key: &str, value: &[u8]) {
+        let key = self.key(key);
+        let now = expiry::now_secs();
+        self.put_sealed(&key, value, now.saturating_add(self.lifetime_secs))
+            .await;
+        if let Some(marker) = self.refresh.take() {
+            let lifetime = REFRESH_MARKER_SECS.min(self.lifetime_secs);
+            self.put_sealed(&marker, b"1", now.saturating_add(lifetime))
+                .await;
+        }
+        self.claim = None;
+    }
+
+    /// Indexes `key`'s expiry and writes `value` sealed with it.
+    async fn put_sealed(&self, key: &str, value: &[u8], expires_at: u64) {
         let Some(store) = self.handle() else {
             return;
         };
-        let key = self.key(key);
         let now = expiry::now_secs();
-        let expires_at = now.saturating_add(self.lifetime_secs);
         match expiring::open_bucket("cache") {
             Ok(bucket) => {
                 let index = expiry::ExpiryIndex::new(expiring::WasiIndexStore(&bucket));
                 let recorded = instance::with_slot_block("cache", |block| {
-                    index.record_in(&key, expires_at, now, block)
+                    index.record_in(key, expires_at, now, block)
                 });
                 if let Err(err) = recorded {
                     eprintln!("{}: cache index write failed: {err}", self.namespace);
@@ -275,8 +322,19 @@ impl ResponseCache {
         if let Err(err) = store.set(key, &expiry::seal(value, expires_at)).await {
             eprintln!("{}: cache write failed: {err:?}", self.namespace);
         }
-        self.claim = None;
     }
+}
+
+/// How long a refresh marker stays: longer than the host's single-flight
+/// wait (5 s), so every request that waited on it still finds it.
+const REFRESH_MARKER_SECS: u64 = 60;
+
+/// The key whose lookup decides who refreshes `key` after the entry
+/// `expired` (its stored bytes): one per key and expiry, so the marker of
+/// an earlier refresh never answers for a later one.
+pub fn refresh_marker(key: &str, expired: &[u8]) -> String {
+    let generation = expiry::expires_at(expired).unwrap_or_default();
+    format!("{key}#refreshed-after:{generation}")
 }
 
 /// The body of every cached JSON step: answer from the `cache` store under
@@ -318,6 +376,24 @@ pub async fn cached_json<T: serde::Serialize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_expiry_of_a_key_has_its_own_refresh_marker() {
+        let first = expiry::seal(b"{}", 1_800_000_000);
+        let second = expiry::seal(b"{}", 1_800_003_600);
+        assert_eq!(
+            refresh_marker("analyze:k", &first),
+            "analyze:k#refreshed-after:1800000000"
+        );
+        assert_ne!(
+            refresh_marker("analyze:k", &first),
+            refresh_marker("analyze:k", &second)
+        );
+        assert_ne!(
+            refresh_marker("analyze:k", &first),
+            refresh_marker("analyze:j", &first)
+        );
+    }
 
     fn json_type(value: &str) -> bool {
         is_json_media_type(Some(value.as_bytes()))

@@ -7,7 +7,7 @@
 
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use support::{Options, Redis, Server, client, get, reply};
+use support::{Options, Redis, Reply, Server, client, get, reply};
 
 /// SQLite stores under `dir` (`default`, and `cache` with `cache_extra`,
 /// lines of its table).
@@ -49,25 +49,16 @@ fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
         .unwrap_or(0.0)
 }
 
-#[test]
-fn sixty_four_identical_concurrent_misses_compute_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = tiered_config(dir.path());
-    let server = Server::start(Options {
-        manifest: "spin.toml",
-        state_dir: dir.path(),
-        runtime_config: Some(&config),
-        extra_args: &["--max-concurrent-requests", "64", "--inference", "portable"],
-    });
-    let body = json!({ "text": "Single-flight check: 64 of us ask for this very post at once. Which one of us computes it? #OnlyOnce" });
-    let url = server.url("/api/analyze");
-    let start = std::sync::Arc::new(std::sync::Barrier::new(64));
-    let askers: Vec<_> = (0..64)
+/// `n` identical posts of `body` to `url`, sent at once on connections
+/// opened beforehand.
+fn post_at_once(url: &str, body: &serde_json::Value, n: usize) -> Vec<Reply> {
+    let start = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let askers: Vec<_> = (0..n)
         .map(|_| {
-            let (url, body, start) = (url.clone(), body.clone(), start.clone());
+            let (url, body, start) = (url.to_string(), body.clone(), start.clone());
             std::thread::spawn(move || {
                 let client = client();
-                // Connected before the start, so the 64 posts overlap.
+                // Connected before the start, so the posts overlap.
                 let warm = client.get(url.replace("/api/analyze", "/api/openapi.json"));
                 warm.send().unwrap();
                 start.wait();
@@ -75,8 +66,14 @@ fn sixty_four_identical_concurrent_misses_compute_once() {
             })
         })
         .collect();
-    let replies: Vec<_> = askers.into_iter().map(|t| t.join().unwrap()).collect();
-    for r in &replies {
+    askers.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+/// How many of `replies` (all 200 with the same score) were computed
+/// (`x-cache: miss`); when more than one, fails with what the tiers and the
+/// server's log saw, to tell why.
+fn computations_expecting_one(server: Server, replies: &[Reply]) -> (Server, String) {
+    for r in replies {
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(r.body["score"], replies[0].body["score"]);
     }
@@ -86,7 +83,6 @@ fn sixty_four_identical_concurrent_misses_compute_once() {
         .count();
     let metrics = get(&server, "/metrics").text;
     if computed != 1 {
-        // What the tiers and the guests saw, to tell why.
         let kv: Vec<&str> = metrics
             .lines()
             .filter(|l| l.starts_with("fbposts_kv_"))
@@ -102,6 +98,23 @@ fn sixty_four_identical_concurrent_misses_compute_once() {
             notable.join("\n")
         );
     }
+    (server, metrics)
+}
+
+#[test]
+fn sixty_four_identical_concurrent_misses_compute_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiered_config(dir.path());
+    let server = Server::start(Options {
+        manifest: "spin.toml",
+        state_dir: dir.path(),
+        runtime_config: Some(&config),
+        extra_args: &["--max-concurrent-requests", "64", "--inference", "portable"],
+    });
+    let body = json!({ "text": "Single-flight check: 64 of us ask for this very post at once. Which one of us computes it? #OnlyOnce" });
+    let url = server.url("/api/analyze");
+    let replies = post_at_once(&url, &body, 64);
+    let (server, metrics) = computations_expecting_one(server, &replies);
     let lookups = |tier| {
         sample(
             &metrics,
@@ -130,6 +143,45 @@ fn sixty_four_identical_concurrent_misses_compute_once() {
         lookups("l1") + 1.0,
         "a later hit is served by L1:\n{after}"
     );
+}
+
+/// A hot entry that expires is computed again once, not by every request
+/// in flight: the in-process tier still holds the expired entry and answers
+/// it as a value, so the requests that find it expired wait on its refresh
+/// marker (`ResponseCache`) while one of them computes. Without the marker
+/// five runs of six computed it 2 to 10 times.
+#[test]
+fn a_hot_entry_that_expired_is_computed_again_once_under_sixty_four_concurrent_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiered_config(dir.path());
+    let server = Server::start_with_env(
+        Options {
+            manifest: "spin.toml",
+            state_dir: dir.path(),
+            runtime_config: Some(&config),
+            extra_args: &["--max-concurrent-requests", "64", "--inference", "portable"],
+        },
+        &[("SPIN_VARIABLE_RESPONSE_CACHE_LIFETIME_SECS", "3")],
+    );
+    let body = json!({"page_likes": 98765, "post_type": "photo", "scheduled_at": "2026-12-01T18:30:00-05:00"});
+    let url = server.url("/api/predict");
+    let first = reply(client().post(&url).json(&body).send().unwrap());
+    assert_eq!(first.cache.as_deref(), Some("miss"));
+    // Expired (a 3 s lifetime, stamped in whole seconds), still in L1.
+    std::thread::sleep(std::time::Duration::from_millis(4_100));
+    let replies = post_at_once(&url, &body, 64);
+    let (server, metrics) = computations_expecting_one(server, &replies);
+    assert_eq!(replies[0].body["score"], first.body["score"]);
+    let l1 = sample(
+        &metrics,
+        "fbposts_kv_tier_lookups_total",
+        &[("label", "cache"), ("tier", "l1")],
+    );
+    assert!(
+        l1 >= 64.0,
+        "the expired entry was answered by L1:\n{metrics}"
+    );
+    drop(server);
 }
 
 /// The `cache` label's writes held in a write-behind buffer that only a
