@@ -54,6 +54,13 @@ impl Prediction {
             p90: self.p90[target],
         }
     }
+
+    /// Replaces the quantiles of `target`.
+    pub fn set_target(&mut self, target: usize, q: TargetQuantiles) {
+        self.p10[target] = q.p10;
+        self.p50[target] = q.p50;
+        self.p90[target] = q.p90;
+    }
 }
 
 /// Why inference failed, by whose problem it is.

@@ -12,7 +12,7 @@
 //! `consumers` stay global (feedback rarely has them).
 
 use crate::encoding::TOTAL_INTERACTIONS;
-use crate::engine::{Forecast, Prediction, TargetQuantiles};
+use crate::engine::{Forecast, TargetQuantiles};
 use crate::request::PredictRequest;
 use fbposts_learning::{MIN_PAGE_OBSERVATIONS, PageFeatures, PageModel};
 use serde::Serialize;
@@ -87,12 +87,6 @@ fn adjust(global: TargetQuantiles, model: &PageModel, x: &PageFeatures) -> Optio
     })
 }
 
-fn set_target(prediction: &mut Prediction, target: usize, q: TargetQuantiles) {
-    prediction.p10[target] = q.p10;
-    prediction.p50[target] = q.p50;
-    prediction.p90[target] = q.p90;
-}
-
 /// Blends every ready page model into the requested slot and the week's
 /// slots; returns the names of the targets blended.
 pub fn blend(
@@ -109,7 +103,7 @@ pub fn blend(
         let Some(requested) = adjust(forecast.requested.target(*target), model, &x) else {
             continue;
         };
-        set_target(&mut forecast.requested, *target, requested);
+        forecast.requested.set_target(*target, requested);
         if *target == TOTAL_INTERACTIONS {
             for slot in &mut forecast.slots {
                 let x = features(req, slot.weekday, slot.hour);
@@ -126,7 +120,7 @@ pub fn blend(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::SlotPrediction;
+    use crate::engine::{Prediction, SlotPrediction};
 
     fn forecast() -> Forecast {
         let p = Prediction {
