@@ -127,13 +127,18 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
-    fn metadata() -> Value {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../models/engagement/metadata.json"
+    /// `models/<model>/metadata.json`.
+    fn metadata_of(model: &str) -> Value {
+        let path = format!(
+            "{}/../../models/{model}/metadata.json",
+            env!("CARGO_MANIFEST_DIR")
         );
-        let text = std::fs::read_to_string(path).expect("models/engagement/metadata.json");
+        let text = std::fs::read_to_string(&path).expect(&path);
         serde_json::from_str(&text).expect("metadata.json is strict JSON")
+    }
+
+    fn metadata() -> Value {
+        metadata_of(MODEL_NAME)
     }
 
     #[test]
@@ -187,12 +192,7 @@ mod tests {
 
     #[test]
     fn the_timing_model_takes_the_same_rows_and_answers_total_interactions() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../models/engagement-timing/metadata.json"
-        );
-        let text = std::fs::read_to_string(path).expect("models/engagement-timing/metadata.json");
-        let timing: Value = serde_json::from_str(&text).unwrap();
+        let timing = metadata_of(TIMING_MODEL_NAME);
         let whole = metadata();
         assert_eq!(timing["name"], TIMING_MODEL_NAME);
         assert_eq!(timing["version"], MODEL_VERSION);
