@@ -141,6 +141,21 @@ mod tests {
         metadata_of(MODEL_NAME)
     }
 
+    /// A JSON array of strings.
+    fn strings(array: &Value) -> Vec<&str> {
+        let items = array.as_array().unwrap();
+        items.iter().map(|v| v.as_str().unwrap()).collect()
+    }
+
+    /// The `name` of each of the metadata's outputs, in order.
+    fn output_names(metadata: &Value) -> Vec<&str> {
+        let outputs = metadata["outputs"].as_array().unwrap();
+        outputs
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect()
+    }
+
     #[test]
     fn constants_match_the_model_metadata() {
         let m = metadata();
@@ -150,27 +165,10 @@ mod tests {
         assert_eq!(inputs.len(), 1);
         assert_eq!(inputs[0]["name"], INPUT_NAME);
         assert_eq!(inputs[0]["shape"][1], N_FEATURES);
-        let columns: Vec<&str> = inputs[0]["columns"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap())
-            .collect();
-        assert_eq!(columns, FEATURE_COLUMNS);
-        let outputs = m["outputs"].as_array().unwrap();
-        let names: Vec<&str> = outputs
-            .iter()
-            .map(|o| o["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(names, OUTPUT_NAMES);
-        for o in outputs {
-            let cols: Vec<&str> = o["columns"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c.as_str().unwrap())
-                .collect();
-            assert_eq!(cols, TARGETS);
+        assert_eq!(strings(&inputs[0]["columns"]), FEATURE_COLUMNS);
+        assert_eq!(output_names(&m), OUTPUT_NAMES);
+        for o in m["outputs"].as_array().unwrap() {
+            assert_eq!(strings(&o["columns"]), TARGETS);
         }
         let enc = &m["feature_encoding"]["type_code"];
         for (name, post_type) in [
@@ -198,18 +196,10 @@ mod tests {
         assert_eq!(timing["version"], MODEL_VERSION);
         assert_eq!(timing["inputs"], whole["inputs"]);
         assert_eq!(timing["feature_encoding"], whole["feature_encoding"]);
-        let outputs = timing["outputs"].as_array().unwrap();
-        let names: Vec<&str> = outputs
-            .iter()
-            .map(|o| o["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(names, OUTPUT_NAMES);
-        for o in outputs {
+        assert_eq!(output_names(&timing), OUTPUT_NAMES);
+        for o in timing["outputs"].as_array().unwrap() {
             assert_eq!(o["shape"], serde_json::json!(["N", 1]));
-            assert_eq!(
-                o["columns"],
-                serde_json::json!([TARGETS[TOTAL_INTERACTIONS]])
-            );
+            assert_eq!(strings(&o["columns"]), [TARGETS[TOTAL_INTERACTIONS]]);
         }
     }
 

@@ -291,22 +291,22 @@ impl ResponseCache {
     pub async fn put(&mut self, key: &str, value: &[u8]) {
         let key = self.key(key);
         let now = expiry::now_secs();
-        self.put_sealed(&key, value, now.saturating_add(self.lifetime_secs))
+        self.put_sealed(&key, value, now, now.saturating_add(self.lifetime_secs))
             .await;
         if let Some(marker) = self.refresh.take() {
             let lifetime = REFRESH_MARKER_SECS.min(self.lifetime_secs);
-            self.put_sealed(&marker, b"1", now.saturating_add(lifetime))
+            self.put_sealed(&marker, b"1", now, now.saturating_add(lifetime))
                 .await;
         }
         self.claim = None;
     }
 
-    /// Indexes `key`'s expiry and writes `value` sealed with it.
-    async fn put_sealed(&self, key: &str, value: &[u8], expires_at: u64) {
+    /// Indexes `key`'s expiry (written at `now`) and writes `value` sealed
+    /// with it.
+    async fn put_sealed(&self, key: &str, value: &[u8], now: u64, expires_at: u64) {
         let Some(store) = self.handle() else {
             return;
         };
-        let now = expiry::now_secs();
         match expiring::open_bucket("cache") {
             Ok(bucket) => {
                 let index = expiry::ExpiryIndex::new(expiring::WasiIndexStore(&bucket));
