@@ -167,6 +167,16 @@ pub struct UpArgs {
     /// OpenVINO streams); default: one per core.
     #[arg(long)]
     nn_sessions: Option<usize>,
+    /// Dynamic batching (ONNX Runtime): how long, in microseconds, a model's
+    /// next run waits for more concurrent calls to join it (0: it takes only
+    /// the calls that queued while the model's sessions were busy). Not
+    /// waited on one core, where calls cannot overlap.
+    #[arg(long, default_value_t = crate::wasi_nn::DEFAULT_WINDOW_US, value_parser = clap::value_parser!(u64).range(0..=1000))]
+    nn_batch_window_us: u64,
+    /// Dynamic batching: the most rows one coalesced run holds; 0 turns
+    /// batching off (every call runs alone).
+    #[arg(long, default_value_t = 1024)]
+    nn_batch_rows: usize,
     /// Where the host serves its Prometheus metrics, before routing (a manifest route of exactly this path is an error).
     #[arg(long, default_value = crate::metrics::DEFAULT_PATH)]
     metrics_path: String,
@@ -356,6 +366,10 @@ impl UpArgs {
                 backend: self.nn_backend,
                 device: self.nn_device,
                 sessions: self.nn_sessions,
+                batch: crate::wasi_nn::BatchOptions {
+                    window: Duration::from_micros(self.nn_batch_window_us),
+                    max_rows: self.nn_batch_rows,
+                },
             },
             metrics: MetricsOptions {
                 enabled: !self.no_metrics,

@@ -394,6 +394,7 @@ fn prepare(engine: NnEngine, args: &BenchNnArgs, signature: &Arc<Signature>) -> 
         backend,
         device: NnDevice::Cpu,
         sessions: args.nn_sessions,
+        batch: crate::wasi_nn::BatchOptions::off(),
     };
     let model_dir = args.models_dir.join(&signature.model);
     let native = |graph: wasmtime_wasi_nn::Graph| {
@@ -404,7 +405,8 @@ fn prepare(engine: NnEngine, args: &BenchNnArgs, signature: &Arc<Signature>) -> 
     let (file, nn) = match engine {
         NnEngine::Onnx => {
             let graph = OrtBackend::new(&options(NnBackend::Onnx), &roots)?
-                .load_model_dir(&model_dir, ExecutionTarget::Cpu)?;
+                .load_model_dir(&model_dir, ExecutionTarget::Cpu)?
+                .graph;
             return Ok(native(graph));
         }
         NnEngine::Openvino => {

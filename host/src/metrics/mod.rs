@@ -23,6 +23,7 @@
 //! | `fbposts_kv_l2_lookups` (counter), `fbposts_kv_l2_errors` (counter) | label (+ outcome: hit, miss) | the shared Redis tier's atomics, read at scrape ([`cache`]) |
 //! | `fbposts_precache_requests` (counter) | outcome | pre-caching's atomics, read at scrape ([`precache`]) |
 //! | `fbposts_nn_inference_duration_seconds`, `fbposts_nn_batch_size`, `fbposts_nn_inference_failures` | model, backend | each wasi-nn graph is wrapped at `prepare` ([`NnMeter::wrap`]) |
+//! | `fbposts_nn_coalesced_calls` | model, backend | each ONNX Runtime model's batcher is told its runs at `prepare` ([`NnMeter::coalesced_runs`]) |
 //! | `fbposts_events_published` (counter) | channel, outcome | outbound `spin:redis` `publish` / `execute("PUBLISH")` ([`EventsMeter`]) |
 //! | `fbposts_events_consumed` (counter), `fbposts_events_handle_duration_seconds` | channel, component, outcome | the Redis trigger's subscriber, per handler |
 //!

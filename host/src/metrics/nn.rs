@@ -29,6 +29,7 @@ type HistogramFamily = Family<ModelLabels, Histogram, fn() -> Histogram>;
 pub(super) struct NnFamilies {
     duration: HistogramFamily,
     batch: HistogramFamily,
+    coalesced: HistogramFamily,
     failures: Family<ModelLabels, Counter>,
 }
 
@@ -42,11 +43,17 @@ fn batch_histogram() -> Histogram {
     Histogram::new(exponential_buckets(1.0, 2.0, 11))
 }
 
+fn coalesced_histogram() -> Histogram {
+    // 1 … 64 calls
+    Histogram::new(exponential_buckets(1.0, 2.0, 7))
+}
+
 impl NnFamilies {
     pub(super) fn register(registry: &mut Registry) -> Self {
         let families = Self {
             duration: Family::new_with_constructor(duration_histogram),
             batch: Family::new_with_constructor(batch_histogram),
+            coalesced: Family::new_with_constructor(coalesced_histogram),
             failures: Family::default(),
         };
         registry.register_with_unit(
@@ -59,6 +66,11 @@ impl NnFamilies {
             "nn_batch_size",
             "Rows per successful wasi-nn inference (first dimension of the first input tensor), by model and backend",
             families.batch.clone(),
+        );
+        registry.register(
+            "nn_coalesced_calls",
+            "Guest inferences served by each backend run, by model and backend (above 1: dynamic batching coalesced concurrent calls)",
+            families.coalesced.clone(),
         );
         registry.register(
             "nn_inference_failures",
@@ -89,6 +101,17 @@ impl NnMeter {
             families,
             backend: backend.to_string(),
         }
+    }
+
+    /// What counts the calls each backend run of `model` served, or `None`
+    /// when metrics are off.
+    pub fn coalesced_runs(&self, model: &str) -> Option<crate::wasi_nn::RunObserver> {
+        let families = self.families.as_ref()?;
+        let histogram = families.coalesced.get_or_create_owned(&ModelLabels {
+            model: model.to_string(),
+            backend: self.backend.clone(),
+        });
+        Some(Box::new(move |calls| histogram.observe(calls as f64)))
     }
 
     /// `graph` (the model `model`) measured, or as it is when metrics are off.

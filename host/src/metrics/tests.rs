@@ -449,3 +449,30 @@ fn inference_time_and_batch_size_are_recorded_per_model_and_backend() {
         Some(1.0)
     );
 }
+
+#[test]
+fn calls_per_backend_run_are_recorded_per_model_and_backend_and_not_at_all_when_off() {
+    let metrics = metrics();
+    let observe = metrics
+        .nn("onnx")
+        .coalesced_runs("engagement")
+        .expect("metrics are on");
+    observe(3);
+    observe(1);
+    let text = exposition(&metrics);
+    let labels = [("model", "engagement"), ("backend", "onnx")];
+    assert_eq!(
+        sample(&text, "fbposts_nn_coalesced_calls_count", &labels),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&text, "fbposts_nn_coalesced_calls_sum", &labels),
+        Some(4.0)
+    );
+    let off = Metrics::new(&MetricsOptions {
+        enabled: false,
+        path: DEFAULT_PATH.into(),
+        alerts: None,
+    });
+    assert!(off.nn("onnx").coalesced_runs("engagement").is_none());
+}

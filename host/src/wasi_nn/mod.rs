@@ -43,6 +43,7 @@
 //! - [`tensor`]: model ports and the tensor checks both backends share;
 //! - [`onnx`] and [`openvino`]: the two backends.
 
+mod batch;
 mod libs;
 mod onnx;
 mod openvino;
@@ -50,6 +51,7 @@ mod tensor;
 #[cfg(test)]
 mod tests;
 
+pub use self::batch::{BatchOptions, DEFAULT_WINDOW_US, RunObserver};
 pub use self::onnx::OrtBackend;
 pub use self::openvino::OvBackend;
 pub use libs::{find_onnxruntime, find_openvino, search_roots};
@@ -122,6 +124,8 @@ pub struct NnOptions {
     /// Sessions (ONNX Runtime) or streams (OpenVINO) per model, i.e. how many
     /// requests can run one model at the same time; `None`: one per core.
     pub sessions: Option<usize>,
+    /// How concurrent calls of one model are coalesced (ONNX Runtime).
+    pub batch: BatchOptions,
 }
 
 impl Default for NnOptions {
@@ -130,6 +134,7 @@ impl Default for NnOptions {
             backend: NnBackend::Onnx,
             device: NnDevice::Cpu,
             sessions: None,
+            batch: BatchOptions::default(),
         }
     }
 }
@@ -210,6 +215,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Clone, Default)]
 pub struct NnRegistry {
     graphs: Arc<HashMap<String, Graph>>,
+    /// The coalescing queue of each model that has one (ONNX Runtime).
+    batchers: Arc<HashMap<String, Arc<batch::Batcher>>>,
 }
 
 impl std::fmt::Debug for NnRegistry {
@@ -247,6 +254,7 @@ impl NnRegistry {
         search_roots: &[PathBuf],
     ) -> Result<Self, NnError> {
         let mut graphs = HashMap::new();
+        let mut batchers = HashMap::new();
         if !models_dir.is_dir() {
             tracing::warn!(dir = %models_dir.display(), "wasi-nn: no models directory; load-by-name will find nothing");
             return Ok(Self::empty());
@@ -286,7 +294,12 @@ impl NnRegistry {
                         Some(backend) => backend,
                         None => ort.insert(OrtBackend::new(options, search_roots)?),
                     };
-                    backend.load_model_dir(&folder, options.device.target())
+                    backend
+                        .load_model_dir(&folder, options.device.target())
+                        .map(|loaded| {
+                            batchers.insert(name.clone(), loaded.batcher);
+                            loaded.graph
+                        })
                 }
                 NnBackend::Openvino => {
                     let backend = match &mut ov {
@@ -315,6 +328,7 @@ impl NnRegistry {
         }
         Ok(Self {
             graphs: Arc::new(graphs),
+            batchers: Arc::new(batchers),
         })
     }
 
@@ -326,15 +340,22 @@ impl NnRegistry {
     }
 
     /// The same models, each wrapped by `meter` (inference time and batch
-    /// size per model; see [`crate::metrics`]).
+    /// size per model; see [`crate::metrics`]); their coalesced runs are
+    /// counted too.
     pub fn metered(&self, meter: &NnMeter) -> Self {
         let graphs = self
             .graphs
             .iter()
             .map(|(name, graph)| (name.clone(), meter.wrap(name, graph)))
             .collect();
+        for (name, batcher) in self.batchers.iter() {
+            if let Some(observer) = meter.coalesced_runs(name) {
+                batcher.observe_runs(observer);
+            }
+        }
         Self {
             graphs: Arc::new(graphs),
+            batchers: self.batchers.clone(),
         }
     }
 

@@ -6,6 +6,7 @@
 //! each with `cores / sessions` intra-op threads and no spinning) and every
 //! `compute` takes a free one from the pool.
 
+use super::batch::{Batcher, batchable};
 use super::tensor::{
     Port, check_input, dims_u32, fill_inputs, from_le_vec, named_outputs, read, require_inputs,
     resolve_id, run_blocking, to_le_vec,
@@ -24,6 +25,7 @@ use wasmtime_wasi_nn::{ExecutionContext, Graph, Tensor};
 pub struct OrtBackend {
     sessions: usize,
     intra_threads: usize,
+    batch: super::BatchOptions,
 }
 
 impl OrtBackend {
@@ -33,6 +35,7 @@ impl OrtBackend {
         Ok(Self {
             sessions: options.sessions(),
             intra_threads: options.intra_threads(),
+            batch: options.batch,
         })
     }
 
@@ -58,7 +61,7 @@ impl OrtBackend {
         Ok(builder.commit_from_memory(model)?)
     }
 
-    fn load_model(&self, model: &[u8], target: ExecutionTarget) -> Result<Graph, NnError> {
+    fn load_model(&self, model: &[u8], target: ExecutionTarget) -> Result<OrtLoaded, NnError> {
         let first = self.session(model, target)?;
         let inputs = first
             .inputs
@@ -79,11 +82,20 @@ impl OrtBackend {
                 idle: Mutex::new(idle),
                 returned: Condvar::new(),
             },
+            batcher: Arc::new(Batcher::new(
+                self.batch,
+                self.sessions,
+                batchable(&inputs, &outputs),
+            )),
             inputs,
             outputs,
         };
+        let batcher = model.batcher.clone();
         let graph: Box<dyn BackendGraph> = Box::new(OrtGraph(Arc::new(model)));
-        Ok(graph.into())
+        Ok(OrtLoaded {
+            graph: graph.into(),
+            batcher,
+        })
     }
 
     /// Loads `<dir>/model.ort.onnx` when the folder has it, else
@@ -92,9 +104,15 @@ impl OrtBackend {
         &mut self,
         dir: &Path,
         target: ExecutionTarget,
-    ) -> Result<Graph, NnError> {
+    ) -> Result<OrtLoaded, NnError> {
         self.load_model(&read(&model_file(dir))?, target)
     }
+}
+
+/// A loaded model: its graph, and the queue that coalesces its calls.
+pub struct OrtLoaded {
+    pub graph: Graph,
+    pub(super) batcher: Arc<Batcher>,
 }
 
 /// The graph ONNX Runtime runs from a model folder: `model.ort.onnx`, the
@@ -202,12 +220,21 @@ impl Drop for Checkout<'_> {
 
 struct OrtModel {
     pool: SessionPool,
+    /// Coalesces concurrent calls (see [`super::batch`]).
+    batcher: Arc<Batcher>,
     inputs: Vec<Port>,
     outputs: Vec<Port>,
 }
 
 impl OrtModel {
+    /// One call's inputs, run alone or in a batch with other calls.
     fn run(&self, inputs: &[&Tensor]) -> Result<Vec<Tensor>, NnError> {
+        let owned = inputs.iter().map(|&tensor| tensor.clone()).collect();
+        run_blocking(|| self.batcher.run(owned, &|inputs| self.run_session(inputs)))
+    }
+
+    /// One session run on a free session of the pool.
+    fn run_session(&self, inputs: &[&Tensor]) -> Result<Vec<Tensor>, NnError> {
         let mut values = Vec::with_capacity(inputs.len());
         for (port, tensor) in self.inputs.iter().zip(inputs) {
             values.push((port.name.as_str(), ort_value(tensor)?));
@@ -216,7 +243,7 @@ impl OrtModel {
         let Some(session) = checkout.session.as_mut() else {
             unreachable!("a checkout always holds a session");
         };
-        let outputs = run_blocking(|| session.run(values))?;
+        let outputs = session.run(values)?;
         self.outputs
             .iter()
             .map(|port| {
@@ -342,7 +369,7 @@ impl BackendInner for OrtBackend {
 
     fn load(&mut self, builders: &[&[u8]], target: ExecutionTarget) -> Result<Graph, BackendError> {
         match builders {
-            [model] => Ok(self.load_model(model, target)?),
+            [model] => Ok(self.load_model(model, target)?.graph),
             _ => Err(BackendError::InvalidNumberOfBuilders(1, builders.len())),
         }
     }
@@ -358,7 +385,7 @@ impl BackendFromDir for OrtBackend {
         path: &Path,
         target: ExecutionTarget,
     ) -> Result<Graph, BackendError> {
-        Ok(self.load_model_dir(path, target)?)
+        Ok(self.load_model_dir(path, target)?.graph)
     }
 }
 

@@ -112,12 +112,33 @@ pub(super) fn dims_u32(dims: &[i64]) -> Result<Vec<u32>, NnError> {
 /// others first (`block_in_place`), so one long `compute` does not stall the
 /// requests queued behind it; elsewhere (tests, `bench-nn`) it just runs.
 pub(super) fn run_blocking<R>(work: impl FnOnce() -> R) -> R {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(work)
-        }
+    match RuntimeKind::current() {
+        RuntimeKind::MultiThread => tokio::task::block_in_place(work),
         _ => work(),
+    }
+}
+
+/// The tokio runtime (if any) the calling thread runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RuntimeKind {
+    /// Not in a runtime: a plain thread (tests, `bench-nn`).
+    None,
+    /// The only thread of a current-thread runtime: while it blocks, no
+    /// other request runs.
+    CurrentThread,
+    MultiThread,
+}
+
+impl RuntimeKind {
+    pub(super) fn current() -> Self {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        match Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                Self::MultiThread
+            }
+            Ok(_) => Self::CurrentThread,
+            Err(_) => Self::None,
+        }
     }
 }
 

@@ -30,6 +30,7 @@ fn options(backend: NnBackend, sessions: usize) -> NnOptions {
         backend,
         device: NnDevice::Cpu,
         sessions: Some(sessions),
+        batch: crate::wasi_nn::BatchOptions::default(),
     }
 }
 
@@ -321,6 +322,51 @@ fn concurrent_computes_share_one_graph() {
             rows.len(),
             started.elapsed()
         );
+    }
+}
+
+/// The model loaded on ONNX Runtime with one session and `batch`.
+fn load_ort_batched(batch: BatchOptions) -> onnx::OrtLoaded {
+    let options = NnOptions {
+        batch,
+        ..options(NnBackend::Onnx, 1)
+    };
+    OrtBackend::new(&options, &roots())
+        .unwrap_or_else(|e| panic!("ONNX Runtime is required for this test: {e}"))
+        .load_model_dir(&engagement_dir(), ExecutionTarget::Cpu)
+        .expect("loading the engagement model")
+}
+
+/// Dynamic batching on the real model: three calls of different sizes are
+/// coalesced into one ONNX Runtime run (the window ends when the batch is
+/// full, 24 rows), and each gets exactly what it gets from a run of its own.
+#[test]
+fn calls_coalesced_into_one_onnx_run_answer_exactly_as_alone() {
+    let rows = rows();
+    let parts = [&rows[..5], &rows[5..13], &rows[13..]];
+    let alone = load_ort_batched(BatchOptions::off()).graph;
+    let expected: Vec<Outputs> = parts.iter().map(|part| compute(&alone, part)).collect();
+    let batched = load_ort_batched(BatchOptions {
+        window: std::time::Duration::from_secs(60),
+        max_rows: rows.len(),
+    });
+    let runs = Arc::new(Mutex::new(Vec::new()));
+    let seen = runs.clone();
+    batched
+        .batcher
+        .observe_runs(Box::new(move |calls| lock(&seen).push(calls)));
+    let answers: Vec<Outputs> = std::thread::scope(|scope| {
+        let graph = &batched.graph;
+        let threads: Vec<_> = parts
+            .iter()
+            .map(|part| scope.spawn(move || compute(graph, part)))
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    assert_eq!(*lock(&runs), [3], "one run served the three calls");
+    for (part, (answer, expected)) in answers.iter().zip(&expected).enumerate() {
+        check_quantiles(answer, parts[part].len());
+        assert_close(expected, answer, 0.0);
     }
 }
 

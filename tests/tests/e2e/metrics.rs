@@ -185,6 +185,12 @@ fn metrics_count_exactly_the_requests_sent_and_what_they_did() {
         inferences
     );
     assert!(value(&scrape, "fbposts_nn_batch_size_sum", &model) >= inferences);
+    // Dynamic batching: the backend's runs served every inference once.
+    assert!(histogram_count(&scrape, "fbposts_nn_coalesced_calls", &model) >= 1.0);
+    assert_eq!(
+        value(&scrape, "fbposts_nn_coalesced_calls_sum", &model),
+        inferences
+    );
 
     // Per-instance figures are recorded when a request's store is dropped,
     // just after its response: wait (bounded) until all six are in.

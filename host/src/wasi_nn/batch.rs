@@ -1,0 +1,343 @@
+//! Dynamic batching for one model: concurrent `compute` calls from different
+//! stores are coalesced into one session run, then split back, the way
+//! Triton's dynamic batcher works. The guest API does not change.
+//!
+//! # Rules
+//!
+//! - A model is batched only if every input and output has a dynamic first
+//!   dimension (its rows); any other model runs each call alone.
+//! - At most `runners` runs of the model are in flight (the session pool's
+//!   size, so a runner never waits for a session). A call that finds them all
+//!   busy queues its job; the next thread to take a runner slot takes every
+//!   queued job that fits into one run. So batches form while the sessions
+//!   are busy, and an idle model runs a lone call at once.
+//! - With a window, a runner waits up to the window for more rows before it
+//!   runs, unless the batch is already full (`max_rows`). Not on a
+//!   current-thread runtime (`fbposts up` on one core): there the waiting
+//!   thread is the only one, so no other call could arrive and every request
+//!   would stall. A guest's `compute` is a synchronous host call, so on one
+//!   thread calls never overlap and nothing is coalesced.
+//! - Jobs join one run only if their inputs have the same element types and
+//!   the same dimensions after the first; the first queued job decides.
+//! - A job is never another's error: if a coalesced run fails, or its outputs
+//!   do not split by rows, each of its jobs runs again alone (and a model whose
+//!   outputs do not split stops being batched).
+
+use super::NnError;
+use super::tensor::{Port, RuntimeKind};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+use wasmtime_wasi_nn::Tensor;
+
+/// How concurrent calls of one model are coalesced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOptions {
+    /// How long a runner waits for more rows before it runs; zero: it runs
+    /// what is queued when it gets a session.
+    pub window: Duration,
+    /// The most rows one coalesced run holds (a single larger call still runs).
+    pub max_rows: usize,
+}
+
+impl Default for BatchOptions {
+    /// A 200 µs window: on two cores it cut a predict cache miss's CPU by a
+    /// fifth (README, "Dynamic batching").
+    fn default() -> Self {
+        Self {
+            window: Duration::from_micros(DEFAULT_WINDOW_US),
+            max_rows: 1024,
+        }
+    }
+}
+
+/// The default window, in microseconds.
+pub const DEFAULT_WINDOW_US: u64 = 200;
+
+impl BatchOptions {
+    /// No coalescing: every call runs alone.
+    pub fn off() -> Self {
+        Self {
+            window: Duration::ZERO,
+            max_rows: 0,
+        }
+    }
+}
+
+/// Runs a model on concatenated inputs (one tensor per input port).
+pub(super) type Execute<'a> = &'a (dyn Fn(&[&Tensor]) -> Result<Vec<Tensor>, NnError> + Sync);
+
+/// Told the number of guest calls each session run served (metrics).
+pub type RunObserver = Box<dyn Fn(usize) + Send + Sync>;
+
+/// The coalescing queue of one model.
+pub(super) struct Batcher {
+    options: BatchOptions,
+    runners: usize,
+    batchable: AtomicBool,
+    state: Mutex<Queue>,
+    /// A job was queued (wakes a runner waiting out its window).
+    arrived: Condvar,
+    /// A run finished (wakes the jobs' threads and frees a runner slot).
+    finished: Condvar,
+    observer: OnceLock<RunObserver>,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: VecDeque<Job>,
+    busy_runners: usize,
+    done: HashMap<u64, Result<Vec<Tensor>, NnError>>,
+    next_id: u64,
+}
+
+struct Job {
+    id: u64,
+    inputs: Vec<Tensor>,
+    rows: usize,
+}
+
+fn lock(mutex: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether the ports allow rows from different calls in one run.
+pub(super) fn batchable(inputs: &[Port], outputs: &[Port]) -> bool {
+    !inputs.is_empty()
+        && !outputs.is_empty()
+        && inputs
+            .iter()
+            .chain(outputs)
+            .all(|port| port.dims.first() == Some(&-1))
+}
+
+impl Batcher {
+    pub(super) fn new(options: BatchOptions, runners: usize, batchable: bool) -> Self {
+        Self {
+            options,
+            runners: runners.max(1),
+            batchable: AtomicBool::new(batchable && options.max_rows > 0),
+            state: Mutex::default(),
+            arrived: Condvar::new(),
+            finished: Condvar::new(),
+            observer: OnceLock::new(),
+        }
+    }
+
+    /// Sets what is told each run's number of calls; the first setting stays.
+    pub(super) fn observe_runs(&self, observer: RunObserver) {
+        let _ = self.observer.set(observer);
+    }
+
+    fn ran(&self, calls: usize) {
+        if let Some(observer) = self.observer.get() {
+            observer(calls);
+        }
+    }
+
+    /// One session run of one call.
+    fn alone(&self, inputs: &[Tensor], execute: Execute<'_>) -> Result<Vec<Tensor>, NnError> {
+        self.ran(1);
+        execute(&inputs.iter().collect::<Vec<_>>())
+    }
+
+    /// Runs `inputs` (one tensor per input port, already checked against the
+    /// model), alone or coalesced with other threads' calls.
+    pub(super) fn run(
+        &self,
+        inputs: Vec<Tensor>,
+        execute: Execute<'_>,
+    ) -> Result<Vec<Tensor>, NnError> {
+        let rows = if self.batchable.load(Ordering::Relaxed) {
+            rows_of(&inputs)
+        } else {
+            None
+        };
+        let Some(rows) = rows else {
+            return self.alone(&inputs, execute);
+        };
+        let mut queue = lock(&self.state);
+        let id = queue.next_id;
+        queue.next_id += 1;
+        queue.waiting.push_back(Job { id, inputs, rows });
+        self.arrived.notify_all();
+        loop {
+            if let Some(result) = queue.done.remove(&id) {
+                return result;
+            }
+            if queue.busy_runners < self.runners && !queue.waiting.is_empty() {
+                queue.busy_runners += 1;
+                queue = self.wait_for_rows(queue);
+                let batch = take_batch(&mut queue.waiting, self.options.max_rows);
+                drop(queue);
+                let results = self.execute(batch, execute);
+                queue = lock(&self.state);
+                queue.busy_runners -= 1;
+                queue.done.extend(results);
+                self.finished.notify_all();
+                continue;
+            }
+            queue = self
+                .finished
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// A runner's window: waits until `max_rows` are queued or the window ends.
+    fn wait_for_rows<'a>(&self, mut queue: MutexGuard<'a, Queue>) -> MutexGuard<'a, Queue> {
+        if self.options.window.is_zero() || RuntimeKind::current() == RuntimeKind::CurrentThread {
+            return queue;
+        }
+        let deadline = Instant::now() + self.options.window;
+        while queued_rows(&queue.waiting) < self.options.max_rows {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            queue = self
+                .arrived
+                .wait_timeout(queue, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        queue
+    }
+
+    /// Runs one batch; each job's result, under its id.
+    fn execute(
+        &self,
+        batch: Vec<Job>,
+        execute: Execute<'_>,
+    ) -> Vec<(u64, Result<Vec<Tensor>, NnError>)> {
+        match batch.as_slice() {
+            // Another runner took the queue while this one waited.
+            [] => return Vec::new(),
+            [job] => return vec![(job.id, self.alone(&job.inputs, execute))],
+            _ => {}
+        }
+        self.ran(batch.len());
+        let joined = concat(&batch);
+        let outputs = execute(&joined.iter().collect::<Vec<_>>());
+        let rows: Vec<usize> = batch.iter().map(|job| job.rows).collect();
+        match outputs.map(|outputs| split(&outputs, &rows)) {
+            Ok(Some(parts)) => batch
+                .iter()
+                .map(|job| job.id)
+                .zip(parts.into_iter().map(Ok))
+                .collect(),
+            failed => {
+                if matches!(failed, Ok(None)) {
+                    tracing::warn!(
+                        "wasi-nn: outputs do not split by rows; this model is no longer batched"
+                    );
+                    self.batchable.store(false, Ordering::Relaxed);
+                }
+                batch
+                    .into_iter()
+                    .map(|job| (job.id, self.alone(&job.inputs, execute)))
+                    .collect()
+            }
+        }
+    }
+}
+
+/// The rows of a call: the first dimension, the same on every input.
+fn rows_of(inputs: &[Tensor]) -> Option<usize> {
+    let rows = *inputs.first()?.dimensions.first()?;
+    inputs
+        .iter()
+        .all(|tensor| tensor.dimensions.first() == Some(&rows))
+        .then_some(rows as usize)
+}
+
+/// Whether two calls' inputs can share one run.
+fn compatible(a: &[Tensor], b: &[Tensor]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(a, b)| a.ty == b.ty && a.dimensions[1..] == b.dimensions[1..])
+}
+
+fn queued_rows(waiting: &VecDeque<Job>) -> usize {
+    waiting.iter().map(|job| job.rows).sum()
+}
+
+/// The first queued job and every later one that fits beside it, in order,
+/// up to `max_rows` rows in all.
+fn take_batch(waiting: &mut VecDeque<Job>, max_rows: usize) -> Vec<Job> {
+    let Some(first) = waiting.pop_front() else {
+        return Vec::new();
+    };
+    let mut rows = first.rows;
+    let mut batch = vec![first];
+    let mut index = 0;
+    while index < waiting.len() {
+        let job = &waiting[index];
+        if rows + job.rows <= max_rows && compatible(&batch[0].inputs, &job.inputs) {
+            rows += job.rows;
+            batch.extend(waiting.remove(index));
+        } else {
+            index += 1;
+        }
+    }
+    batch
+}
+
+/// One tensor per input port, the jobs' rows one after the other.
+fn concat(batch: &[Job]) -> Vec<Tensor> {
+    let first = &batch[0].inputs;
+    let rows: usize = batch.iter().map(|job| job.rows).sum();
+    (0..first.len())
+        .map(|port| {
+            let mut dimensions = first[port].dimensions.clone();
+            dimensions[0] = rows as u32;
+            let mut data =
+                Vec::with_capacity(batch.iter().map(|j| j.inputs[port].data.len()).sum());
+            for job in batch {
+                data.extend_from_slice(&job.inputs[port].data);
+            }
+            Tensor {
+                dimensions,
+                ty: first[port].ty,
+                data,
+            }
+        })
+        .collect()
+}
+
+/// Each job's outputs, cut from the coalesced ones by its rows; `None` when
+/// some output's first dimension is not the batch's rows.
+fn split(outputs: &[Tensor], rows: &[usize]) -> Option<Vec<Vec<Tensor>>> {
+    let total: usize = rows.iter().sum();
+    let mut parts: Vec<Vec<Tensor>> = rows
+        .iter()
+        .map(|_| Vec::with_capacity(outputs.len()))
+        .collect();
+    for output in outputs {
+        if output.dimensions.first().map(|&d| d as usize) != Some(total)
+            || total == 0
+            || output.data.len() % total != 0
+        {
+            return None;
+        }
+        let row_bytes = output.data.len() / total;
+        let mut start = 0;
+        for (part, &job_rows) in parts.iter_mut().zip(rows) {
+            let mut dimensions = output.dimensions.clone();
+            dimensions[0] = job_rows as u32;
+            let end = start + job_rows * row_bytes;
+            part.push(Tensor {
+                dimensions,
+                ty: output.ty,
+                data: output.data[start..end].to_vec(),
+            });
+            start = end;
+        }
+    }
+    Some(parts)
+}
+
+#[cfg(test)]
+#[path = "batch_tests.rs"]
+mod tests;

@@ -1,0 +1,327 @@
+//! The batcher's rules, on a fake model whose output row is its input row
+//! doubled (so every call can check it got its own rows back).
+
+use super::*;
+use std::sync::Arc;
+use wasmtime_wasi_nn::wit::TensorType;
+
+fn rows(values: &[f32], width: u32) -> Tensor {
+    Tensor {
+        dimensions: vec![values.len() as u32 / width, width],
+        ty: TensorType::Fp32,
+        data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    }
+}
+
+fn values(tensor: &Tensor) -> Vec<f32> {
+    tensor
+        .data
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// What the fake model saw: the rows of every run, in order.
+#[derive(Default)]
+struct Runs(Mutex<Vec<u32>>);
+
+impl Runs {
+    fn rows(&self) -> Vec<u32> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// Doubles its input; fails on a row holding 666.
+fn doubled(runs: &Runs, inputs: &[&Tensor]) -> Result<Vec<Tensor>, NnError> {
+    runs.0.lock().unwrap().push(inputs[0].dimensions[0]);
+    let data = values(inputs[0]);
+    if data.contains(&666.0) {
+        return Err(NnError::Input("poisoned row".into()));
+    }
+    let doubled: Vec<f32> = data.iter().map(|v| v * 2.0).collect();
+    Ok(vec![rows(&doubled, inputs[0].dimensions[1])])
+}
+
+impl Batcher {
+    fn queued_calls(&self) -> usize {
+        lock(&self.state).waiting.len()
+    }
+
+    /// The calls each run served, as the metrics see them.
+    fn observed(&self) -> Arc<Mutex<Vec<usize>>> {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        self.observe_runs(Box::new(move |calls| sink.lock().unwrap().push(calls)));
+        seen
+    }
+}
+
+/// Runs `calls` from one thread each while the model's only runner is held
+/// by a first call, which returns once all of them are queued; the answers
+/// in the calls' order, and the rows of every run.
+fn behind_a_busy_model(
+    batcher: &Batcher,
+    calls: Vec<Tensor>,
+    model: impl Fn(&[&Tensor]) -> Result<Vec<Tensor>, NnError> + Sync,
+) -> (Vec<Result<Vec<Tensor>, NnError>>, Vec<u32>) {
+    let runs = Runs::default();
+    let waiting = calls.len();
+    let gate = |inputs: &[&Tensor]| {
+        if values(inputs[0]) == [-1.0] {
+            while batcher.queued_calls() < waiting {
+                std::thread::yield_now();
+            }
+            runs.0.lock().unwrap().push(1);
+            return Ok(vec![rows(&[-2.0], 1)]);
+        }
+        runs.0.lock().unwrap().push(inputs[0].dimensions[0]);
+        model(inputs)
+    };
+    let answers = std::thread::scope(|scope| {
+        let first = scope.spawn(|| batcher.run(vec![rows(&[-1.0], 1)], &gate));
+        while lock(&batcher.state).busy_runners == 0 {
+            std::thread::yield_now();
+        }
+        let threads: Vec<_> = calls
+            .into_iter()
+            .enumerate()
+            .map(|(index, call)| {
+                let gate = &gate;
+                let thread = scope.spawn(move || batcher.run(vec![call], gate));
+                // One at a time, so the queue holds the calls in their order
+                // (counted by ids given out: the last one may already be
+                // taken off the queue and run).
+                while lock(&batcher.state).next_id <= index as u64 + 1 {
+                    std::thread::yield_now();
+                }
+                thread
+            })
+            .collect();
+        assert_eq!(values(&first.join().unwrap().unwrap()[0]), [-2.0]);
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    (answers, runs.rows())
+}
+
+fn on(max_rows: usize) -> BatchOptions {
+    BatchOptions {
+        window: Duration::ZERO,
+        max_rows,
+    }
+}
+
+#[test]
+fn calls_that_queue_while_the_model_is_busy_run_as_one_and_each_gets_its_own_rows() {
+    let batcher = Batcher::new(on(1024), 1, true);
+    let observed = batcher.observed();
+    let model_runs = Runs::default();
+    let calls = vec![
+        rows(&[1.0, 2.0], 1),
+        rows(&[3.0], 1),
+        rows(&[4.0, 5.0, 6.0], 1),
+    ];
+    let (answers, runs) = behind_a_busy_model(&batcher, calls, |i| doubled(&model_runs, i));
+    let answers: Vec<Vec<f32>> = answers
+        .into_iter()
+        .map(|a| values(&a.unwrap()[0]))
+        .collect();
+    assert_eq!(answers, [vec![2.0, 4.0], vec![6.0], vec![8.0, 10.0, 12.0]]);
+    assert_eq!(
+        runs,
+        [1, 6],
+        "the first call alone, then the three queued ones together"
+    );
+    assert_eq!(
+        *observed.lock().unwrap(),
+        [1, 3],
+        "calls per run, as the metrics count them"
+    );
+}
+
+#[test]
+fn a_lone_call_on_an_idle_model_runs_at_once() {
+    let batcher = Batcher::new(on(1024), 1, true);
+    let observed = batcher.observed();
+    let runs = Runs::default();
+    let answer = batcher
+        .run(vec![rows(&[7.0], 1)], &|i| doubled(&runs, i))
+        .unwrap();
+    assert_eq!(values(&answer[0]), [14.0]);
+    assert_eq!(runs.rows(), [1]);
+    assert_eq!(*observed.lock().unwrap(), [1]);
+}
+
+#[test]
+fn calls_whose_rows_differ_in_width_never_share_a_run() {
+    let batcher = Batcher::new(on(1024), 1, true);
+    let model_runs = Runs::default();
+    let calls = vec![rows(&[1.0, 2.0], 2), rows(&[3.0], 1), rows(&[4.0, 5.0], 2)];
+    let (answers, runs) = behind_a_busy_model(&batcher, calls, |i| doubled(&model_runs, i));
+    let answers: Vec<Vec<f32>> = answers
+        .into_iter()
+        .map(|a| values(&a.unwrap()[0]))
+        .collect();
+    assert_eq!(answers, [vec![2.0, 4.0], vec![6.0], vec![8.0, 10.0]]);
+    assert_eq!(
+        runs,
+        [1, 2, 1],
+        "both two-wide calls in one run, the one-wide call alone"
+    );
+}
+
+#[test]
+fn no_run_holds_more_than_max_rows_but_a_larger_single_call_still_runs() {
+    let batcher = Batcher::new(on(4), 1, true);
+    let model_runs = Runs::default();
+    let calls = vec![
+        rows(&[1.0, 2.0], 1),
+        rows(&[3.0, 4.0], 1),
+        rows(&[5.0, 6.0], 1),
+        rows(&[7.0, 8.0, 9.0, 10.0, 11.0], 1),
+    ];
+    let (answers, runs) = behind_a_busy_model(&batcher, calls, |i| doubled(&model_runs, i));
+    assert!(answers.iter().all(Result::is_ok));
+    assert_eq!(
+        values(&answers[3].as_ref().unwrap()[0]),
+        [14.0, 16.0, 18.0, 20.0, 22.0]
+    );
+    assert_eq!(runs, [1, 4, 2, 5]);
+}
+
+#[test]
+fn a_failing_coalesced_run_is_retried_call_by_call_so_only_the_bad_call_fails() {
+    let batcher = Batcher::new(on(1024), 1, true);
+    let model_runs = Runs::default();
+    let observed = batcher.observed();
+    let calls = vec![rows(&[1.0], 1), rows(&[666.0], 1), rows(&[3.0], 1)];
+    let (answers, runs) = behind_a_busy_model(&batcher, calls, |i| doubled(&model_runs, i));
+    assert_eq!(values(&answers[0].as_ref().unwrap()[0]), [2.0]);
+    assert!(matches!(&answers[1], Err(NnError::Input(m)) if m == "poisoned row"));
+    assert_eq!(values(&answers[2].as_ref().unwrap()[0]), [6.0]);
+    assert_eq!(runs, [1, 3, 1, 1, 1]);
+    assert_eq!(*observed.lock().unwrap(), [1, 3, 1, 1, 1]);
+    assert!(
+        batcher.batchable.load(Ordering::Relaxed),
+        "a failure is not a reason to stop batching"
+    );
+}
+
+#[test]
+fn outputs_that_do_not_split_by_rows_stop_batching_and_every_call_still_gets_its_answer() {
+    let batcher = Batcher::new(on(1024), 1, true);
+    let model_runs = Runs::default();
+    let summed = |inputs: &[&Tensor]| {
+        model_runs.0.lock().unwrap().push(inputs[0].dimensions[0]);
+        Ok(vec![rows(&[values(inputs[0]).iter().sum()], 1)])
+    };
+    let calls = vec![rows(&[1.0, 2.0], 1), rows(&[3.0], 1)];
+    let (answers, runs) = behind_a_busy_model(&batcher, calls, summed);
+    let answers: Vec<Vec<f32>> = answers
+        .into_iter()
+        .map(|a| values(&a.unwrap()[0]))
+        .collect();
+    assert_eq!(answers, [vec![3.0], vec![3.0]]);
+    assert_eq!(runs, [1, 3, 2, 1]);
+    assert!(!batcher.batchable.load(Ordering::Relaxed));
+}
+
+#[test]
+fn a_runner_waits_out_its_window_until_the_batch_is_full() {
+    let options = BatchOptions {
+        window: Duration::from_secs(60),
+        max_rows: 4,
+    };
+    let batcher = Arc::new(Batcher::new(options, 1, true));
+    let runs = Arc::new(Runs::default());
+    let threads: Vec<_> = (0..4)
+        .map(|n| {
+            let (batcher, runs) = (batcher.clone(), runs.clone());
+            std::thread::spawn(move || {
+                let answer = batcher.run(vec![rows(&[n as f32], 1)], &|i| doubled(&runs, i));
+                values(&answer.unwrap()[0])
+            })
+        })
+        .collect();
+    let answers: Vec<Vec<f32>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(answers, [vec![0.0], vec![2.0], vec![4.0], vec![6.0]]);
+    assert_eq!(
+        runs.rows(),
+        [4],
+        "one run, started when the fourth row arrived, not after 60 s"
+    );
+}
+
+#[test]
+fn a_model_with_a_fixed_first_dimension_is_not_batched() {
+    let port = |dims: Vec<i64>| Port {
+        name: "x".into(),
+        ty: TensorType::Fp32,
+        dims,
+    };
+    assert!(batchable(&[port(vec![-1, 7])], &[port(vec![-1, 4])]));
+    assert!(!batchable(&[port(vec![1, 7])], &[port(vec![-1, 4])]));
+    assert!(!batchable(&[port(vec![-1, 7])], &[port(vec![4])]));
+    assert!(!batchable(&[port(vec![])], &[port(vec![-1])]));
+}
+
+#[test]
+fn with_batching_off_calls_run_side_by_side_and_never_queue() {
+    let batcher = Batcher::new(BatchOptions::off(), 1, true);
+    let observed = batcher.observed();
+    let inside = std::sync::atomic::AtomicUsize::new(0);
+    let met = std::sync::atomic::AtomicUsize::new(0);
+    // Each call stays in the model until the other one is in it too, which
+    // only happens if neither waits for the other's run.
+    let model = |inputs: &[&Tensor]| {
+        inside.fetch_add(1, Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while inside.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        if inside.load(Ordering::SeqCst) == 2 {
+            met.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(vec![(*inputs[0]).clone()])
+    };
+    std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..2)
+            .map(|n| {
+                let (batcher, model) = (&batcher, &model);
+                scope.spawn(move || batcher.run(vec![rows(&[n as f32], 1)], model))
+            })
+            .collect();
+        for (n, call) in calls.into_iter().enumerate() {
+            assert_eq!(values(&call.join().unwrap().unwrap()[0]), [n as f32]);
+        }
+    });
+    assert_eq!(
+        met.load(Ordering::SeqCst),
+        2,
+        "each call saw the other in the model"
+    );
+    assert_eq!(batcher.queued_calls(), 0);
+    assert_eq!(*observed.lock().unwrap(), [1, 1]);
+}
+
+#[test]
+fn on_a_current_thread_runtime_a_runner_does_not_wait_out_its_window() {
+    let options = BatchOptions {
+        window: Duration::from_secs(60),
+        max_rows: 1024,
+    };
+    let batcher = Batcher::new(options, 1, true);
+    let runs = Runs::default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let answer = runtime
+        .block_on(async { batcher.run(vec![rows(&[1.0], 1)], &|i| doubled(&runs, i)) })
+        .unwrap();
+    assert_eq!(values(&answer[0]), [2.0]);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the only thread waited {:?} for calls that could not come",
+        started.elapsed()
+    );
+}
