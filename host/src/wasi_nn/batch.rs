@@ -12,7 +12,10 @@
 //!   queued job that fits into one run. So batches form while the sessions
 //!   are busy, and an idle model runs a lone call at once.
 //! - With a window, a runner waits up to the window for more rows before it
-//!   runs, unless the batch is already full (`max_rows`). Not on a
+//!   runs, unless the batch is already full (`max_rows`), and only while
+//!   calls overlap: another run is in flight, another call is queued, or the
+//!   model's last run served several calls. A call on an idle model runs at
+//!   once (at one request at a time, waiting would only add latency). Not on a
 //!   current-thread runtime (`fbposts up` on one core): there the waiting
 //!   thread is the only one, so no other call could arrive and every request
 //!   would stall. A guest's `compute` is a synchronous host call, so on one
@@ -88,6 +91,8 @@ pub(super) struct Batcher {
 struct Queue {
     waiting: VecDeque<Job>,
     busy_runners: usize,
+    /// Whether the model's last run served more than one call.
+    last_coalesced: bool,
     done: HashMap<u64, Result<Vec<Tensor>, NnError>>,
     next_id: u64,
 }
@@ -168,12 +173,17 @@ impl Batcher {
             }
             if queue.busy_runners < self.runners && !queue.waiting.is_empty() {
                 queue.busy_runners += 1;
-                queue = self.wait_for_rows(queue);
+                if queue.busy_runners > 1 || queue.waiting.len() > 1 || queue.last_coalesced {
+                    queue = self.wait_for_rows(queue);
+                }
                 let batch = take_batch(&mut queue.waiting, self.options.max_rows);
                 drop(queue);
                 let results = self.execute(batch, execute);
                 queue = lock(&self.state);
                 queue.busy_runners -= 1;
+                if !results.is_empty() {
+                    queue.last_coalesced = results.len() > 1;
+                }
                 queue.done.extend(results);
                 self.finished.notify_all();
                 continue;

@@ -47,6 +47,12 @@ impl Batcher {
         lock(&self.state).waiting.len()
     }
 
+    /// As after a run that served several calls: the next runner waits out
+    /// its window (for tests of a whole model, `wasi_nn::tests`).
+    pub(crate) fn as_if_calls_overlapped(&self) {
+        lock(&self.state).last_coalesced = true;
+    }
+
     /// The calls each run served, as the metrics see them.
     fn observed(&self) -> Arc<Mutex<Vec<usize>>> {
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -139,14 +145,24 @@ fn calls_that_queue_while_the_model_is_busy_run_as_one_and_each_gets_its_own_row
 }
 
 #[test]
-fn a_lone_call_on_an_idle_model_runs_at_once() {
-    let batcher = Batcher::new(on(1024), 1, true);
+fn a_lone_call_on_an_idle_model_runs_at_once_without_waiting_out_the_window() {
+    let options = BatchOptions {
+        window: Duration::from_secs(60),
+        max_rows: 1024,
+    };
+    let batcher = Batcher::new(options, 1, true);
     let observed = batcher.observed();
     let runs = Runs::default();
+    let started = Instant::now();
     let answer = batcher
         .run(vec![rows(&[7.0], 1)], &|i| doubled(&runs, i))
         .unwrap();
     assert_eq!(values(&answer[0]), [14.0]);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "a lone call waited {:?}",
+        started.elapsed()
+    );
     assert_eq!(runs.rows(), [1]);
     assert_eq!(*observed.lock().unwrap(), [1]);
 }
@@ -225,29 +241,51 @@ fn outputs_that_do_not_split_by_rows_stop_batching_and_every_call_still_gets_its
     assert!(!batcher.batchable.load(Ordering::Relaxed));
 }
 
+/// Two runners: the first is held in the model; the second, seeing calls
+/// overlap, waits out its (60 s) window until four rows are queued, and runs
+/// them at once as one batch.
 #[test]
-fn a_runner_waits_out_its_window_until_the_batch_is_full() {
+fn a_runner_waits_out_its_window_while_calls_overlap_until_the_batch_is_full() {
     let options = BatchOptions {
         window: Duration::from_secs(60),
         max_rows: 4,
     };
-    let batcher = Arc::new(Batcher::new(options, 1, true));
-    let runs = Arc::new(Runs::default());
-    let threads: Vec<_> = (0..4)
-        .map(|n| {
-            let (batcher, runs) = (batcher.clone(), runs.clone());
-            std::thread::spawn(move || {
-                let answer = batcher.run(vec![rows(&[n as f32], 1)], &|i| doubled(&runs, i));
-                values(&answer.unwrap()[0])
+    let batcher = Batcher::new(options, 2, true);
+    let runs = Runs::default();
+    let model = |inputs: &[&Tensor]| {
+        if values(inputs[0]) == [-1.0] {
+            while !runs.rows().contains(&4) {
+                std::thread::yield_now();
+            }
+        }
+        doubled(&runs, inputs)
+    };
+    let answers: Vec<Vec<f32>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = [-1.0, 0.0, 1.0, 2.0, 3.0]
+            .into_iter()
+            .enumerate()
+            .map(|(index, value)| {
+                let (batcher, model) = (&batcher, &model);
+                let thread = scope.spawn(move || batcher.run(vec![rows(&[value], 1)], model));
+                while lock(&batcher.state).next_id <= index as u64 {
+                    std::thread::yield_now();
+                }
+                thread
             })
-        })
-        .collect();
-    let answers: Vec<Vec<f32>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-    assert_eq!(answers, [vec![0.0], vec![2.0], vec![4.0], vec![6.0]]);
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| values(&t.join().unwrap().unwrap()[0]))
+            .collect()
+    });
+    assert_eq!(
+        answers,
+        [vec![-2.0], vec![0.0], vec![2.0], vec![4.0], vec![6.0]]
+    );
     assert_eq!(
         runs.rows(),
-        [4],
-        "one run, started when the fourth row arrived, not after 60 s"
+        [4, 1],
+        "the four overlapping calls in one run, then the held one"
     );
 }
 

@@ -338,8 +338,9 @@ fn load_ort_batched(batch: BatchOptions) -> onnx::OrtLoaded {
 }
 
 /// Dynamic batching on the real model: three calls of different sizes are
-/// coalesced into one ONNX Runtime run (the window ends when the batch is
-/// full, 24 rows), and each gets exactly what it gets from a run of its own.
+/// coalesced into one ONNX Runtime run (calls overlapped before, so the
+/// runner waits; its window ends when the batch is full, 24 rows), and each
+/// gets exactly what it gets from a run of its own.
 #[test]
 fn calls_coalesced_into_one_onnx_run_answer_exactly_as_alone() {
     let rows = rows();
@@ -355,6 +356,7 @@ fn calls_coalesced_into_one_onnx_run_answer_exactly_as_alone() {
     batched
         .batcher
         .observe_runs(Box::new(move |calls| lock(&seen).push(calls)));
+    batched.batcher.as_if_calls_overlapped();
     let answers: Vec<Outputs> = std::thread::scope(|scope| {
         let graph = &batched.graph;
         let threads: Vec<_> = parts
