@@ -167,8 +167,9 @@ pub struct UpArgs {
     /// OpenVINO streams); default: one per core.
     #[arg(long)]
     nn_sessions: Option<usize>,
-    /// Dynamic batching (ONNX Runtime): how long, in microseconds, a model's
-    /// next run waits for more concurrent calls to join it (0: it takes only
+    /// Dynamic batching (ONNX Runtime): while calls overlap, how long, in
+    /// microseconds, a model's next run waits for more concurrent calls to
+    /// join it (0: it takes only
     /// the calls that queued while the model's sessions were busy). Not
     /// waited on one core, where calls cannot overlap.
     #[arg(long, default_value_t = crate::wasi_nn::DEFAULT_WINDOW_US, value_parser = clap::value_parser!(u64).range(0..=1000))]
