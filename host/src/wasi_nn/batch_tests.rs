@@ -109,6 +109,15 @@ fn behind_a_busy_model(
     (answers, runs.rows())
 }
 
+/// A window no test waits out: a run that starts before it ends started
+/// because its batch was full or no calls overlapped.
+fn with_a_long_window(max_rows: usize) -> BatchOptions {
+    BatchOptions {
+        window: Duration::from_secs(60),
+        max_rows,
+    }
+}
+
 fn on(max_rows: usize) -> BatchOptions {
     BatchOptions {
         window: Duration::ZERO,
@@ -146,11 +155,7 @@ fn calls_that_queue_while_the_model_is_busy_run_as_one_and_each_gets_its_own_row
 
 #[test]
 fn a_lone_call_on_an_idle_model_runs_at_once_without_waiting_out_the_window() {
-    let options = BatchOptions {
-        window: Duration::from_secs(60),
-        max_rows: 1024,
-    };
-    let batcher = Batcher::new(options, 1, true);
+    let batcher = Batcher::new(with_a_long_window(1024), 1, true);
     let observed = batcher.observed();
     let runs = Runs::default();
     let started = Instant::now();
@@ -246,11 +251,7 @@ fn outputs_that_do_not_split_by_rows_stop_batching_and_every_call_still_gets_its
 /// them at once as one batch.
 #[test]
 fn a_runner_waits_out_its_window_while_calls_overlap_until_the_batch_is_full() {
-    let options = BatchOptions {
-        window: Duration::from_secs(60),
-        max_rows: 4,
-    };
-    let batcher = Batcher::new(options, 2, true);
+    let batcher = Batcher::new(with_a_long_window(4), 2, true);
     let runs = Runs::default();
     let model = |inputs: &[&Tensor]| {
         if values(inputs[0]) == [-1.0] {
@@ -343,11 +344,7 @@ fn with_batching_off_calls_run_side_by_side_and_never_queue() {
 
 #[test]
 fn on_a_current_thread_runtime_a_runner_does_not_wait_out_its_window() {
-    let options = BatchOptions {
-        window: Duration::from_secs(60),
-        max_rows: 1024,
-    };
-    let batcher = Batcher::new(options, 1, true);
+    let batcher = Batcher::new(with_a_long_window(1024), 1, true);
     let runs = Runs::default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
