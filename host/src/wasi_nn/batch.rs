@@ -171,28 +171,39 @@ impl Batcher {
             if let Some(result) = queue.done.remove(&id) {
                 return result;
             }
-            if queue.busy_runners < self.runners && !queue.waiting.is_empty() {
-                queue.busy_runners += 1;
-                if queue.busy_runners > 1 || queue.waiting.len() > 1 || queue.last_coalesced {
-                    queue = self.wait_for_rows(queue);
-                }
-                let batch = take_batch(&mut queue.waiting, self.options.max_rows);
-                drop(queue);
-                let results = self.execute(batch, execute);
-                queue = lock(&self.state);
-                queue.busy_runners -= 1;
-                if !results.is_empty() {
-                    queue.last_coalesced = results.len() > 1;
-                }
-                queue.done.extend(results);
-                self.finished.notify_all();
-                continue;
-            }
-            queue = self
-                .finished
-                .wait(queue)
-                .unwrap_or_else(PoisonError::into_inner);
+            queue = if queue.busy_runners < self.runners && !queue.waiting.is_empty() {
+                self.run_next_batch(queue, execute)
+            } else {
+                self.finished
+                    .wait(queue)
+                    .unwrap_or_else(PoisonError::into_inner)
+            };
         }
+    }
+
+    /// As one of the runners: takes the next batch off the queue (after the
+    /// window, while calls overlap), runs it without the lock, and files
+    /// each call's result for its thread.
+    fn run_next_batch<'a>(
+        &'a self,
+        mut queue: MutexGuard<'a, Queue>,
+        execute: Execute<'_>,
+    ) -> MutexGuard<'a, Queue> {
+        queue.busy_runners += 1;
+        if queue.busy_runners > 1 || queue.waiting.len() > 1 || queue.last_coalesced {
+            queue = self.wait_for_rows(queue);
+        }
+        let batch = take_batch(&mut queue.waiting, self.options.max_rows);
+        drop(queue);
+        let results = self.execute(batch, execute);
+        let mut queue = lock(&self.state);
+        queue.busy_runners -= 1;
+        if !results.is_empty() {
+            queue.last_coalesced = results.len() > 1;
+        }
+        queue.done.extend(results);
+        self.finished.notify_all();
+        queue
     }
 
     /// A runner's window: waits until `max_rows` are queued or the window ends.

@@ -118,6 +118,12 @@ fn with_a_long_window(max_rows: usize) -> BatchOptions {
     }
 }
 
+/// Fails if `what` waited half of [`with_a_long_window`]'s minute.
+fn assert_the_window_was_not_waited_out(started: Instant, what: &str) {
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(30), "{what} waited {waited:?}");
+}
+
 fn on(max_rows: usize) -> BatchOptions {
     BatchOptions {
         window: Duration::ZERO,
@@ -163,11 +169,7 @@ fn a_lone_call_on_an_idle_model_runs_at_once_without_waiting_out_the_window() {
         .run(vec![rows(&[7.0], 1)], &|i| doubled(&runs, i))
         .unwrap();
     assert_eq!(values(&answer[0]), [14.0]);
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "a lone call waited {:?}",
-        started.elapsed()
-    );
+    assert_the_window_was_not_waited_out(started, "a lone call");
     assert_eq!(runs.rows(), [1]);
     assert_eq!(*observed.lock().unwrap(), [1]);
 }
@@ -354,9 +356,8 @@ fn on_a_current_thread_runtime_a_runner_does_not_wait_out_its_window() {
         .block_on(async { batcher.run(vec![rows(&[1.0], 1)], &|i| doubled(&runs, i)) })
         .unwrap();
     assert_eq!(values(&answer[0]), [2.0]);
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "the only thread waited {:?} for calls that could not come",
-        started.elapsed()
+    assert_the_window_was_not_waited_out(
+        started,
+        "the only thread, for calls that could not come,",
     );
 }
