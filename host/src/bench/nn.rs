@@ -213,7 +213,7 @@ fn native_call(graph: wasmtime_wasi_nn::Graph, signature: Arc<Signature>) -> Cal
 struct WasmState {
     table: wasmtime::component::ResourceTable,
     wasi: wasmtime_wasi::WasiCtx,
-    nn: wasmtime_wasi_nn::wit::WasiNnCtx,
+    nn: crate::wasi_nn::NnRegistry,
 }
 
 impl wasmtime_wasi::WasiView for WasmState {
@@ -248,7 +248,7 @@ impl WasmEngine {
         let mut linker = wasmtime::component::Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         crate::wasi_nn::add_to_linker(&mut linker, |s: &mut WasmState| {
-            wasmtime_wasi_nn::wit::WasiNnView::new(&mut s.table, &mut s.nn)
+            crate::wasi_nn::NnView::new(&s.nn, &mut s.table)
         })?;
         let pre = linker.instantiate_pre(&component)?;
         Ok(Self {
@@ -265,7 +265,7 @@ impl WasmEngine {
             WasmState {
                 table: Default::default(),
                 wasi: wasmtime_wasi::WasiCtx::builder().build(),
-                nn: self.nn.ctx(),
+                nn: self.nn.clone(),
             },
         );
         // No epoch ticker runs here: one tick of slack is never used up.

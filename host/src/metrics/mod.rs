@@ -22,7 +22,7 @@
 //! | `fbposts_kv_write_behind_batches`, `_entries`, `_failures` (counters) | label | the write-behind buffers' atomics, read at scrape ([`cache`]) |
 //! | `fbposts_kv_l2_lookups` (counter), `fbposts_kv_l2_errors` (counter) | label (+ outcome: hit, miss) | the shared Redis tier's atomics, read at scrape ([`cache`]) |
 //! | `fbposts_precache_requests` (counter) | outcome | pre-caching's atomics, read at scrape ([`precache`]) |
-//! | `fbposts_nn_inference_duration_seconds`, `fbposts_nn_batch_size`, `fbposts_nn_inference_failures` | model, backend | each wasi-nn graph is wrapped at `prepare` ([`NnMeter::wrap`]) |
+//! | `fbposts_nn_inference_duration_seconds`, `fbposts_nn_batch_size`, `fbposts_nn_inference_failures` | model, backend | each wasi-nn model gets its series at `prepare` ([`NnMeter::series`]); the guest glue records every `compute` |
 //! | `fbposts_nn_coalesced_calls` | model, backend | each ONNX Runtime model's batcher is told its runs at `prepare` ([`NnMeter::coalesced_runs`]) |
 //! | `fbposts_events_published` (counter) | channel, outcome | outbound `spin:redis` `publish` / `execute("PUBLISH")` ([`EventsMeter`]) |
 //! | `fbposts_events_consumed` (counter), `fbposts_events_handle_duration_seconds` | channel, component, outcome | the Redis trigger's subscriber, per handler |
@@ -50,7 +50,7 @@ pub use cache::{TierSource, Tiers};
 pub use events::{EventsMeter, PublishOutcome};
 pub use instance::{InstanceMeter, MemoryPeak, install_time_hook};
 pub use kv::KvMeter;
-pub use nn::NnMeter;
+pub use nn::{NnMeter, NnSeries};
 pub use precache::PrecacheSource;
 pub use requests::RequestMetrics;
 

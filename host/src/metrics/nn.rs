@@ -1,8 +1,9 @@
 //! wasi-nn metrics: inference time, batch size (the first dimension of the
 //! first input tensor) and failed inferences, per model and backend. The
-//! wasi-nn capability wraps each graph of a component's registry at
-//! `prepare` ([`NnMeter::wrap`]), so both backends (ONNX Runtime, OpenVINO)
-//! are measured the same way, around the backend's `compute`.
+//! wasi-nn capability gives each model of a component's registry its series
+//! at `prepare` ([`NnMeter::series`]), and the guest glue records every
+//! `compute` in it, so both backends (ONNX Runtime, OpenVINO) are measured
+//! the same way, around the guest's call.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -10,11 +11,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 use std::sync::Arc;
-use std::time::Instant;
-use wasmtime_wasi_nn::backend::{
-    BackendError, BackendExecutionContext, BackendGraph, Id, NamedTensor,
-};
-use wasmtime_wasi_nn::{ExecutionContext, Graph, Tensor};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ModelLabels {
@@ -114,94 +111,37 @@ impl NnMeter {
         Some(Box::new(move |calls| histogram.observe(calls as f64)))
     }
 
-    /// `graph` (the model `model`) measured, or as it is when metrics are off.
-    pub fn wrap(&self, model: &str, graph: &Graph) -> Graph {
-        let Some(families) = &self.families else {
-            return graph.clone();
-        };
+    /// The series `model`'s guest calls are recorded in, or `None` when
+    /// metrics are off.
+    pub fn series(&self, model: &str) -> Option<NnSeries> {
+        let families = self.families.as_ref()?;
         let labels = ModelLabels {
             model: model.to_string(),
             backend: self.backend.clone(),
         };
-        let series = ModelSeries {
+        Some(NnSeries(Arc::new(ModelSeries {
             duration: families.duration.get_or_create_owned(&labels),
             batch: families.batch.get_or_create_owned(&labels),
             failures: families.failures.get_or_create_owned(&labels),
-        };
-        let metered: Box<dyn BackendGraph> = Box::new(MeteredGraph {
-            inner: graph.clone(),
-            series: Arc::new(series),
-        });
-        metered.into()
+        })))
     }
 }
 
-/// A graph whose execution contexts are measured.
-struct MeteredGraph {
-    inner: Graph,
-    series: Arc<ModelSeries>,
-}
+/// One model's series, where the wasi-nn glue records each guest `compute`.
+#[derive(Clone)]
+pub struct NnSeries(Arc<ModelSeries>);
 
-impl BackendGraph for MeteredGraph {
-    fn init_execution_context(&self) -> Result<ExecutionContext, BackendError> {
-        let context: Box<dyn BackendExecutionContext> = Box::new(MeteredContext {
-            inner: self.inner.init_execution_context()?,
-            series: self.series.clone(),
-            batch: None,
-        });
-        Ok(context.into())
-    }
-}
-
-/// An execution context that times `compute`.
-struct MeteredContext {
-    inner: ExecutionContext,
-    series: Arc<ModelSeries>,
-    /// The batch of the first input given with `set-input` (the WITX API).
-    batch: Option<u32>,
-}
-
-/// The first dimension of a tensor: its rows.
-fn rows(tensor: &Tensor) -> Option<u32> {
-    tensor.dimensions.first().copied()
-}
-
-impl BackendExecutionContext for MeteredContext {
-    fn set_input(&mut self, id: Id, tensor: &Tensor) -> Result<(), BackendError> {
-        if self.batch.is_none() {
-            self.batch = rows(tensor);
+impl NnSeries {
+    /// One guest `compute`: its time and rows (the first dimension of its
+    /// first input) when it succeeded, else a failure.
+    pub fn observe(&self, succeeded: bool, rows: Option<u32>, elapsed: Duration) {
+        if !succeeded {
+            self.0.failures.inc();
+            return;
         }
-        self.inner.set_input(id, tensor)
-    }
-
-    fn get_output(&mut self, id: Id) -> Result<Tensor, BackendError> {
-        self.inner.get_output(id)
-    }
-
-    fn compute(
-        &mut self,
-        inputs: Option<Vec<NamedTensor>>,
-    ) -> Result<Option<Vec<NamedTensor>>, BackendError> {
-        let batch = match &inputs {
-            Some(named) => named.first().and_then(|input| rows(&input.tensor)),
-            None => self.batch.take(),
-        };
-        let started = Instant::now();
-        // The trait's `compute` (WIT and WITX), not `ExecutionContext`'s own.
-        let result = BackendExecutionContext::compute(&mut *self.inner, inputs);
-        match &result {
-            Ok(_) => {
-                self.series
-                    .duration
-                    .observe(started.elapsed().as_secs_f64());
-                if let Some(batch) = batch {
-                    self.series.batch.observe(f64::from(batch));
-                }
-            }
-            Err(_) => {
-                self.series.failures.inc();
-            }
+        self.0.duration.observe(elapsed.as_secs_f64());
+        if let Some(rows) = rows {
+            self.0.batch.observe(f64::from(rows));
         }
-        result
     }
 }

@@ -8,11 +8,6 @@ use crate::manifest::{HttpRoute, HttpTrigger};
 use http::{Request, StatusCode};
 use std::time::{Duration, Instant};
 use wasmtime::{CallHook, ResourceLimiter, StoreLimitsBuilder};
-use wasmtime_wasi_nn::backend::{
-    BackendError, BackendExecutionContext, BackendGraph, Id, NamedTensor,
-};
-use wasmtime_wasi_nn::wit::TensorType;
-use wasmtime_wasi_nn::{ExecutionContext, Graph, Tensor};
 
 fn metrics() -> Metrics {
     Metrics::new(&MetricsOptions::default())
@@ -381,51 +376,16 @@ async fn with_metrics_off_stores_are_not_wrapped() {
     assert!(Arc::ptr_eq(&store, &same));
 }
 
-/// A model that echoes its input, or fails when the input is empty.
-struct EchoGraph;
-struct EchoContext;
-
-impl BackendGraph for EchoGraph {
-    fn init_execution_context(&self) -> Result<ExecutionContext, BackendError> {
-        let context: Box<dyn BackendExecutionContext> = Box::new(EchoContext);
-        Ok(context.into())
-    }
-}
-
-impl BackendExecutionContext for EchoContext {
-    fn set_input(&mut self, _id: Id, _tensor: &Tensor) -> Result<(), BackendError> {
-        Ok(())
-    }
-    fn get_output(&mut self, _id: Id) -> Result<Tensor, BackendError> {
-        Err(BackendError::UnsupportedTensorType("no outputs".into()))
-    }
-    fn compute(
-        &mut self,
-        inputs: Option<Vec<NamedTensor>>,
-    ) -> Result<Option<Vec<NamedTensor>>, BackendError> {
-        match inputs {
-            Some(inputs) if !inputs[0].tensor.data.is_empty() => Ok(Some(inputs)),
-            _ => Err(BackendError::UnsupportedTensorType("empty input".into())),
-        }
-    }
-}
-
-fn rows_tensor(rows: u32) -> Vec<NamedTensor> {
-    vec![NamedTensor {
-        name: "input".into(),
-        tensor: Tensor::new(vec![rows, 4], TensorType::Fp32, vec![0; rows as usize * 16]),
-    }]
-}
-
 #[test]
 fn inference_time_and_batch_size_are_recorded_per_model_and_backend() {
     let metrics = metrics();
-    let plain: Box<dyn BackendGraph> = Box::new(EchoGraph);
-    let graph = metrics.nn("onnx").wrap("engagement", &Graph::from(plain));
-    let mut context = graph.init_execution_context().unwrap();
-    context.compute_with_io(rows_tensor(169)).unwrap();
-    context.compute_with_io(rows_tensor(1)).unwrap();
-    assert!(context.compute_with_io(rows_tensor(0)).is_err());
+    let series = metrics
+        .nn("onnx")
+        .series("engagement")
+        .expect("metrics are on");
+    series.observe(true, Some(169), Duration::from_micros(900));
+    series.observe(true, Some(1), Duration::from_micros(30));
+    series.observe(false, Some(0), Duration::from_micros(5));
     let text = exposition(&metrics);
     let labels = [("model", "engagement"), ("backend", "onnx")];
     assert_eq!(

@@ -18,13 +18,25 @@
 //!   once (at one request at a time, waiting would only add latency). Not on a
 //!   current-thread runtime (`fbposts up` on one core): there the waiting
 //!   thread is the only one, so no other call could arrive and every request
-//!   would stall. A guest's `compute` is a synchronous host call, so on one
-//!   thread calls never overlap and nothing is coalesced.
+//!   would stall; calls gather there instead (below).
 //! - Jobs join one run only if their inputs have the same element types and
 //!   the same dimensions after the first; the first queued job decides.
 //! - A job is never another's error: if a coalesced run fails, or its outputs
 //!   do not split by rows, each of its jobs runs again alone (and a model whose
 //!   outputs do not split stops being batched).
+//!
+//! # Gathering (the one-thread runtime)
+//!
+//! On one thread the guest glue's asynchronous `compute` calls
+//! [`Batcher::gather`]. The first call to find no gatherer becomes it: it
+//! hands the thread back to the runtime, round after round (tokio's
+//! `yield_now`), so that other requests' stores run up to their own
+//! `compute` and queue their calls, until [`QUIET_ROUNDS`] rounds in a row
+//! queue nothing new, `max_rows` rows are queued or the window has passed.
+//! Then it runs everything queued, batch after batch, and files each result;
+//! the other calls wait for theirs without holding the thread. At one
+//! request at a time the first round finds nothing to wait for, so a lone
+//! call costs one round (microseconds).
 
 use super::NnError;
 use super::tensor::{Port, RuntimeKind};
@@ -32,6 +44,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 use wasmtime_wasi_nn::Tensor;
 
 /// How concurrent calls of one model are coalesced.
@@ -57,6 +70,10 @@ impl Default for BatchOptions {
 
 /// The default window, in microseconds.
 pub const DEFAULT_WINDOW_US: u64 = 200;
+
+/// Rounds in a row without a new call that end a gathering. Two, three and
+/// five gave the same throughput (README, "Dynamic batching").
+const QUIET_ROUNDS: u32 = 2;
 
 impl BatchOptions {
     /// No coalescing: every call runs alone.
@@ -84,6 +101,8 @@ pub(super) struct Batcher {
     arrived: Condvar,
     /// A run finished (wakes the jobs' threads and frees a runner slot).
     finished: Condvar,
+    /// A run finished (wakes the gathered calls, [`Batcher::gather`]).
+    filed: Notify,
     observer: OnceLock<RunObserver>,
 }
 
@@ -93,6 +112,8 @@ struct Queue {
     busy_runners: usize,
     /// Whether the model's last run served more than one call.
     last_coalesced: bool,
+    /// Whether a gathering call is collecting or running the queue.
+    gathering: bool,
     done: HashMap<u64, Result<Vec<Tensor>, NnError>>,
     next_id: u64,
 }
@@ -126,6 +147,7 @@ impl Batcher {
             state: Mutex::default(),
             arrived: Condvar::new(),
             finished: Condvar::new(),
+            filed: Notify::new(),
             observer: OnceLock::new(),
         }
     }
@@ -154,19 +176,11 @@ impl Batcher {
         inputs: Vec<Tensor>,
         execute: Execute<'_>,
     ) -> Result<Vec<Tensor>, NnError> {
-        let rows = if self.batchable.load(Ordering::Relaxed) {
-            rows_of(&inputs)
-        } else {
-            None
-        };
-        let Some(rows) = rows else {
+        let Some(rows) = self.rows_if_batched(&inputs) else {
             return self.alone(&inputs, execute);
         };
         let mut queue = lock(&self.state);
-        let id = queue.next_id;
-        queue.next_id += 1;
-        queue.waiting.push_back(Job { id, inputs, rows });
-        self.arrived.notify_all();
+        let id = self.enqueue(&mut queue, inputs, rows);
         loop {
             if let Some(result) = queue.done.remove(&id) {
                 return result;
@@ -178,6 +192,112 @@ impl Batcher {
                     .wait(queue)
                     .unwrap_or_else(PoisonError::into_inner)
             };
+        }
+    }
+
+    /// The rows of a call that may join others, `None` if it runs alone.
+    fn rows_if_batched(&self, inputs: &[Tensor]) -> Option<usize> {
+        if self.batchable.load(Ordering::Relaxed) {
+            rows_of(inputs)
+        } else {
+            None
+        }
+    }
+
+    /// Queues a call; its id.
+    fn enqueue(&self, queue: &mut Queue, inputs: Vec<Tensor>, rows: usize) -> u64 {
+        let id = queue.next_id;
+        queue.next_id += 1;
+        queue.waiting.push_back(Job { id, inputs, rows });
+        self.arrived.notify_all();
+        id
+    }
+
+    /// Files a run's results for their calls (blocked or gathered).
+    fn file(&self, queue: &mut Queue, results: Vec<(u64, Result<Vec<Tensor>, NnError>)>) {
+        if !results.is_empty() {
+            queue.last_coalesced = results.len() > 1;
+        }
+        queue.done.extend(results);
+        self.finished.notify_all();
+        self.filed.notify_waiters();
+    }
+
+    /// Runs `inputs` on the one-thread runtime, gathered with the calls other
+    /// stores make meanwhile (module doc, "Gathering").
+    pub(super) async fn gather(
+        &self,
+        inputs: Vec<Tensor>,
+        execute: Execute<'_>,
+    ) -> Result<Vec<Tensor>, NnError> {
+        let Some(rows) = self.rows_if_batched(&inputs) else {
+            return self.alone(&inputs, execute);
+        };
+        let (id, gathers) = {
+            let mut queue = lock(&self.state);
+            let id = self.enqueue(&mut queue, inputs, rows);
+            (id, !std::mem::replace(&mut queue.gathering, true))
+        };
+        if gathers {
+            self.wait_for_calls().await;
+            self.run_queue(execute);
+        }
+        loop {
+            let filed = self.filed.notified();
+            tokio::pin!(filed);
+            filed.as_mut().enable();
+            {
+                let mut queue = lock(&self.state);
+                if let Some(result) = queue.done.remove(&id) {
+                    return result;
+                }
+                if !queue.gathering {
+                    // Queued after the gatherer's last batch: run it.
+                    queue.gathering = true;
+                    drop(queue);
+                    self.run_queue(execute);
+                    continue;
+                }
+            }
+            filed.await;
+        }
+    }
+
+    /// The gatherer's rounds: yields to the runtime while calls keep arriving
+    /// (module doc, "Gathering").
+    async fn wait_for_calls(&self) {
+        if self.options.window.is_zero() {
+            return;
+        }
+        let deadline = Instant::now() + self.options.window;
+        let mut seen = 1;
+        let mut quiet = 0;
+        while quiet < QUIET_ROUNDS && Instant::now() < deadline {
+            tokio::task::yield_now().await;
+            let queue = lock(&self.state);
+            if queued_rows(&queue.waiting) >= self.options.max_rows {
+                break;
+            }
+            let queued = queue.waiting.len();
+            quiet = if queued == seen { quiet + 1 } else { 0 };
+            seen = queued;
+        }
+    }
+
+    /// Runs every queued call, batch after batch, then ends the gathering.
+    fn run_queue(&self, execute: Execute<'_>) {
+        loop {
+            let batch = {
+                let mut queue = lock(&self.state);
+                let batch = take_batch(&mut queue.waiting, self.options.max_rows);
+                if batch.is_empty() {
+                    queue.gathering = false;
+                    return;
+                }
+                batch
+            };
+            let results = self.execute(batch, execute);
+            self.file(&mut lock(&self.state), results);
         }
     }
 
@@ -198,11 +318,7 @@ impl Batcher {
         let results = self.execute(batch, execute);
         let mut queue = lock(&self.state);
         queue.busy_runners -= 1;
-        if !results.is_empty() {
-            queue.last_coalesced = results.len() > 1;
-        }
-        queue.done.extend(results);
-        self.finished.notify_all();
+        self.file(&mut queue, results);
         queue
     }
 

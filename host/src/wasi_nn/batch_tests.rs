@@ -361,3 +361,135 @@ fn on_a_current_thread_runtime_a_runner_does_not_wait_out_its_window() {
         "the only thread, for calls that could not come,",
     );
 }
+
+/// What a gathering did: the answers in the calls' order, the rows of every
+/// run and the calls each run served.
+struct Gathering {
+    answers: Vec<Result<Vec<Tensor>, NnError>>,
+    runs: Vec<u32>,
+    calls_per_run: Vec<usize>,
+}
+
+/// Gathers `calls` on a one-thread runtime, one task each, all spawned
+/// before any runs.
+fn gathered(batcher: Batcher, calls: Vec<Tensor>) -> Gathering {
+    let batcher = Arc::new(batcher);
+    let observed = batcher.observed();
+    let runs = Arc::new(Runs::default());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let answers = runtime.block_on(async {
+        let tasks: Vec<_> = calls
+            .into_iter()
+            .map(|call| {
+                let (batcher, runs) = (batcher.clone(), runs.clone());
+                tokio::spawn(async move {
+                    let model = |inputs: &[&Tensor]| doubled(&runs, inputs);
+                    batcher.gather(vec![call], &model).await
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        answers
+    });
+    assert_eq!(batcher.queued_calls(), 0, "nothing is left queued");
+    let calls_per_run = observed.lock().unwrap().clone();
+    Gathering {
+        answers,
+        runs: runs.rows(),
+        calls_per_run,
+    }
+}
+
+fn doubled_values(answers: Vec<Result<Vec<Tensor>, NnError>>) -> Vec<Vec<f32>> {
+    answers
+        .into_iter()
+        .map(|answer| values(&answer.unwrap()[0]))
+        .collect()
+}
+
+#[test]
+fn on_one_thread_calls_from_several_tasks_gather_into_one_run_and_each_gets_its_own_rows() {
+    let calls = vec![
+        rows(&[1.0, 2.0], 1),
+        rows(&[3.0], 1),
+        rows(&[4.0, 5.0, 6.0], 1),
+        rows(&[7.0], 1),
+    ];
+    let started = Instant::now();
+    let Gathering {
+        answers,
+        runs,
+        calls_per_run,
+    } = gathered(Batcher::new(with_a_long_window(1024), 1, true), calls);
+    assert_the_window_was_not_waited_out(started, "a gathering that stopped finding calls");
+    assert_eq!(
+        doubled_values(answers),
+        [vec![2.0, 4.0], vec![6.0], vec![8.0, 10.0, 12.0], vec![14.0]]
+    );
+    assert_eq!(runs, [7], "one run of all seven rows");
+    assert_eq!(calls_per_run, [4]);
+}
+
+#[test]
+fn a_lone_gathered_call_runs_once_no_call_arrives_without_waiting_out_the_window() {
+    let started = Instant::now();
+    let Gathering {
+        answers,
+        runs,
+        calls_per_run,
+    } = gathered(
+        Batcher::new(with_a_long_window(1024), 1, true),
+        vec![rows(&[9.0], 1)],
+    );
+    assert_the_window_was_not_waited_out(started, "a lone gathered call");
+    assert_eq!(doubled_values(answers), [vec![18.0]]);
+    assert_eq!((runs, calls_per_run), (vec![1], vec![1]));
+}
+
+#[test]
+fn gathered_calls_run_in_as_many_batches_as_their_widths_and_max_rows_need() {
+    let calls = vec![
+        rows(&[1.0, 2.0], 1),
+        rows(&[3.0, 4.0], 2),
+        rows(&[5.0, 6.0], 1),
+        rows(&[7.0], 1),
+    ];
+    let Gathering {
+        answers,
+        runs,
+        calls_per_run,
+    } = gathered(Batcher::new(with_a_long_window(3), 1, true), calls);
+    assert_eq!(
+        doubled_values(answers),
+        [vec![2.0, 4.0], vec![6.0, 8.0], vec![10.0, 12.0], vec![14.0]]
+    );
+    assert_eq!(
+        runs,
+        [3, 1, 2],
+        "width 1 up to 3 rows (the first call and the last), the width-2 call, the width-1 call left over"
+    );
+    assert_eq!(calls_per_run, [2, 1, 1]);
+}
+
+#[test]
+fn a_failing_gathered_run_is_retried_call_by_call_so_only_the_bad_call_fails() {
+    let calls = vec![rows(&[1.0], 1), rows(&[666.0], 1), rows(&[2.0], 1)];
+    let Gathering { answers, runs, .. } =
+        gathered(Batcher::new(with_a_long_window(1024), 1, true), calls);
+    assert!(
+        matches!(answers[1], Err(NnError::Input(_))),
+        "the poisoned call fails"
+    );
+    assert_eq!(values(&answers[0].as_ref().unwrap()[0]), [2.0]);
+    assert_eq!(values(&answers[2].as_ref().unwrap()[0]), [4.0]);
+    assert_eq!(
+        runs,
+        [3, 1, 1, 1],
+        "the coalesced run, then each call alone"
+    );
+}

@@ -44,6 +44,7 @@
 //! - [`onnx`] and [`openvino`]: the two backends.
 
 mod batch;
+mod guest;
 mod libs;
 mod onnx;
 mod openvino;
@@ -52,6 +53,7 @@ mod tensor;
 mod tests;
 
 pub use self::batch::{BatchOptions, DEFAULT_WINDOW_US, RunObserver};
+pub use self::guest::{NnView, add_to_linker};
 pub use self::onnx::OrtBackend;
 pub use self::openvino::OvBackend;
 pub use libs::{find_onnxruntime, find_openvino, search_roots};
@@ -60,6 +62,7 @@ use crate::capability::{AppContext, Capability, ComponentContext, HasState};
 use crate::host_state::HostState;
 use crate::metrics::{Metrics, NnMeter};
 use anyhow::Context as _;
+use guest::NnModel;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -67,8 +70,7 @@ use std::time::Instant;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 use wasmtime_wasi_nn::backend::BackendError;
-use wasmtime_wasi_nn::wit::{ExecutionTarget, WasiNnCtx, WasiNnView};
-use wasmtime_wasi_nn::{Backend, Graph, GraphRegistry, Registry};
+use wasmtime_wasi_nn::wit::ExecutionTarget;
 
 /// Which inference engine runs the models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -211,12 +213,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The models loaded at start-up, shared by every request (cloning is an
-/// `Arc` clone).
+/// `Arc` clone). Each store holds a clone: it is the guests' whole wasi-nn
+/// state.
 #[derive(Clone, Default)]
 pub struct NnRegistry {
-    graphs: Arc<HashMap<String, Graph>>,
-    /// The coalescing queue of each model that has one (ONNX Runtime).
-    batchers: Arc<HashMap<String, Arc<batch::Batcher>>>,
+    models: Arc<HashMap<String, Arc<NnModel>>>,
 }
 
 impl std::fmt::Debug for NnRegistry {
@@ -224,19 +225,6 @@ impl std::fmt::Debug for NnRegistry {
         f.debug_struct("NnRegistry")
             .field("models", &self.names())
             .finish()
-    }
-}
-
-/// [`GraphRegistry`] over the shared map; graphs are never replaced after
-/// start-up, so there is no mutable access.
-struct SharedGraphs(Arc<HashMap<String, Graph>>);
-
-impl GraphRegistry for SharedGraphs {
-    fn get(&self, name: &str) -> Option<&Graph> {
-        self.0.get(name)
-    }
-    fn get_mut(&mut self, _name: &str) -> Option<&mut Graph> {
-        None
     }
 }
 
@@ -253,8 +241,7 @@ impl NnRegistry {
         options: &NnOptions,
         search_roots: &[PathBuf],
     ) -> Result<Self, NnError> {
-        let mut graphs = HashMap::new();
-        let mut batchers = HashMap::new();
+        let mut models = HashMap::new();
         if !models_dir.is_dir() {
             tracing::warn!(dir = %models_dir.display(), "wasi-nn: no models directory; load-by-name will find nothing");
             return Ok(Self::empty());
@@ -288,6 +275,7 @@ impl NnRegistry {
                 continue;
             };
             let started = Instant::now();
+            let mut gathered = None;
             let graph = match options.backend {
                 NnBackend::Onnx => {
                     let backend = match &mut ort {
@@ -297,7 +285,7 @@ impl NnRegistry {
                     backend
                         .load_model_dir(&folder, options.device.target())
                         .map(|loaded| {
-                            batchers.insert(name.clone(), loaded.batcher);
+                            gathered = Some(loaded.gathered);
                             loaded.graph
                         })
                 }
@@ -321,51 +309,59 @@ impl NnRegistry {
                 ms = started.elapsed().as_millis() as u64,
                 "wasi-nn model ready"
             );
-            graphs.insert(name, graph);
+            let model = NnModel {
+                name: name.clone(),
+                graph,
+                gathered,
+                series: None,
+            };
+            models.insert(name, Arc::new(model));
         }
-        if graphs.is_empty() {
+        if models.is_empty() {
             tracing::warn!(dir = %models_dir.display(), backend = %options.backend, "wasi-nn: no model for this backend");
         }
         Ok(Self {
-            graphs: Arc::new(graphs),
-            batchers: Arc::new(batchers),
+            models: Arc::new(models),
         })
+    }
+
+    /// The model a guest loads by `name`.
+    pub(super) fn model(&self, name: &str) -> Option<Arc<NnModel>> {
+        self.models.get(name).cloned()
     }
 
     /// The model names, sorted.
     pub fn names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.graphs.keys().map(String::as_str).collect();
+        let mut names: Vec<&str> = self.models.keys().map(String::as_str).collect();
         names.sort_unstable();
         names
     }
 
-    /// The same models, each wrapped by `meter` (inference time and batch
-    /// size per model; see [`crate::metrics`]); their coalesced runs are
-    /// counted too.
+    /// The same models, each with its series in `meter` (inference time,
+    /// rows and failures per model; see [`crate::metrics`]); their coalesced
+    /// runs are counted too.
     pub fn metered(&self, meter: &NnMeter) -> Self {
-        let graphs = self
-            .graphs
+        let models = self
+            .models
             .iter()
-            .map(|(name, graph)| (name.clone(), meter.wrap(name, graph)))
+            .map(|(name, model)| {
+                if let Some(gathered) = &model.gathered
+                    && let Some(observer) = meter.coalesced_runs(name)
+                {
+                    gathered.batcher().observe_runs(observer);
+                }
+                let metered = NnModel {
+                    name: name.clone(),
+                    graph: model.graph.clone(),
+                    gathered: model.gathered.clone(),
+                    series: meter.series(name),
+                };
+                (name.clone(), Arc::new(metered))
+            })
             .collect();
-        for (name, batcher) in self.batchers.iter() {
-            if let Some(observer) = meter.coalesced_runs(name) {
-                batcher.observe_runs(observer);
-            }
-        }
         Self {
-            graphs: Arc::new(graphs),
-            batchers: self.batchers.clone(),
+            models: Arc::new(models),
         }
-    }
-
-    /// The context one request's store holds: the shared models and no
-    /// backend (guests cannot load models from bytes). Costs one small box.
-    pub fn ctx(&self) -> WasiNnCtx {
-        WasiNnCtx::new(
-            std::iter::empty::<Backend>(),
-            Registry::from(SharedGraphs(self.graphs.clone())),
-        )
     }
 }
 
@@ -415,12 +411,12 @@ pub struct WasiNn {
 
 impl Capability for WasiNn {
     type Prepared = NnRegistry;
-    type InstanceState = WasiNnCtx;
+    type InstanceState = NnRegistry;
 
     fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         add_to_linker(linker, |state: &mut HostState| {
-            let (nn, table) = HasState::<WasiNn>::state_and_table(state);
-            WasiNnView::new(table, nn)
+            let (registry, table) = HasState::<WasiNn>::state_and_table(state);
+            NnView::new(registry, table)
         })
     }
 
@@ -447,9 +443,9 @@ impl Capability for WasiNn {
         Ok(registry.metered(&ctx.capability::<Metrics>().nn(&backend)))
     }
 
-    /// One small box per store: the shared models, no backend.
-    fn instance(registry: &NnRegistry) -> WasiNnCtx {
-        registry.ctx()
+    /// The shared models (an `Arc` clone per store).
+    fn instance(registry: &NnRegistry) -> NnRegistry {
+        registry.clone()
     }
 }
 
@@ -459,12 +455,4 @@ pub fn imports_wasi_nn(engine: &Engine, component: &Component) -> bool {
         .component_type()
         .imports(engine)
         .any(|(name, _)| name.starts_with("wasi:nn/"))
-}
-
-/// Adds `wasi:nn@0.2.0-rc-2024-10-28` (graph, tensor, inference, errors).
-pub fn add_to_linker<T: 'static>(
-    linker: &mut Linker<T>,
-    view: fn(&mut T) -> WasiNnView<'_>,
-) -> wasmtime::Result<()> {
-    wasmtime_wasi_nn::wit::add_to_linker(linker, view)
 }

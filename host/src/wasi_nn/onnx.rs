@@ -8,8 +8,8 @@
 
 use super::batch::{Batcher, batchable};
 use super::tensor::{
-    Port, check_input, dims_u32, fill_inputs, from_le_vec, named_outputs, read, require_inputs,
-    resolve_id, run_blocking, to_le_vec,
+    Port, RuntimeKind, check_input, dims_u32, fill_inputs, from_le_vec, named_outputs, read,
+    require_inputs, resolve_id, run_blocking, to_le_vec,
 };
 use super::{NnError, NnOptions, libs, lock};
 use std::path::{Path, PathBuf};
@@ -90,11 +90,11 @@ impl OrtBackend {
             inputs,
             outputs,
         };
-        let batcher = model.batcher.clone();
-        let graph: Box<dyn BackendGraph> = Box::new(OrtGraph(Arc::new(model)));
+        let model = Arc::new(model);
+        let graph: Box<dyn BackendGraph> = Box::new(OrtGraph(model.clone()));
         Ok(OrtLoaded {
             graph: graph.into(),
-            batcher,
+            gathered: Gathered(model),
         })
     }
 
@@ -109,10 +109,48 @@ impl OrtBackend {
     }
 }
 
-/// A loaded model: its graph, and the queue that coalesces its calls.
+/// A loaded model: its graph, and its calls as the asynchronous `compute`
+/// gathers them.
 pub struct OrtLoaded {
     pub graph: Graph,
-    pub(super) batcher: Arc<Batcher>,
+    pub(super) gathered: Gathered,
+}
+
+/// A model's calls on the one-thread runtime: each waits, off the thread,
+/// for other stores' calls to join its run ([`Batcher::gather`]).
+#[derive(Clone)]
+pub(super) struct Gathered(Arc<OrtModel>);
+
+impl Gathered {
+    /// Whether calls gather here: on the one-thread runtime only (elsewhere
+    /// the backend's `compute` coalesces them).
+    pub(super) fn applies(&self) -> bool {
+        RuntimeKind::current() == RuntimeKind::CurrentThread
+    }
+
+    /// The coalescing queue (metrics observe its runs).
+    pub(super) fn batcher(&self) -> &Batcher {
+        &self.0.batcher
+    }
+
+    /// One guest call: its inputs checked and put in the model's order, run
+    /// with the calls gathered beside it, its outputs named.
+    pub(super) async fn compute(
+        &self,
+        named: Vec<NamedTensor>,
+    ) -> Result<Vec<NamedTensor>, NnError> {
+        let model = &self.0;
+        let slots = fill_inputs(&model.inputs, named)?;
+        let inputs = require_inputs(&model.inputs, &slots)?
+            .into_iter()
+            .cloned()
+            .collect();
+        let outputs = model
+            .batcher
+            .gather(inputs, &|inputs| model.run_session(inputs))
+            .await?;
+        Ok(named_outputs(&model.outputs, outputs))
+    }
 }
 
 /// The graph ONNX Runtime runs from a model folder: `model.ort.onnx`, the

@@ -6,9 +6,9 @@ use super::libs::{init_onnxruntime, init_openvino, library_in, site_packages_dir
 use super::tensor::{from_le_vec, to_le_vec};
 use super::*;
 use std::time::Instant;
-use wasmtime_wasi_nn::Tensor;
 use wasmtime_wasi_nn::backend::{BackendError, BackendFromDir, NamedTensor};
 use wasmtime_wasi_nn::wit::TensorType;
+use wasmtime_wasi_nn::{Graph, Tensor};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -353,10 +353,9 @@ fn calls_coalesced_into_one_onnx_run_answer_exactly_as_alone() {
     });
     let runs = Arc::new(Mutex::new(Vec::new()));
     let seen = runs.clone();
-    batched
-        .batcher
-        .observe_runs(Box::new(move |calls| lock(&seen).push(calls)));
-    batched.batcher.as_if_calls_overlapped();
+    let batcher = batched.gathered.batcher();
+    batcher.observe_runs(Box::new(move |calls| lock(&seen).push(calls)));
+    batcher.as_if_calls_overlapped();
     let answers: Vec<Outputs> = std::thread::scope(|scope| {
         let graph = &batched.graph;
         let threads: Vec<_> = parts
@@ -381,12 +380,11 @@ fn registry_serves_models_by_folder_name() {
         let mut names = registry.names();
         names.sort_unstable();
         assert_eq!(names, ["engagement", "engagement-timing"], "{backend}");
-        let shared = SharedGraphs(registry.graphs.clone());
-        let graph = shared.get("engagement").unwrap();
-        let whole = compute(graph, &rows());
+        let graph = |name| registry.model(name).map(|model| model.graph.clone());
+        let whole = compute(&graph("engagement").unwrap(), &rows());
         check_quantiles(&whole, rows().len());
         // The timing head answers the whole model's first column.
-        let head = compute(shared.get("engagement-timing").unwrap(), &rows());
+        let head = compute(&graph("engagement-timing").unwrap(), &rows());
         for ((name, _, data), (head_name, head_dims, head_data)) in whole.iter().zip(&head) {
             assert_eq!(
                 (name, head_dims),
@@ -400,8 +398,7 @@ fn registry_serves_models_by_folder_name() {
                 );
             }
         }
-        assert!(shared.get("nope").is_none());
-        let _per_request = registry.ctx();
+        assert!(graph("nope").is_none());
     }
     let missing = NnRegistry::load(
         Path::new("/nonexistent/models"),

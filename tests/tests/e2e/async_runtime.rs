@@ -77,3 +77,66 @@ fn on_one_thread_the_app_caches_writes_state_and_infers() {
     let resent = post_json(&server, "/api/feedback", &feedback);
     assert_eq!(resent.body["duplicate"], true, "{}", resent.text);
 }
+
+/// On one thread a guest's `compute` waits off the thread for the calls
+/// other requests' stores make, so concurrent predictions share ONNX
+/// Runtime runs (`fbposts_nn_coalesced_calls`: fewer runs than calls), and
+/// every one of them is answered, each counted once. Bursts of concurrent
+/// requests are sent until runs were shared (at most five: the first is
+/// expected to do it).
+#[test]
+fn on_one_thread_concurrent_predictions_share_onnx_runtime_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::app_with_args(
+        dir.path(),
+        &[
+            "--async-runtime",
+            ONE_THREAD,
+            "--inference",
+            "wasi-nn",
+            "--nn-backend",
+            "onnx",
+            // A fresh instance (a store of its own) per request.
+            "--instance-reuse",
+            "1",
+        ],
+    );
+    let model = [("model", "engagement-timing"), ("backend", "onnx")];
+    let mut answered = 0;
+    for burst in 0..5 {
+        let statuses: Vec<u16> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..16)
+                .map(|i| {
+                    let server = &server;
+                    let body = json!({"page_likes": 20_000 + burst * 100 + i, "post_type": "photo",
+                                      "scheduled_at": "2026-12-01T18:30:00-05:00"});
+                    scope.spawn(move || post_json(server, "/api/predict", &body).status)
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(statuses, [200; 16], "burst {burst}");
+        answered += 16;
+        let scrape = crate::metrics::scrape(&server);
+        let runs = crate::metrics::histogram_count(&scrape, "fbposts_nn_coalesced_calls", &model);
+        let calls = crate::metrics::value(&scrape, "fbposts_nn_coalesced_calls_sum", &model);
+        let inferences = crate::metrics::histogram_count(
+            &scrape,
+            "fbposts_nn_inference_duration_seconds",
+            &model,
+        );
+        assert_eq!(
+            calls, inferences,
+            "each inference is served by exactly one run"
+        );
+        assert_eq!(
+            inferences,
+            f64::from(answered),
+            "one timing inference per prediction"
+        );
+        if runs < calls {
+            return;
+        }
+    }
+    panic!("80 concurrent predictions never shared a run");
+}
