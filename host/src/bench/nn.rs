@@ -20,6 +20,7 @@ mod ml {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "fbposts:ml/inference-provider",
+        exports: { default: async },
     });
     pub use exports::fbposts::ml::inference::Tensor;
 }
@@ -259,7 +260,13 @@ impl WasmEngine {
         })
     }
 
-    fn instantiate(&self) -> Result<(wasmtime::Store<WasmState>, ml::InferenceProvider)> {
+    /// A fresh instance. The host's wasi-nn `compute` is asynchronous, so
+    /// instances are driven by `runtime` (one thread, as `fbposts up` on one
+    /// core).
+    fn instantiate(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+    ) -> Result<(wasmtime::Store<WasmState>, ml::InferenceProvider)> {
         let mut store = wasmtime::Store::new(
             &self.engine,
             WasmState {
@@ -270,21 +277,28 @@ impl WasmEngine {
         );
         // No epoch ticker runs here: one tick of slack is never used up.
         store.set_epoch_deadline(1);
-        let instance = self.pre.instantiate(&mut store)?;
+        let instance = runtime.block_on(self.pre.instantiate_async(&mut store))?;
         let provider = ml::InferenceProvider::new(&mut store, &instance)?;
         Ok((store, provider))
     }
 
     fn call(self: &Arc<Self>) -> Result<Call> {
-        let (mut store, provider) = self.instantiate()?;
+        let runtime = one_thread()?;
+        let (mut store, provider) = self.instantiate(&runtime)?;
         let signature = self.signature.clone();
         Ok(Box::new(move |data, rows| {
-            run_wasm(&mut store, &provider, &signature, data, rows)
+            runtime.block_on(run_wasm(&mut store, &provider, &signature, data, rows))
         }))
     }
 }
 
-fn run_wasm(
+fn one_thread() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn run_wasm(
     store: &mut wasmtime::Store<WasmState>,
     provider: &ml::InferenceProvider,
     signature: &Signature,
@@ -298,7 +312,8 @@ fn run_wasm(
     };
     let outputs = provider
         .fbposts_ml_inference()
-        .call_run(&mut *store, &signature.model, &[input])?
+        .call_run(&mut *store, &signature.model, &[input])
+        .await?
         .map_err(|e| anyhow::anyhow!("inference error: {e:?}"))?;
     anyhow::ensure!(
         outputs.len() == signature.outputs,
@@ -439,11 +454,12 @@ fn prepare(engine: NnEngine, args: &BenchNnArgs, signature: &Arc<Signature>) -> 
 /// A fresh instance and its first call, as one request pays it with
 /// `--instance-reuse 1` (the model is loaded per instance); µs, sorted.
 fn time_cold(wasm: &WasmEngine, data: &[f32], rows: usize, times: usize) -> Result<Vec<f64>> {
+    let runtime = one_thread()?;
     let mut cold = Vec::with_capacity(times);
     for _ in 0..times {
         let started = Instant::now();
-        let (mut store, provider) = wasm.instantiate()?;
-        run_wasm(&mut store, &provider, &wasm.signature, data, rows)?;
+        let (mut store, provider) = wasm.instantiate(&runtime)?;
+        runtime.block_on(run_wasm(&mut store, &provider, &wasm.signature, data, rows))?;
         cold.push(started.elapsed().as_secs_f64() * 1e6);
     }
     cold.sort_by(f64::total_cmp);

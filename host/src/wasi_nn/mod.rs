@@ -37,8 +37,11 @@
 //!
 //! # Layout (as wasmtime-wasi-nn's `src/backend/`)
 //!
-//! - this module: options, errors, the shared model registry, the per-request
-//!   context, the linker and the capability;
+//! - this module: options, errors, the shared model registry (each store
+//!   holds a clone) and the capability;
+//! - [`guest`]: the `wasi:nn` interfaces guests call, ours so that `compute`
+//!   is asynchronous, and each call measured;
+//! - [`batch`]: dynamic batching (coalescing concurrent calls of a model);
 //! - [`libs`]: finding and loading the runtime libraries;
 //! - [`tensor`]: model ports and the tensor checks both backends share;
 //! - [`onnx`] and [`openvino`]: the two backends.
@@ -198,12 +201,10 @@ pub enum NnError {
     OpenvinoSetup(#[from] ::openvino::SetupError),
 }
 
-/// Every error a guest gets back passes here. wasmtime-wasi-nn hands the guest
-/// (and its own `failure:` log line) only `BackendError`'s display, "Failed
-/// while accessing backend", so the detail is logged here.
+/// Every backend error passes here on its way to the guest, which gets it
+/// with its causes (the guest glue logs it, [`guest`]).
 impl From<NnError> for BackendError {
     fn from(err: NnError) -> Self {
-        tracing::warn!(error = %err, "wasi-nn call failed");
         BackendError::BackendAccess(wasmtime::Error::new(err))
     }
 }
