@@ -233,14 +233,20 @@ impl Batcher {
         let Some(rows) = self.rows_if_batched(&inputs) else {
             return self.alone(&inputs, execute);
         };
-        let (id, gathers) = {
+        let mut call = {
             let mut queue = lock(&self.state);
             let id = self.enqueue(&mut queue, inputs, rows);
-            (id, !std::mem::replace(&mut queue.gathering, true))
+            let gathers = !std::mem::replace(&mut queue.gathering, true);
+            GatheredCall {
+                batcher: self,
+                id,
+                gathers,
+            }
         };
-        if gathers {
+        if call.gathers {
             self.wait_for_calls().await;
             self.run_queue(execute);
+            call.gathers = false;
         }
         loop {
             let filed = self.filed.notified();
@@ -248,11 +254,12 @@ impl Batcher {
             filed.as_mut().enable();
             {
                 let mut queue = lock(&self.state);
-                if let Some(result) = queue.done.remove(&id) {
+                if let Some(result) = queue.done.remove(&call.id) {
                     return result;
                 }
                 if !queue.gathering {
-                    // Queued after the gatherer's last batch: run it.
+                    // Queued after the gatherer's last batch, or the gatherer
+                    // was dropped: run the queue.
                     queue.gathering = true;
                     drop(queue);
                     self.run_queue(execute);
@@ -375,6 +382,29 @@ impl Batcher {
                     .map(|job| (job.id, self.alone(&job.inputs, execute)))
                     .collect()
             }
+        }
+    }
+}
+
+/// A call in [`Batcher::gather`]. Dropped before its answer (its request's
+/// deadline dropped the guest's `compute`), it takes its job off the queue
+/// or its answer out of the results, and if it was gathering it hands that
+/// over: the waiting calls wake and one of them runs the queue.
+struct GatheredCall<'a> {
+    batcher: &'a Batcher,
+    id: u64,
+    gathers: bool,
+}
+
+impl Drop for GatheredCall<'_> {
+    fn drop(&mut self) {
+        let mut queue = lock(&self.batcher.state);
+        queue.waiting.retain(|job| job.id != self.id);
+        queue.done.remove(&self.id);
+        if self.gathers {
+            queue.gathering = false;
+            drop(queue);
+            self.batcher.filed.notify_waiters();
         }
     }
 }

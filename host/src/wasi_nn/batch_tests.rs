@@ -493,3 +493,47 @@ fn a_failing_gathered_run_is_retried_call_by_call_so_only_the_bad_call_fails() {
         "the coalesced run, then each call alone"
     );
 }
+
+#[test]
+fn a_gathering_call_dropped_before_its_run_leaves_its_job_out_and_a_waiting_call_runs_the_queue() {
+    let batcher = Batcher::new(with_a_long_window(1024), 1, true);
+    let runs = Runs::default();
+    let model = |inputs: &[&Tensor]| doubled(&runs, inputs);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let answer = runtime.block_on(async {
+        let mut gatherer = Box::pin(batcher.gather(vec![rows(&[1.0], 1)], &model));
+        assert!(futures::poll!(gatherer.as_mut()).is_pending(), "gathering");
+        let mut waiting = Box::pin(batcher.gather(vec![rows(&[2.0, 3.0], 1)], &model));
+        assert!(futures::poll!(waiting.as_mut()).is_pending(), "waiting");
+        drop(gatherer);
+        waiting.await
+    });
+    assert_eq!(values(&answer.unwrap()[0]), [4.0, 6.0]);
+    assert_eq!(runs.rows(), [2], "only the waiting call's rows ran");
+    let queue = lock(&batcher.state);
+    assert!(queue.waiting.is_empty() && queue.done.is_empty() && !queue.gathering);
+}
+
+#[test]
+fn a_waiting_call_dropped_before_its_run_leaves_nothing_behind() {
+    let batcher = Batcher::new(with_a_long_window(1024), 1, true);
+    let runs = Runs::default();
+    let model = |inputs: &[&Tensor]| doubled(&runs, inputs);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let answer = runtime.block_on(async {
+        let mut gatherer = Box::pin(batcher.gather(vec![rows(&[1.0], 1)], &model));
+        assert!(futures::poll!(gatherer.as_mut()).is_pending(), "gathering");
+        let mut waiting = Box::pin(batcher.gather(vec![rows(&[2.0, 3.0], 1)], &model));
+        assert!(futures::poll!(waiting.as_mut()).is_pending(), "waiting");
+        drop(waiting);
+        gatherer.await
+    });
+    assert_eq!(values(&answer.unwrap()[0]), [2.0]);
+    assert_eq!(runs.rows(), [1], "only the gathering call's row ran");
+    let queue = lock(&batcher.state);
+    assert!(queue.waiting.is_empty() && queue.done.is_empty() && !queue.gathering);
+}
