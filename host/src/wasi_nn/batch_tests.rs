@@ -494,8 +494,19 @@ fn a_failing_gathered_run_is_retried_call_by_call_so_only_the_bad_call_fails() {
     );
 }
 
-#[test]
-fn a_gathering_call_dropped_before_its_run_leaves_its_job_out_and_a_waiting_call_runs_the_queue() {
+/// Which of two pending gathered calls is dropped before its run.
+#[derive(Clone, Copy, PartialEq)]
+enum Dropped {
+    /// The first call, gathering (1 row).
+    Gatherer,
+    /// The second call, waiting for the gatherer (2 rows).
+    Waiting,
+}
+
+/// Polls a gathering call and a waiting one until both are pending, drops
+/// `dropped`, and awaits the other: its answer and the rows of every run;
+/// checks nothing is left queued, filed or gathering.
+fn drop_one_of_two_pending_calls(dropped: Dropped) -> (Vec<f32>, Vec<u32>) {
     let batcher = Batcher::new(with_a_long_window(1024), 1, true);
     let runs = Runs::default();
     let model = |inputs: &[&Tensor]| doubled(&runs, inputs);
@@ -507,33 +518,29 @@ fn a_gathering_call_dropped_before_its_run_leaves_its_job_out_and_a_waiting_call
         assert!(futures::poll!(gatherer.as_mut()).is_pending(), "gathering");
         let mut waiting = Box::pin(batcher.gather(vec![rows(&[2.0, 3.0], 1)], &model));
         assert!(futures::poll!(waiting.as_mut()).is_pending(), "waiting");
-        drop(gatherer);
-        waiting.await
+        if dropped == Dropped::Gatherer {
+            drop(gatherer);
+            waiting.await
+        } else {
+            drop(waiting);
+            gatherer.await
+        }
     });
-    assert_eq!(values(&answer.unwrap()[0]), [4.0, 6.0]);
-    assert_eq!(runs.rows(), [2], "only the waiting call's rows ran");
     let queue = lock(&batcher.state);
     assert!(queue.waiting.is_empty() && queue.done.is_empty() && !queue.gathering);
+    (values(&answer.unwrap()[0]), runs.rows())
+}
+
+#[test]
+fn a_gathering_call_dropped_before_its_run_leaves_its_job_out_and_a_waiting_call_runs_the_queue() {
+    let (answer, runs) = drop_one_of_two_pending_calls(Dropped::Gatherer);
+    assert_eq!(answer, [4.0, 6.0]);
+    assert_eq!(runs, [2], "only the waiting call's rows ran");
 }
 
 #[test]
 fn a_waiting_call_dropped_before_its_run_leaves_nothing_behind() {
-    let batcher = Batcher::new(with_a_long_window(1024), 1, true);
-    let runs = Runs::default();
-    let model = |inputs: &[&Tensor]| doubled(&runs, inputs);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let answer = runtime.block_on(async {
-        let mut gatherer = Box::pin(batcher.gather(vec![rows(&[1.0], 1)], &model));
-        assert!(futures::poll!(gatherer.as_mut()).is_pending(), "gathering");
-        let mut waiting = Box::pin(batcher.gather(vec![rows(&[2.0, 3.0], 1)], &model));
-        assert!(futures::poll!(waiting.as_mut()).is_pending(), "waiting");
-        drop(waiting);
-        gatherer.await
-    });
-    assert_eq!(values(&answer.unwrap()[0]), [2.0]);
-    assert_eq!(runs.rows(), [1], "only the gathering call's row ran");
-    let queue = lock(&batcher.state);
-    assert!(queue.waiting.is_empty() && queue.done.is_empty() && !queue.gathering);
+    let (answer, runs) = drop_one_of_two_pending_calls(Dropped::Waiting);
+    assert_eq!(answer, [2.0]);
+    assert_eq!(runs, [1], "only the gathering call's row ran");
 }

@@ -10,6 +10,16 @@ use support::{Options, Server, post_json, sqlite_config};
 
 const ONE_THREAD: &str = "current-thread";
 
+/// The app on one thread with ONNX Runtime through wasi-nn.
+const ONE_THREAD_ONNX: [&str; 6] = [
+    "--async-runtime",
+    ONE_THREAD,
+    "--inference",
+    "wasi-nn",
+    "--nn-backend",
+    "onnx",
+];
+
 #[test]
 fn on_one_thread_a_looping_guest_fails_at_its_deadline_and_the_others_are_answered() {
     let dir = tempfile::tempdir().unwrap();
@@ -32,17 +42,7 @@ fn on_one_thread_a_looping_guest_fails_at_its_deadline_and_the_others_are_answer
 #[test]
 fn on_one_thread_the_app_caches_writes_state_and_infers() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::app_with_args(
-        dir.path(),
-        &[
-            "--async-runtime",
-            ONE_THREAD,
-            "--inference",
-            "wasi-nn",
-            "--nn-backend",
-            "onnx",
-        ],
-    );
+    let server = Server::app_with_args(dir.path(), &ONE_THREAD_ONNX);
     let post = json!({"text": "¿Ya probaste nuestro café de temporada? Cuéntanos 👇 #café"});
     let first = post_json(&server, "/api/analyze", &post);
     assert_eq!(first.status, 200, "{}", first.text);
@@ -87,20 +87,9 @@ fn on_one_thread_the_app_caches_writes_state_and_infers() {
 #[test]
 fn on_one_thread_concurrent_predictions_share_onnx_runtime_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::app_with_args(
-        dir.path(),
-        &[
-            "--async-runtime",
-            ONE_THREAD,
-            "--inference",
-            "wasi-nn",
-            "--nn-backend",
-            "onnx",
-            // A fresh instance (a store of its own) per request.
-            "--instance-reuse",
-            "1",
-        ],
-    );
+    // A fresh instance (a store of its own) per request.
+    let args = [&ONE_THREAD_ONNX[..], &["--instance-reuse", "1"]].concat();
+    let server = Server::app_with_args(dir.path(), &args);
     let model = [("model", "engagement-timing"), ("backend", "onnx")];
     let mut answered = 0;
     for burst in 0..5 {
