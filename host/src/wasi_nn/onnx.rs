@@ -8,7 +8,7 @@
 
 use super::batch::{Batcher, batchable};
 use super::tensor::{
-    Port, RuntimeKind, check_input, dims_u32, fill_inputs, from_le_vec, named_outputs, read,
+    Port, RuntimeKind, check_input, dims_u32, from_le_vec, named_outputs, ordered_inputs, read,
     require_inputs, resolve_id, run_blocking, to_le_vec,
 };
 use super::{NnError, NnOptions, libs, lock};
@@ -140,11 +140,7 @@ impl Gathered {
         named: Vec<NamedTensor>,
     ) -> Result<Vec<NamedTensor>, NnError> {
         let model = &self.0;
-        let slots = fill_inputs(&model.inputs, named)?;
-        let inputs = require_inputs(&model.inputs, &slots)?
-            .into_iter()
-            .cloned()
-            .collect();
+        let inputs = ordered_inputs(&model.inputs, named)?;
         let outputs = model
             .batcher
             .gather(inputs, &|inputs| model.run_session(inputs))
@@ -266,9 +262,8 @@ struct OrtModel {
 
 impl OrtModel {
     /// One call's inputs, run alone or in a batch with other calls.
-    fn run(&self, inputs: &[&Tensor]) -> Result<Vec<Tensor>, NnError> {
-        let owned = inputs.iter().map(|&tensor| tensor.clone()).collect();
-        run_blocking(|| self.batcher.run(owned, &|inputs| self.run_session(inputs)))
+    fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, NnError> {
+        run_blocking(|| self.batcher.run(inputs, &|inputs| self.run_session(inputs)))
     }
 
     /// One session run on a free session of the pool.
@@ -380,12 +375,13 @@ impl BackendExecutionContext for OrtContext {
         let ports = &self.model.inputs;
         match inputs {
             Some(named) => {
-                let slots = fill_inputs(ports, named)?;
-                let outputs = self.model.run(&require_inputs(ports, &slots)?)?;
+                let outputs = self.model.run(ordered_inputs(ports, named)?)?;
                 Ok(Some(named_outputs(&self.model.outputs, outputs)))
             }
             None => {
-                self.outputs = self.model.run(&require_inputs(ports, &self.inputs)?)?;
+                // `set-input`'s tensors stay for the next `compute`.
+                let inputs = require_inputs(ports, &self.inputs)?;
+                self.outputs = self.model.run(inputs.into_iter().cloned().collect())?;
                 Ok(None)
             }
         }

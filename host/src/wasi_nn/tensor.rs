@@ -179,10 +179,7 @@ pub(super) fn to_le_vec<T: Element>(values: &[T]) -> Vec<u8> {
 }
 
 /// Shared `compute` logic: fills the input slots from named tensors.
-pub(super) fn fill_inputs(
-    ports: &[Port],
-    named: Vec<NamedTensor>,
-) -> Result<Vec<Option<Tensor>>, NnError> {
+fn fill_inputs(ports: &[Port], named: Vec<NamedTensor>) -> Result<Vec<Option<Tensor>>, NnError> {
     let mut slots: Vec<Option<Tensor>> = vec![None; ports.len()];
     for NamedTensor { name, tensor } in named {
         let index = resolve(ports, &name, "input")?;
@@ -192,6 +189,25 @@ pub(super) fn fill_inputs(
     Ok(slots)
 }
 
+fn missing_input(port: &Port) -> NnError {
+    NnError::Input(format!("missing input {:?}", port.name))
+}
+
+/// A call's named inputs (the WIT API), checked and in the model's port
+/// order, taken as they are (not copied).
+pub(super) fn ordered_inputs(
+    ports: &[Port],
+    named: Vec<NamedTensor>,
+) -> Result<Vec<Tensor>, NnError> {
+    let slots = fill_inputs(ports, named)?;
+    ports
+        .iter()
+        .zip(slots)
+        .map(|(port, slot)| slot.ok_or_else(|| missing_input(port)))
+        .collect()
+}
+
+/// The inputs given with `set-input` (the WITX API), every port's present.
 pub(super) fn require_inputs<'a>(
     ports: &[Port],
     slots: &'a [Option<Tensor>],
@@ -199,10 +215,7 @@ pub(super) fn require_inputs<'a>(
     ports
         .iter()
         .zip(slots)
-        .map(|(port, slot)| {
-            slot.as_ref()
-                .ok_or_else(|| NnError::Input(format!("missing input {:?}", port.name)))
-        })
+        .map(|(port, slot)| slot.as_ref().ok_or_else(|| missing_input(port)))
         .collect()
 }
 
